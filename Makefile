@@ -1,0 +1,28 @@
+# The two commands of README.md: `make run` (the whole study) and `make test`.
+# Both create .venv and install the pinned requirements first, once.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= config.yaml
+CORES ?= all
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test report lint clean
+
+$(INSTALLED): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+run: $(INSTALLED)
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(ARGS)
+
+test: $(INSTALLED)
+	$(BIN)/pytest -q tests
+
+lint: $(INSTALLED)
+	$(BIN)/snakemake --lint
+
+clean:
+	rm -rf results/* .snakemake

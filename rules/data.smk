@@ -1,0 +1,84 @@
+# Data preparation: the face set (MTFL or synthetic), its splits, and what it looks like.
+
+
+localrules:
+    describe_faces,
+
+
+rule prepare_faces:
+    input:
+        **data_source_inputs(),
+    output:
+        images="results/data/faces.pt",
+        table="results/data/faces.csv",
+        skipped="results/data/skipped_records.csv",
+    params:
+        data=config["data"],
+        source=data_source_settings(),
+    log:
+        "results/logs/data/prepare_faces.log",
+    benchmark:
+        "results/benchmarks/data/prepare_faces.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/prepare_faces.py"
+
+
+rule split_faces:
+    input:
+        table="results/data/faces.csv",
+    output:
+        roles="results/data/roles.csv",
+        subsets="results/data/subsets.csv",
+    params:
+        validation_fraction=config["data"]["validation_fraction"],
+        split_seed=config["data"]["split_seed"],
+        train_sizes=FINETUNE["train_sizes"],
+        seeds=FINETUNE["seeds"],
+    log:
+        "results/logs/data/split_faces.log",
+    benchmark:
+        "results/benchmarks/data/split_faces.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/split_faces.py"
+
+
+rule describe_faces:
+    input:
+        images="results/data/faces.pt",
+        table="results/data/faces.csv",
+        roles="results/data/roles.csv",
+    output:
+        balance=report(
+            "results/data/label_balance.csv",
+            category="Data",
+            caption="../workflow_scripts/captions/label_balance.rst",
+        ),
+        preview=report(
+            "results/data/preview.png",
+            category="Data",
+            caption="../workflow_scripts/captions/preview.rst",
+        ),
+    log:
+        "results/logs/data/describe_faces.log",
+    benchmark:
+        "results/benchmarks/data/describe_faces.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/stages/describe_faces.py"

@@ -1,0 +1,96 @@
+# The transfer grid: frozen-prefix features, one fine-tuning job per
+# (task, scenario, source, depth) block over all sizes and seeds, and the tidy tables.
+
+
+localrules:
+    collect_metrics,
+
+
+rule extract_features:
+    input:
+        model="results/pretrain/{network}/model.pt",
+        images="results/data/faces.pt",
+        table="results/data/faces.csv",
+        roles="results/data/roles.csv",
+        subsets="results/data/subsets.csv",
+    output:
+        features="results/features/{network}/{depth}.pt",
+    params:
+        network=config["network"],
+        device=config["device"],
+    log:
+        "results/logs/features/{network}/{depth}.log",
+    benchmark:
+        "results/benchmarks/features/{network}/{depth}.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=20,
+        gpu=TRAIN_GPUS,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/extract_features.py"
+
+
+rule finetune:
+    input:
+        unpack(finetune_inputs),
+    output:
+        metrics=f"{BLOCK}/metrics.csv",
+        curves=f"{BLOCK}/curves.csv",
+        models=f"{BLOCK}/models.pt",
+    params:
+        network=config["network"],
+        image_size=config["data"]["image_size"],
+        settings=FINETUNE["training"],
+        train_sizes=FINETUNE["train_sizes"],
+        seeds=FINETUNE["seeds"],
+        batch_seeds=FINETUNE["batch_seeds"],
+        device=config["device"],
+    log:
+        f"{BLOCK_LOG}.log",
+    benchmark:
+        "results/benchmarks/finetune/{task}/{scenario}/{source}/{depth}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=TRAIN_GPUS,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/finetune.py"
+
+
+rule collect_metrics:
+    input:
+        metrics=block_outputs("metrics.csv"),
+        curves=block_outputs("curves.csv"),
+        sources=expand("results/pretrain/{network}/model.pt", network=study_config.source_networks(config)),
+    output:
+        metrics=report(
+            "results/metrics.csv",
+            category="Accuracy",
+            caption="../workflow_scripts/captions/metrics.rst",
+        ),
+        curves="results/curves.csv",
+        sources=report(
+            "results/pretrain/sources.csv",
+            category="Pretraining",
+            caption="../workflow_scripts/captions/sources.rst",
+        ),
+    params:
+        config_hash=study_config.config_hash(config),
+    log:
+        "results/logs/collect_metrics.log",
+    benchmark:
+        "results/benchmarks/collect_metrics.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/collect_metrics.py"

@@ -1,0 +1,61 @@
+"""The prepared face set on disk, the one format every later stage reads.
+
+Two files: a uint8 tensor of grey images ``[N, 1, H, W]`` (``torch.save``) and a CSV
+table with one row per image: ``split`` (``train`` or ``test``, as the source data set
+assigns it), ``path`` (where the face came from) and the four task labels as class
+indices (see ``workflow_scripts.tasks``). Row ``i`` of the table describes image ``i``.
+MTFL and the synthetic generator both write exactly this, so nothing downstream knows
+which one it reads.
+"""
+
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from .atomic import save_torch, write_csv
+from .tasks import N_CLASSES, TASKS
+
+TABLE_COLUMNS = ("split", "path", *TASKS)
+
+
+@dataclass
+class FaceSet:
+    images: torch.Tensor  # uint8 [N, 1, H, W]
+    table: pd.DataFrame  # columns TABLE_COLUMNS, one row per image
+
+    def __post_init__(self):
+        check_face_set(self.images, self.table)
+
+
+def check_face_set(images, table):
+    """Raise ValueError if images and table do not form a valid face set."""
+    if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"images must be uint8 [N, 1, H, W], got {images.dtype} {tuple(images.shape)}")
+    if len(table) != len(images):
+        raise ValueError(f"{len(images)} images but {len(table)} table rows")
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"face table lacks columns {missing}")
+    if not set(table["split"]).issubset({"train", "test"}):
+        raise ValueError(f"split must be 'train' or 'test', got {sorted(set(table['split']))}")
+    for task in TASKS:
+        labels = table[task]
+        if labels.min() < 0 or labels.max() >= N_CLASSES[task]:
+            raise ValueError(f"{task} labels outside 0..{N_CLASSES[task] - 1}")
+
+
+def save_face_set(faces: FaceSet, images_path, table_path):
+    save_torch(faces.images, images_path)
+    write_csv(faces.table[list(TABLE_COLUMNS)], table_path)
+
+
+def load_face_set(images_path, table_path) -> FaceSet:
+    images = torch.load(images_path, weights_only=True)
+    table = pd.read_csv(table_path, keep_default_na=False)
+    return FaceSet(images, table)
+
+
+def load_labels(table_path) -> pd.DataFrame:
+    """The face table alone (labels and splits), without the images."""
+    return pd.read_csv(table_path, keep_default_na=False)

@@ -1,0 +1,27 @@
+"""What every stage entry point does around its work: log to the rule's log file, use
+the rule's threads, and turn a failure into one line on the terminal (the traceback
+goes to the log)."""
+
+import logging
+import sys
+import traceback
+
+log = logging.getLogger("stage")
+
+
+def run_stage(main, snakemake):
+    """Call ``main(snakemake)`` with logging set up; exit 1 with a one-line error on failure."""
+    import torch
+
+    handler = logging.FileHandler(snakemake.log[0], mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.captureWarnings(True)
+    torch.set_num_threads(max(int(snakemake.threads), 1))
+    try:
+        main(snakemake)
+    except Exception as error:  # noqa: BLE001 - the stage boundary: every failure is reported the same way
+        log.error("%s", traceback.format_exc())
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"rule {snakemake.rule} failed: {message} (details: {snakemake.log[0]})", file=sys.stderr)
+        sys.exit(1)

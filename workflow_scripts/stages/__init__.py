@@ -1,0 +1,1 @@
+"""Thin entry points that Snakemake's ``script:`` directives run, one per rule."""

@@ -1,0 +1,34 @@
+"""Rule collect_metrics: every block's metrics and curves into one tidy table each."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
+
+import pandas as pd
+import torch
+
+from workflow_scripts.atomic import write_csv
+from workflow_scripts.stage import run_stage
+
+
+def main(snakemake):
+    metrics = pd.concat([pd.read_csv(path) for path in snakemake.input.metrics], ignore_index=True)
+    metrics = metrics.sort_values(["task", "scenario", "source", "depth", "n_train", "seed"], ignore_index=True)
+    write_csv(metrics.assign(config_hash=snakemake.params.config_hash), snakemake.output.metrics)
+    curves = pd.concat([pd.read_csv(path) for path in snakemake.input.curves], ignore_index=True)
+    write_csv(curves, snakemake.output.curves)
+    sources = []
+    for path in snakemake.input.sources:
+        checkpoint = torch.load(path, weights_only=True)
+        sources.append({
+            "network": "cae" if checkpoint["kind"] == "cae" else f"cnn_{checkpoint['task']}",
+            "epochs_run": checkpoint["epochs_run"],
+            "test_accuracy": checkpoint.get("test_accuracy"),
+            "test_balanced_accuracy": checkpoint.get("test_balanced_accuracy"),
+            "test_reconstruction_mse": checkpoint.get("test_reconstruction_mse"),
+        })
+    write_csv(pd.DataFrame(sources), snakemake.output.sources)
+
+
+run_stage(main, snakemake)  # noqa: F821

@@ -1,0 +1,24 @@
+"""Rule describe_faces: label balance per role and a preview of the faces."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
+
+from workflow_scripts.atomic import write_csv
+from workflow_scripts.data_summary import label_balance
+from workflow_scripts.faces import load_face_set
+from workflow_scripts.plots import face_preview
+from workflow_scripts.stage import run_stage
+
+
+def main(snakemake):
+    import pandas as pd
+
+    faces = load_face_set(snakemake.input.images, snakemake.input.table)
+    roles = pd.read_csv(snakemake.input.roles)
+    write_csv(label_balance(faces.table, roles), snakemake.output.balance)
+    face_preview(faces.images, faces.table, roles, snakemake.output.preview)
+
+
+run_stage(main, snakemake)  # noqa: F821

@@ -1,0 +1,41 @@
+"""Rule prepare_faces: read MTFL or render the synthetic set; write the face set."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
+
+import logging
+
+from workflow_scripts.atomic import write_csv
+from workflow_scripts.faces import save_face_set
+from workflow_scripts.stage import run_stage
+
+log = logging.getLogger("prepare_faces")
+
+
+def main(snakemake):
+    data, source = snakemake.params.data, snakemake.params.source
+    if data["source"] == "mtfl":
+        from workflow_scripts.mtfl import read_mtfl
+
+        faces, skipped = read_mtfl(
+            snakemake.input.archive, data["image_size"], source["crop_margin"], source["skip_bad_records"], snakemake.threads
+        )
+        if len(skipped):
+            log.warning("skipped %d bad records (listed in %s):", len(skipped), snakemake.output.skipped)
+            for row in skipped.itertuples():
+                log.warning("  %s: %s", row.where, row.reason)
+    else:
+        import pandas as pd
+
+        from workflow_scripts.synthetic_faces import make_synthetic_faces
+
+        faces = make_synthetic_faces(source["n_train"], source["n_test"], data["image_size"], source["seed"])
+        skipped = pd.DataFrame(columns=["where", "path", "reason"])
+    log.info("%d faces (%s), images %s", len(faces.table), faces.table["split"].value_counts().to_dict(), tuple(faces.images.shape))
+    write_csv(skipped, snakemake.output.skipped)
+    save_face_set(faces, snakemake.output.images, snakemake.output.table)
+
+
+run_stage(main, snakemake)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,40 @@
+"""Rule pretrain_cae: train the convolutional autoencoder on the unlabelled pool."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
+
+import logging
+
+import pandas as pd
+from torchvision.utils import make_grid, save_image
+
+from workflow_scripts.atomic import atomic_path, save_torch, write_csv
+from workflow_scripts.faces import load_face_set
+from workflow_scripts.networks import Architecture
+from workflow_scripts.pretraining import train_cae
+from workflow_scripts.stage import run_stage
+from workflow_scripts.training import FitSettings, choose_device
+
+log = logging.getLogger("pretrain_cae")
+
+
+def main(snakemake):
+    p = snakemake.params
+    device = choose_device(p.device)
+    faces = load_face_set(snakemake.input.images, snakemake.input.table)
+    roles = pd.read_csv(snakemake.input.roles)
+    architecture = Architecture.from_config(p.network, faces.images.shape[-1])
+    log.info("device %s, architecture %s", device, architecture)
+    checkpoint, curve, samples = train_cae(faces.images, roles, architecture, FitSettings.from_config(p.settings), p.seed, device)
+    log.info("test reconstruction MSE %.5f after %d epochs", checkpoint["test_reconstruction_mse"], checkpoint["epochs_run"])
+    write_csv(curve, snakemake.output.curve)
+    # two rows per sample group: originals above their reconstructions
+    grid = make_grid(samples.transpose(0, 1).flatten(0, 1), nrow=len(samples), padding=2, pad_value=1.0)
+    with atomic_path(snakemake.output.reconstructions) as temporary:
+        save_image(grid, temporary, format="png")
+    save_torch(checkpoint, snakemake.output.model)
+
+
+run_stage(main, snakemake)  # noqa: F821

@@ -25,7 +25,7 @@ from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, build_classifier, network_input, prefix_length, transfer_prefix
 from .splits import faces_with_role, subset_faces
 from .tasks import N_CLASSES
-from .training import FitSettings, fit_stacked, predict_stacked, weighted_cross_entropy
+from .training import FitSettings, balanced_error, fit_stacked, predict_stacked, weighted_cross_entropy
 
 FROZEN_SCENARIOS = ("cae", "cnn")
 TUNED_SCENARIOS = ("cae_tuned", "cnn_tuned")
@@ -69,7 +69,7 @@ def run_block(
     """Train the block's classifiers; return (metrics table, curves table, trained states).
 
     ``features`` ({faces, features}) feeds the frozen scenarios; ``images`` the others.
-    ``trunk`` is the source network's trunk for every scenario but ``none``.
+    ``trunk`` is the source network's trunk, needed by the ``*_tuned`` scenarios.
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}")
@@ -90,7 +90,7 @@ def run_block(
             raise ValueError("cached features lack some faces the block needs; rerun extract_features")
         return found
 
-    labels_by_face = torch.as_tensor(table[task].to_numpy())
+    labels_by_face = torch.tensor(table[task].to_numpy())
     targets = labels_by_face[features["faces"]] if frozen else labels_by_face
     validation = rows(faces_with_role(roles, "validation"))
     test = rows(faces_with_role(roles, "test"))
@@ -100,9 +100,11 @@ def run_block(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = build_classifier(architecture, n_classes)
+        if frozen:
+            return model[length:]  # the prefix is the source's, already applied in the features
         if length:
             transfer_prefix(model, trunk, length)
-        return model[length:] if frozen else model
+        return model
 
     metric_rows, curve_tables, states = [], [], {}
     seed_groups = [list(seeds)] if batch_seeds else [[seed] for seed in seeds]
@@ -116,7 +118,7 @@ def run_block(
             result = fit_stacked(
                 modules, inputs, targets, train_rows, class_weights, validation, validation_weights,
                 weighted_cross_entropy, settings, group, device,
-                label=f"{task}/{scenario}/{source}/{depth} n={n_train} seeds={group}",
+                label=f"{task}/{scenario}/{source}/{depth} n={n_train} seeds={group}", criterion=balanced_error,
             )
             for module, state in zip(modules, result.states):
                 module.load_state_dict(state)

@@ -21,7 +21,7 @@ def classification_metrics(true, predicted, n_classes: int) -> dict:
     seen = present | (predicted_count > 0)
     f1 = 2 * hits[seen] / (support[seen] + predicted_count[seen])
     return {
-        "accuracy": hits.sum() / matrix.sum(),
+        "accuracy": float(hits.sum() / matrix.sum()),
         "balanced_accuracy": float(np.mean(hits[present] / support[present])),
         "macro_f1": float(np.mean(f1)),
         "confusion": matrix.tolist(),

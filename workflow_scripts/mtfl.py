@@ -9,6 +9,7 @@ A malformed line or an unreadable image raises ``MTFLError`` naming the file and
 unless ``skip_bad_records`` is set: then the record is left out and reported.
 """
 
+import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from torchvision.transforms.v2 import functional as TF
 
 from .faces import FaceSet
 from .tasks import N_CLASSES, TASKS
+
+# torchvision 0.29 warns on every decode that its image I/O will move to torchcodec;
+# it still works, and torchvision is the pinned decoder of this pipeline.
+warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision", category=DeprecationWarning)
 
 ANNOTATION_FILES = {"train": "training.txt", "test": "testing.txt"}
 N_FIELDS = 1 + 10 + len(TASKS)

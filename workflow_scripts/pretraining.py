@@ -11,7 +11,7 @@ from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, ConvAutoencoder, build_classifier, network_input
 from .splits import faces_with_role
 from .tasks import N_CLASSES
-from .training import FitSettings, fit_stacked, predict_stacked, reconstruction_error, weighted_cross_entropy
+from .training import FitSettings, balanced_error, fit_stacked, predict_stacked, reconstruction_error, weighted_cross_entropy
 
 
 def _seeded(build, seed):
@@ -51,14 +51,14 @@ def train_source_cnn(images, table, roles, task: str, architecture: Architecture
     n_classes = N_CLASSES[task]
     model = _seeded(lambda: build_classifier(architecture, n_classes), seed)
     inputs = network_input(images)
-    labels = torch.as_tensor(table[task].to_numpy())
+    labels = torch.tensor(table[task].to_numpy())
     pool = torch.as_tensor(faces_with_role(roles, "pool"))
     validation = torch.as_tensor(faces_with_role(roles, "validation"))
     weights = torch.tensor(balanced_class_weights(labels[pool], n_classes), dtype=torch.float32)
     validation_weights = torch.tensor(balanced_class_weights(labels[validation], n_classes), dtype=torch.float32)
     result = fit_stacked(
         [model], inputs, labels, pool.unsqueeze(0), weights.unsqueeze(0), validation, validation_weights,
-        weighted_cross_entropy, settings, [seed], device, label=f"source CNN {task}",
+        weighted_cross_entropy, settings, [seed], device, label=f"source CNN {task}", criterion=balanced_error,
     )
     model.load_state_dict(result.states[0])
     test = torch.as_tensor(faces_with_role(roles, "test"))

@@ -64,11 +64,11 @@ def labelled_subsets(table: pd.DataFrame, roles: pd.DataFrame, train_sizes, seed
 
 
 def faces_with_role(roles: pd.DataFrame, role: str) -> np.ndarray:
-    return roles.loc[roles["role"] == role, "face"].to_numpy()
+    return roles.loc[roles["role"] == role, "face"].to_numpy(copy=True)
 
 
 def subset_faces(subsets: pd.DataFrame, seed: int, n_train: int) -> np.ndarray:
     chosen = subsets[(subsets["seed"] == seed) & (subsets["n_train"] == n_train)]
     if chosen.empty:
         raise KeyError(f"no labelled subset for seed {seed}, n_train {n_train}")
-    return chosen["face"].to_numpy()
+    return chosen["face"].to_numpy(copy=True)

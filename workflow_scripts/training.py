@@ -7,9 +7,13 @@ seed), class weights and early stopping, so the result for each member is the on
 would get trained alone; the batching only saves time. Adam is element-wise, so one
 optimiser over the stacked tensors is S independent optimisers.
 
-Per epoch, a member's rows are shuffled by ``torch.randperm(n, generator)``, trained in
-batches of ``batch_size``, then the validation loss decides: a strictly lower loss keeps
-the member's current state as its best; ``patience`` epochs without one end the member.
+An epoch is ``passes_per_epoch(n)`` passes over a member's n rows, each shuffled by
+``torch.randperm(n, generator)`` and trained in batches of ``batch_size`` (a pass's last
+batch may be short). Several passes make an epoch of a small labelled set as long as
+``min_epoch_samples``, so small and large sets get comparable numbers of updates between
+two validations. Then the validation criterion (the loss, or for classifiers the balanced
+error) decides: a strictly lower value keeps the member's current state as its best;
+``patience`` epochs without one end the member.
 """
 
 import copy
@@ -32,10 +36,15 @@ class FitSettings:
     batch_size: int
     learning_rate: float
     weight_decay: float = 0.0
+    min_epoch_samples: int = 0
 
     @classmethod
     def from_config(cls, section: dict) -> "FitSettings":
-        return cls(**{k: section[k] for k in ("max_epochs", "patience", "batch_size", "learning_rate", "weight_decay")})
+        return cls(**{k: section[k] for k in cls.__dataclass_fields__})
+
+    def passes_per_epoch(self, n: int) -> int:
+        """Passes over n rows that make one epoch: enough to draw ``min_epoch_samples``."""
+        return max(1, math.ceil(self.min_epoch_samples / n))
 
 
 @dataclass
@@ -43,7 +52,7 @@ class FitResult:
     states: list[dict[str, torch.Tensor]]  # best state of each member, on the CPU
     best_epoch: list[int]
     epochs_run: list[int]  # what the member would have run alone: best epoch + patience, capped
-    curves: pd.DataFrame  # member, epoch, train_loss, validation_loss
+    curves: pd.DataFrame  # member, epoch, train_loss, validation_loss, validation_criterion
     seconds: float
 
 
@@ -65,6 +74,20 @@ def weighted_cross_entropy(logits, targets, class_weights):
 
 def reconstruction_error(outputs, targets, _class_weights):
     return ((outputs - targets) ** 2).mean()
+
+
+def balanced_error(stacked_logits, targets, _class_weights):
+    """1 - balanced accuracy of each member: [S, m, C] logits, [m] labels -> [S].
+
+    The early-stopping criterion of the classifiers: unlike a class-weighted loss, it does
+    not grow when a model becomes confident, and it is what the study reports."""
+    n_classes = stacked_logits.shape[-1]
+    correct = (stacked_logits.argmax(-1) == targets).float()  # [S, m]
+    members = (targets.unsqueeze(-1) == torch.arange(n_classes, device=targets.device)).float()  # [m, C]
+    support = members.sum(0)
+    recall = (correct @ members) / support.clamp(min=1)  # [S, C]
+    present = support > 0
+    return 1 - recall[:, present].mean(-1)
 
 
 class Stack:
@@ -111,6 +134,7 @@ def fit_stacked(
     device=torch.device("cpu"),
     frozen_prefix=None,
     label="fit",
+    criterion=None,
 ) -> FitResult:
     """Train ``modules`` (S members) and return each member's best state.
 
@@ -118,6 +142,8 @@ def fit_stacked(
     train_rows [S, n]: member s trains on those rows. class_weights [S, C]: its loss weights.
     validation_rows [m] and validation_weights [C]: the shared early-stopping set.
     loss(outputs, targets, class_weights) -> scalar, for one member.
+    criterion(stacked outputs, targets, weights) -> [S]: what early stopping minimises on
+    the validation set; the validation loss when None.
     frozen_prefix: optional frozen module applied to every batch first (the uncached
     path: the same training as on features computed once).
     """
@@ -142,43 +168,45 @@ def fit_stacked(
     validation_inputs = inputs[validation_rows]
     validation_targets = targets[validation_rows]
 
-    best_loss = torch.full((n_members,), math.inf)
+    best_score = torch.full((n_members,), math.inf)
     best_epoch = torch.zeros(n_members, dtype=torch.long)
     best_params = {k: v.detach().clone() for k, v in stack.params.items()}
     active = torch.ones(n_members, dtype=torch.bool)
     curves = []
     epoch_seconds = []
+    passes = settings.passes_per_epoch(n)
     for epoch in range(1, settings.max_epochs + 1):
         epoch_started = time.perf_counter()
-        order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
-        shuffled_rows = torch.gather(train_rows, 1, order)
         train_loss = torch.zeros(n_members, device=device)
-        for start in range(0, n, settings.batch_size):
-            rows = shuffled_rows[:, start:start + settings.batch_size]
-            batch = prefixed(inputs[rows.flatten()])
-            batch = batch.unflatten(0, rows.shape)
-            losses = member_losses(stack.params, stack.buffers, batch, targets[rows], class_weights)
-            optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            optimizer.step()
-            train_loss += losses.detach() * rows.shape[1]
-        train_loss = (train_loss / n).cpu()
+        for _ in range(passes):
+            order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
+            shuffled_rows = torch.gather(train_rows, 1, order)
+            for start in range(0, n, settings.batch_size):
+                rows = shuffled_rows[:, start:start + settings.batch_size]
+                batch = prefixed(inputs[rows.flatten()]).unflatten(0, rows.shape)
+                losses = member_losses(stack.params, stack.buffers, batch, targets[rows], class_weights)
+                optimizer.zero_grad(set_to_none=True)
+                losses.sum().backward()
+                optimizer.step()
+                train_loss += losses.detach() * rows.shape[1]
+        train_loss = (train_loss / (n * passes)).cpu()
 
         outputs = stack.forward_shared(prefixed(validation_inputs))
         validation_loss = torch.vmap(loss, in_dims=(0, None, None))(outputs, validation_targets, validation_weights).cpu()
-        improved = (validation_loss < best_loss) & active
+        score = validation_loss if criterion is None else criterion(outputs, validation_targets, validation_weights).cpu()
+        improved = (score < best_score) & active
         for k, v in stack.params.items():
             best_params[k][improved.to(device)] = v.detach()[improved.to(device)]
-        best_loss = torch.where(improved, validation_loss, best_loss)
+        best_score = torch.where(improved, score, best_score)
         best_epoch[improved] = epoch
         for s in active.nonzero().flatten().tolist():
-            curves.append((s, epoch, train_loss[s].item(), validation_loss[s].item()))
+            curves.append((s, epoch, train_loss[s].item(), validation_loss[s].item(), score[s].item()))
         active &= (epoch - best_epoch) < settings.patience
         epoch_seconds.append(time.perf_counter() - epoch_started)
         left = sum(epoch_seconds) / epoch * (settings.max_epochs - epoch)
         log.info(
-            "%s epoch %d/%d: train loss %.4f, validation loss %.4f (best %.4f), %d/%d members running, %.1f s, at most %.0f s left",
-            label, epoch, settings.max_epochs, train_loss.mean(), validation_loss.mean(), best_loss.mean(),
+            "%s epoch %d/%d: train loss %.4f, validation loss %.4f, criterion %.4f (best %.4f), %d/%d members running, %.1f s, at most %.0f s left",
+            label, epoch, settings.max_epochs, train_loss.mean(), validation_loss.mean(), score.mean(), best_score.mean(),
             int(active.sum()), n_members, epoch_seconds[-1], left,
         )
         if not active.any():
@@ -190,7 +218,7 @@ def fit_stacked(
         states=stack.states(),
         best_epoch=best_epoch.tolist(),
         epochs_run=epochs_run,
-        curves=pd.DataFrame(curves, columns=["member", "epoch", "train_loss", "validation_loss"]),
+        curves=pd.DataFrame(curves, columns=["member", "epoch", "train_loss", "validation_loss", "validation_criterion"]),
         seconds=time.perf_counter() - started,
     )
 

@@ -1,0 +1,105 @@
+"""Shared fixtures. Every fixture is generated here; nothing is copied from a data set."""
+
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision.io import encode_jpeg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+REAL_MTFL = ROOT.parent / "shared" / "datasets" / "MTFL.zip"
+
+
+def _face_jpeg(size=(60, 80), channels=3, shade=120):
+    """A small JPEG: a bright square 'face' on a darker background."""
+    height, width = size
+    image = torch.full((channels, height, width), 40, dtype=torch.uint8)
+    image[:, 10:50, 20:60] = shade
+    return encode_jpeg(image, quality=90).numpy().tobytes()
+
+
+def landmarks_line(path, labels, leading=" "):
+    xs = "25.5 54.5 40.0 30.0 50.0"
+    ys = "20.0 20.0 30.0 42.0 42.0"
+    return f"{leading}{path} {xs} {ys} {' '.join(str(v) for v in labels)}\r\n"
+
+
+def write_mtfl_folder(root: Path, training_lines=None, testing_lines=None, images=None) -> Path:
+    """An MTFL-layout folder (root/MTFL/...) with the archive's quirks:
+    back-slash paths, leading spaces, CRLF endings, a blank line, grey and colour JPEGs
+    of different sizes, and more images than the annotation files name."""
+    mtfl = root / "MTFL"
+    for folder in ("lfw_5590", "net_7876", "AFLW"):
+        (mtfl / folder).mkdir(parents=True, exist_ok=True)
+    default_images = {
+        "lfw_5590/Aaron_0001.jpg": _face_jpeg(),
+        "lfw_5590/Abel_0001.jpg": _face_jpeg((70, 90), channels=1, shade=200),
+        "net_7876/net_0001.jpg": _face_jpeg((64, 64)),
+        "net_7876/unlisted.jpg": _face_jpeg(),
+        "AFLW/0001-image1.jpg": _face_jpeg((100, 80)),
+        "AFLW/0002-image2.jpg": _face_jpeg((60, 80), channels=1),
+    }
+    for name, data in (images if images is not None else default_images).items():
+        (mtfl / name).write_bytes(data)
+    if training_lines is None:
+        training_lines = [
+            landmarks_line("lfw_5590\\Aaron_0001.jpg", (1, 2, 2, 3), leading=""),
+            landmarks_line("lfw_5590\\Abel_0001.jpg", (2, 1, 1, 1)),
+            "\r\n",
+            landmarks_line("net_7876\\net_0001.jpg", (1, 1, 2, 5)),
+        ]
+    if testing_lines is None:
+        testing_lines = [
+            landmarks_line("AFLW/0001-image1.jpg", (2, 2, 1, 4), leading=""),
+            landmarks_line("AFLW/0002-image2.jpg", (1, 1, 2, 2)),
+        ]
+    (mtfl / "training.txt").write_bytes("".join(training_lines).encode())
+    (mtfl / "testing.txt").write_bytes("".join(testing_lines).encode())
+    (mtfl / "readme.txt").write_text("fixture\n")
+    return root
+
+
+def zip_folder(folder: Path, archive: Path) -> Path:
+    assert folder not in archive.parents, "an archive inside the folder it zips would grow forever"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(folder).as_posix())
+    return archive
+
+
+@pytest.fixture
+def mtfl_folder(tmp_path):
+    return write_mtfl_folder(tmp_path / "unpacked")
+
+
+@pytest.fixture
+def mtfl_zip(tmp_path, mtfl_folder):
+    return zip_folder(mtfl_folder, tmp_path / "MTFL.zip")
+
+
+@pytest.fixture(scope="session")
+def small_faces():
+    from workflow_scripts.synthetic_faces import make_synthetic_faces
+
+    return make_synthetic_faces(n_train=600, n_test=200, image_size=16, seed=3)
+
+
+def real_mtfl_or_skip():
+    if not REAL_MTFL.exists():
+        pytest.skip(f"the real MTFL archive is not at {REAL_MTFL}")
+    return REAL_MTFL
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    """A throw-away working folder for Snakemake runs (the workflow itself is read from ROOT)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    yield work
+    shutil.rmtree(work, ignore_errors=True)

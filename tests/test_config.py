@@ -1,0 +1,91 @@
+import copy
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from conftest import ROOT
+from workflow_scripts.study_config import (
+    SCHEMA_PATH, ConfigError, check_config, config_hash, finetune_blocks, source_networks, validate_with_schema,
+)
+
+
+def default_config():
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    validate(config, str(SCHEMA_PATH))  # fills defaults, as the Snakefile does
+    return config
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "workflow_scripts/config/mtfl_paper.yaml"])
+def test_shipped_configs_are_valid(name):
+    config = yaml.safe_load((ROOT / name).read_text())
+    validate_with_schema(config)
+    validate(config, str(SCHEMA_PATH))
+    check_config(config)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["finetune"].update(seedz=[1]), r"key 'finetune': Additional properties are not allowed \('seedz' is not a known key\)"),
+        (lambda c: c["data"].update(image_size="big"), r"key 'data.image_size': 'big' is not of type 'integer'"),
+        (lambda c: c["data"].update(validation_fraction=1.5), r"key 'data.validation_fraction': 1.5 is greater than or equal to the maximum of 1"),
+        (lambda c: c["finetune"]["training"].update(patience=0), r"key 'finetune.training.patience': 0 is less than the minimum of 1"),
+        (lambda c: c.update(device="tpu"), r"key 'device': 'tpu' is not one of \['auto', 'cpu', 'cuda'\]"),
+        (lambda c: c["finetune"].update(depths=["fc1"]), r"key 'finetune.depths.0': 'fc1' does not match"),
+        (lambda c: c["finetune"].update(scenarios=["cae", "transfer"]), r"key 'finetune.scenarios.1': 'transfer' is not one of"),
+    ],
+)
+def test_schema_rejects_with_one_line_naming_the_key(edit, message):
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    edit(config)
+    with pytest.raises(ConfigError, match=message) as caught:
+        validate_with_schema(config)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["finetune"].update(depths=["conv5"]), r"key 'finetune.depths': 'conv5' does not fit a trunk of 4 conv layers"),
+        (lambda c: c["finetune"].update(depths=["conv2+fc1"]), r"'conv2\+fc1' does not fit"),
+        (lambda c: c["finetune"].update(train_sizes=[50, 9001]), r"key 'finetune.train_sizes': 9001 exceeds the training pool of 9000 faces"),
+        (lambda c: c["data"].update(image_size=36), r"key 'data.image_size': 36 is not divisible by the product of network.conv pools \(16\)"),
+        (lambda c: c["network"]["conv"][1].update(kernel=4), r"key 'network.conv.1.kernel': 4 is even"),
+        (lambda c: c["finetune"].update(cnn_sources={"gender": ["gender"]}), r"cnn_sources.gender': a task cannot be its own source"),
+    ],
+)
+def test_cross_key_checks(edit, message):
+    config = default_config()
+    edit(config)
+    with pytest.raises(ConfigError, match=message):
+        check_config(config)
+
+
+def test_default_grid():
+    config = default_config()
+    blocks = finetune_blocks(config)
+    depths = len(config["finetune"]["depths"])
+    # per task: none once, cae at every depth, cnn from the 3 other tasks at every depth
+    assert len(blocks) == 4 * (1 + depths + 3 * depths)
+    assert {"task": "smile", "scenario": "cnn", "source": "gender", "depth": "conv4+fc1"} in blocks
+    assert not any(b["scenario"] == "cnn" and b["source"] == b["task"] for b in blocks)
+    assert source_networks(config) == ["cae", "cnn_gender", "cnn_glasses", "cnn_pose", "cnn_smile"]
+
+
+def test_tuned_variants_and_explicit_sources():
+    config = default_config()
+    config["finetune"].update(tune_transferred=True, tasks=["smile", "pose"], cnn_sources={"smile": ["gender"]})
+    blocks = finetune_blocks(config)
+    scenarios = {(b["task"], b["scenario"], b["source"]) for b in blocks}
+    assert ("smile", "cnn_tuned", "gender") in scenarios and ("smile", "cae_tuned", "cae") in scenarios
+    assert not any(b["task"] == "pose" and b["scenario"].startswith("cnn") for b in blocks)
+    assert source_networks(config) == ["cae", "cnn_gender"]
+
+
+def test_config_hash_changes_with_any_value():
+    config = default_config()
+    changed = copy.deepcopy(config)
+    changed["finetune"]["seeds"] = [0, 1]
+    assert config_hash(config) == config_hash(copy.deepcopy(config))
+    assert config_hash(config) != config_hash(changed)

@@ -1,0 +1,50 @@
+import torch
+
+from workflow_scripts.faces import load_face_set, save_face_set
+from workflow_scripts.synthetic_faces import LABEL_PROBABILITIES, make_synthetic_faces
+from workflow_scripts.tasks import TASKS
+
+
+def test_same_seed_same_faces_other_seed_other_faces():
+    a = make_synthetic_faces(150, 50, 16, seed=7)
+    b = make_synthetic_faces(150, 50, 16, seed=7)
+    c = make_synthetic_faces(150, 50, 16, seed=8)
+    assert torch.equal(a.images, b.images) and a.table.equals(b.table)
+    assert not torch.equal(a.images, c.images)
+
+
+def test_format_matches_the_prepared_face_set(tmp_path):
+    faces = make_synthetic_faces(30, 10, 24, seed=0)
+    assert faces.images.shape == (40, 1, 24, 24) and faces.images.dtype == torch.uint8
+    assert faces.table["split"].value_counts().to_dict() == {"train": 30, "test": 10}
+    save_face_set(faces, tmp_path / "f.pt", tmp_path / "f.csv")
+    loaded = load_face_set(tmp_path / "f.pt", tmp_path / "f.csv")
+    assert torch.equal(loaded.images, faces.images) and loaded.table.equals(faces.table)
+
+
+def test_label_balance_is_close_to_mtfl():
+    faces = make_synthetic_faces(6000, 0, 8, seed=1)
+    for task in TASKS:
+        shares = faces.table[task].value_counts(normalize=True).sort_index()
+        expected = LABEL_PROBABILITIES[task]
+        assert len(shares) == len(expected), f"{task}: a class never drawn"
+        for share, target in zip(shares, expected):
+            assert abs(share - target) < 0.02, (task, shares.tolist())
+
+
+def test_images_use_the_grey_range_and_vary():
+    faces = make_synthetic_faces(200, 0, 32, seed=2)
+    images = faces.images.float()
+    assert images.min() < 40 and images.max() > 215
+    assert images.std(dim=(1, 2, 3)).min() > 5  # no blank image
+
+
+def test_labels_change_the_picture():
+    """Faces with glasses are darker round the eyes, on average, than faces without."""
+    faces = make_synthetic_faces(3000, 0, 32, seed=4)
+    frontal = faces.table["pose"] == 2
+    images = faces.images.float()[torch.tensor(frontal.to_numpy())]
+    table = faces.table[frontal]
+    eye_band = images[:, 0, 11:16, 6:26].mean(dim=(1, 2)) - images[:, 0, 18:24, 10:22].mean(dim=(1, 2))
+    wearing = torch.tensor((table["glasses"] == 0).to_numpy())
+    assert eye_band[wearing].mean() < eye_band[~wearing].mean() - 3

@@ -11,9 +11,10 @@ from workflow_scripts import study_config  # noqa: E402
 
 try:
     # one line naming the key first; then Snakemake's own validation fills the defaults
-    study_config.validate_with_schema(config)
+    config_name = ", ".join(map(str, workflow.configfiles)) or "config"
+    study_config.validate_with_schema(config, config_name)
     validate(config, str(study_config.SCHEMA_PATH))
-    study_config.check_config(config)
+    study_config.check_config(config, config_name)
 except study_config.ConfigError as error:
     raise WorkflowError(str(error)) from None
 
@@ -24,6 +25,7 @@ wildcard_constraints:
     source="none|cae|gender|smile|glasses|pose",
     depth=r"none|conv\d+(\+fc1)?",
     network=r"cae|cnn_(gender|smile|glasses|pose)",
+    hardware=r"[A-Za-z0-9_\-]+",
 
 
 TRAIN_GPUS = 1 if config["device"] == "cuda" else 0
@@ -58,6 +60,18 @@ def finetune_inputs(wildcards):
     return inputs
 
 
+CLASS_COUNTS = sorted({study_config.N_CLASSES[task] for task in FINETUNE["tasks"]})
+
+
+def hardware_file(name, kind):
+    """A hardware or mapping file named in config energy.hardware (``zigzag:`` = shipped with ZigZag)."""
+    return study_config.resolve_hardware_path(config["energy"]["hardware"][name][kind])
+
+
+def study_scenarios():
+    return study_config.study_scenarios(config)
+
+
 def block_outputs(name):
     return [f"{BLOCK.format(**block)}/{name}" for block in study_config.finetune_blocks(config)]
 
@@ -67,5 +81,7 @@ def study_targets():
         "results/data/label_balance.csv",
         "results/data/preview.png",
         "results/metrics.csv",
+        "results/energy/inference.csv",
+        "results/energy/training_compute.csv",
         "results/pretrain/reconstructions.png" if "cae" in FINETUNE["scenarios"] else [],
     ]

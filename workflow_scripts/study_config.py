@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from .tasks import N_CLASSES  # noqa: F401 - the rules read class counts from here
+
 SCHEMA_PATH = Path(__file__).parent / "config" / "schema.yaml"
 
 
@@ -25,11 +27,14 @@ def load_schema() -> dict:
 
 def schema_error_line(error, config_name="config") -> str:
     """One line for a jsonschema ValidationError: the dotted key and what is wrong."""
-    key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-    message = error.message
+    path = [str(part) for part in error.absolute_path]
     if error.validator == "additionalProperties":
-        message = message.replace(" were unexpected", " is not a known key").replace(" was unexpected", " is not a known key")
-    return f"{config_name}: key '{key}': {message}"
+        known = set(error.schema.get("properties", {}))
+        unknown = sorted(k for k in error.instance if k not in known)
+        key = ".".join(path + unknown[:1])
+        return f"{config_name}: key '{key}' is not a known key (known here: {', '.join(sorted(known))})"
+    key = ".".join(path) or "(top level)"
+    return f"{config_name}: key '{key}': {error.message}"
 
 
 def validate_with_schema(config: dict, config_name="config"):
@@ -50,34 +55,34 @@ def pool_size(config: dict) -> int | None:
     return n_train - round(config["data"]["validation_fraction"] * n_train)
 
 
-def check_config(config: dict):
+def check_config(config: dict, config_name="config"):
     """Checks across keys; ConfigError naming the key. Expects schema defaults filled."""
     conv = config["network"]["conv"]
     n_conv = len(conv)
     allowed = [f"conv{k}" for k in range(1, n_conv + 1)] + [f"conv{n_conv}+fc1"]
     for depth in config["finetune"]["depths"]:
         if depth not in allowed:
-            raise ConfigError(f"config: key 'finetune.depths': {depth!r} does not fit a trunk of {n_conv} conv layers (allowed: {', '.join(allowed)})")
+            raise ConfigError(f"{config_name}: key 'finetune.depths': {depth!r} does not fit a trunk of {n_conv} conv layers (allowed: {', '.join(allowed)})")
     for k, layer in enumerate(conv):
         if layer["kernel"] % 2 == 0:
-            raise ConfigError(f"config: key 'network.conv.{k}.kernel': {layer['kernel']} is even; kernels must be odd")
+            raise ConfigError(f"{config_name}: key 'network.conv.{k}.kernel': {layer['kernel']} is even; kernels must be odd")
     size = config["data"]["image_size"]
     shrink = math.prod(layer["pool"] for layer in conv)
     if size % shrink:
-        raise ConfigError(f"config: key 'data.image_size': {size} is not divisible by the product of network.conv pools ({shrink})")
+        raise ConfigError(f"{config_name}: key 'data.image_size': {size} is not divisible by the product of network.conv pools ({shrink})")
     pool = pool_size(config)
     largest = max(config["finetune"]["train_sizes"])
     if pool is not None and largest > pool:
-        raise ConfigError(f"config: key 'finetune.train_sizes': {largest} exceeds the training pool of {pool} faces")
+        raise ConfigError(f"{config_name}: key 'finetune.train_sizes': {largest} exceeds the training pool of {pool} faces")
     tasks = config["finetune"]["tasks"]
     sources = config["finetune"]["cnn_sources"]
     if isinstance(sources, dict):
         for target, names in sources.items():
             if target not in tasks:
-                raise ConfigError(f"config: key 'finetune.cnn_sources.{target}': {target} is not in finetune.tasks")
+                raise ConfigError(f"{config_name}: key 'finetune.cnn_sources.{target}': {target} is not in finetune.tasks")
             for name in names:
                 if name == target:
-                    raise ConfigError(f"config: key 'finetune.cnn_sources.{target}': a task cannot be its own source")
+                    raise ConfigError(f"{config_name}: key 'finetune.cnn_sources.{target}': a task cannot be its own source")
 
 
 def cnn_sources(config: dict, task: str) -> list[str]:
@@ -94,12 +99,32 @@ def source_network(scenario: str, source: str) -> str | None:
     return "cae" if scenario.startswith("cae") else f"cnn_{source}"
 
 
-def finetune_blocks(config: dict) -> list[dict]:
-    """Every (task, scenario, source, depth) block of the grid, in a stable order."""
+def study_scenarios(config: dict) -> list[str]:
+    """The configured scenarios, with the fine-tuned variants when asked for."""
     f = config["finetune"]
     scenarios = list(f["scenarios"])
     if f["tune_transferred"]:
         scenarios += [f"{s}_tuned" for s in f["scenarios"] if s != "none"]
+    return scenarios
+
+
+def resolve_hardware_path(value: str) -> str:
+    """``zigzag:hardware/eyeriss_like.yaml`` -> that file inside the installed ZigZag
+    package; any other value is a path of the user's own."""
+    if not value.startswith("zigzag:"):
+        return value
+    import importlib.util
+
+    spec = importlib.util.find_spec("zigzag")
+    if spec is None or spec.origin is None:
+        raise ConfigError(f"config: {value!r} names a file of ZigZag, but the zigzag-dse package is not installed")
+    return str(Path(spec.origin).parent / "inputs" / value.removeprefix("zigzag:"))
+
+
+def finetune_blocks(config: dict) -> list[dict]:
+    """Every (task, scenario, source, depth) block of the grid, in a stable order."""
+    f = config["finetune"]
+    scenarios = study_scenarios(config)
     blocks = []
     for task in f["tasks"]:
         for scenario in scenarios:

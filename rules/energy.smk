@@ -1,0 +1,90 @@
+# Accelerator energy: ZigZag per layer and hardware, the four-task inference sums, and
+# the compute of learning each classifier.
+
+
+localrules:
+    four_task_energy,
+    training_compute,
+
+
+rule estimate_layer_energy:
+    input:
+        hardware=lambda wildcards: hardware_file(wildcards.hardware, "hardware"),
+        mapping=lambda wildcards: hardware_file(wildcards.hardware, "mapping"),
+    output:
+        layers="results/energy/{hardware}/layers.csv",
+    params:
+        network=config["network"],
+        image_size=config["data"]["image_size"],
+        class_counts=CLASS_COUNTS,
+        work_folder=lambda wildcards: f"results/energy/{wildcards.hardware}/zigzag",
+    log:
+        "results/logs/energy/{hardware}.log",
+    benchmark:
+        "results/benchmarks/energy/{hardware}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/estimate_layer_energy.py"
+
+
+rule four_task_energy:
+    input:
+        layers=expand("results/energy/{hardware}/layers.csv", hardware=list(config["energy"]["hardware"])),
+    output:
+        inference=report(
+            "results/energy/inference.csv",
+            category="Energy",
+            caption="../workflow_scripts/captions/inference_energy.rst",
+        ),
+    params:
+        network=config["network"],
+        image_size=config["data"]["image_size"],
+        depths=FINETUNE["depths"],
+        scenarios=study_scenarios(),
+        tasks=FINETUNE["tasks"],
+    log:
+        "results/logs/energy/four_task_energy.log",
+    benchmark:
+        "results/benchmarks/energy/four_task_energy.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/four_task_energy.py"
+
+
+rule training_compute:
+    input:
+        metrics="results/metrics.csv",
+    output:
+        training=report(
+            "results/energy/training_compute.csv",
+            category="Energy",
+            caption="../workflow_scripts/captions/training_compute.rst",
+        ),
+    params:
+        network=config["network"],
+        image_size=config["data"]["image_size"],
+        depths=FINETUNE["depths"],
+        tasks=FINETUNE["tasks"],
+        min_epoch_samples=FINETUNE["training"]["min_epoch_samples"],
+    log:
+        "results/logs/energy/training_compute.log",
+    benchmark:
+        "results/benchmarks/energy/training_compute.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/training_compute.py"

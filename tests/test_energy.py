@@ -1,0 +1,126 @@
+"""Energy estimation: independent MAC counts, the compulsory-traffic bound, sharing arithmetic."""
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from workflow_scripts.energy import (
+    EnergyCheckError, HardwareError, add_bounds, count_layers, four_task_inference, layer_costs, scenario_prefixes,
+    training_macs,
+)
+from workflow_scripts.networks import Architecture, ConvSpec, build_classifier
+from workflow_scripts.study_config import resolve_hardware_path
+
+TINY = Architecture((ConvSpec(4, 3, 2), ConvSpec(8, 3, 2)), fc1=16, fc2=8, image_size=16)
+EYERISS = (resolve_hardware_path("zigzag:hardware/eyeriss_like.yaml"), resolve_hardware_path("zigzag:mapping/default.yaml"))
+
+
+def test_hook_counts_match_hand_counts():
+    table = count_layers(build_classifier(TINY, 5), (1, 16, 16))
+    assert list(table["block"]) == ["conv1", "conv2", "fc1", "fc2", "out"]
+    # conv1: 16x16 outputs x 4 channels x (1 x 3 x 3); conv2: 8x8 x 8 x (4 x 3 x 3); fc1: 8*4*4 -> 16
+    assert list(table["macs"]) == [16 * 16 * 4 * 9, 8 * 8 * 8 * 4 * 9, 128 * 16, 16 * 8, 8 * 5]
+    assert list(table["weights"]) == [4 * 9, 8 * 4 * 9, 128 * 16, 16 * 8, 8 * 5]
+    assert list(table["input_activations"]) == [256, 4 * 8 * 8, 128, 16, 8]
+
+
+@pytest.fixture(scope="module")
+def tiny_layers(tmp_path_factory):
+    return layer_costs(TINY, [2, 5], *EYERISS, tmp_path_factory.mktemp("zigzag"))
+
+
+def test_zigzag_on_a_tiny_network(tiny_layers):
+    layers = tiny_layers
+    assert list(layers["block"]) == ["conv1", "conv2", "fc1", "fc2", "out", "out"]
+    assert list(layers["head_classes"]) == [0, 0, 0, 0, 2, 5]
+    assert (layers["macs"] == layers["zigzag_macs"]).all()  # also enforced inside layer_costs
+    assert (layers["energy_pj"] > 0).all() and (layers["latency_cycles"] > 0).all()
+    assert (layers["zigzag_over_lower_bound"] >= 1).all()
+    levels = [c for c in layers.columns if c.startswith("energy_") and c not in ("energy_pj",)]
+    assert "energy_dram_pj" in levels and "mac_energy_pj" not in levels
+    # ZigZag's total is its MAC energy plus every memory level's
+    memory = layers[[c for c in levels if c != "mac_energy_pj"]].sum(axis=1)
+    assert (memory + layers["mac_energy_pj"]).round(3).tolist() == layers["energy_pj"].round(3).tolist()
+
+
+def test_energy_below_the_bound_is_an_error(tiny_layers):
+    hardware = {"operational_array": {"unit_energy": 0.5},
+                "memories": {"dram": {"operands": ["I1", "I2", "O"], "r_cost": 1e9, "w_cost": 1e9,
+                                      "ports": [{"bandwidth_max": 64}]}}}
+    with pytest.raises(EnergyCheckError, match="conv1: ZigZag's .* pJ is below the compulsory-traffic bound"):
+        add_bounds(tiny_layers, hardware)
+
+
+def test_missing_and_malformed_hardware_files_are_clear_errors(tmp_path):
+    with pytest.raises(HardwareError, match=r"nowhere.yaml: hardware file not found"):
+        layer_costs(TINY, [2], tmp_path / "nowhere.yaml", EYERISS[1], tmp_path)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("memories: [unclosed\n")
+    with pytest.raises(HardwareError, match=r"broken.yaml: not valid YAML"):
+        layer_costs(TINY, [2], broken, EYERISS[1], tmp_path)
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("name: x\ncores: 1\n")
+    with pytest.raises(HardwareError, match=r"wrong.yaml: not a ZigZag hardware file"):
+        layer_costs(TINY, [2], wrong, EYERISS[1], tmp_path)
+    with pytest.raises(HardwareError, match=r"nomap.yaml: mapping file not found"):
+        layer_costs(TINY, [2], EYERISS[0], tmp_path / "nomap.yaml", tmp_path)
+
+
+def hand_layers():
+    """A made-up layer table: energies chosen so every sum can be checked by hand."""
+    return pd.DataFrame({
+        "block": ["conv1", "conv2", "fc1", "fc2", "out", "out"],
+        "head_classes": [0, 0, 0, 0, 2, 5],
+        "macs": [1000, 500, 100, 10, 2, 5],
+        "energy_pj": [100.0, 50.0, 20.0, 4.0, 1.0, 2.0],
+        "mac_energy_pj": [10.0, 5.0, 2.0, 0.4, 0.1, 0.2],
+        "energy_dram_pj": [90.0, 45.0, 18.0, 3.6, 0.9, 1.8],
+        "latency_cycles": [10, 5, 2, 1, 1, 1],
+    })
+
+
+def test_sharing_arithmetic_on_a_hand_built_table():
+    tasks = {"gender": 2, "smile": 2, "glasses": 2, "pose": 5}
+    prefixes = scenario_prefixes(TINY, ["conv1", "conv2+fc1"], ["none", "cae", "cnn", "cae_tuned"])
+    table = four_task_inference(hand_layers(), ["conv1", "conv2", "fc1"], ["fc2", "out"], prefixes, tasks).set_index(["scenario", "depth"])
+    # none: every task runs everything; 3 binary heads + 1 five-class head
+    none = 4 * (100 + 50 + 20 + 4) + 3 * 1 + 2
+    assert table.loc[("none", "none"), "energy_pj"] == pytest.approx(none)
+    # conv1 shared once, the rest per task
+    conv1 = 100 + 4 * (50 + 20 + 4) + 3 * 1 + 2
+    assert table.loc[("cae", "conv1"), "energy_pj"] == pytest.approx(conv1)
+    assert table.loc[("cae", "conv1"), "shared_energy_pj"] == pytest.approx(100)
+    # conv2+fc1: all conv layers and fc1 shared
+    deep = 170 + 4 * 4 + 3 * 1 + 2
+    assert table.loc[("cae", "conv2+fc1"), "energy_pj"] == pytest.approx(deep)
+    assert table.loc[("cae", "conv2+fc1"), "reduction_vs_none"] == pytest.approx(none / deep)
+    # cae and cnn share the same prefix: equal cost; fine-tuned layers cannot be shared
+    assert table.loc[("cnn", "conv2+fc1"), "energy_pj"] == table.loc[("cae", "conv2+fc1"), "energy_pj"]
+    assert table.loc[("cae_tuned", "conv1"), "energy_pj"] == pytest.approx(none)
+    # the split by level adds up, and MACs are summed the same way
+    assert table.loc[("cae", "conv1"), "energy_dram_pj"] + table.loc[("cae", "conv1"), "mac_energy_pj"] == pytest.approx(conv1)
+    assert table.loc[("none", "none"), "macs"] == 4 * 1610 + 3 * 2 + 5
+
+
+def test_training_macs_count_frozen_layers_forward_only():
+    forward = {("conv1", 0): 1000, ("conv2", 0): 500, ("fc1", 0): 100, ("fc2", 0): 10, ("out", 2): 2, ("out", 5): 5}
+    metrics = pd.DataFrame([
+        {"task": "smile", "scenario": "cae", "source": "cae", "depth": "conv2+fc1", "n_train": 50, "seed": 0, "epochs_run": 3},
+        {"task": "pose", "scenario": "none", "source": "none", "depth": "none", "n_train": 200, "seed": 1, "epochs_run": 2},
+    ])
+    table = training_macs(metrics, forward, {"conv2+fc1": ["conv1", "conv2", "fc1"]},
+                          ["conv1", "conv2", "fc1", "fc2", "out"], 100, {"smile": 2, "pose": 5})
+    frozen, scratch = table.iloc[0], table.iloc[1]
+    assert frozen["samples_seen"] == 3 * 2 * 50  # two passes make an epoch of >= 100 samples
+    assert frozen["training_macs"] == 300 * (1600 + 3 * 12)
+    assert scratch["samples_seen"] == 2 * 200
+    assert scratch["training_macs"] == 400 * 3 * 1615 and scratch["frozen_forward_macs"] == 0
+
+
+def test_unknown_layer_types_are_not_counted():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    table = count_layers(model, (1, 8, 8))
+    assert list(table["type"]) == ["conv", "linear"]
+    assert table["macs"].tolist() == [8 * 8 * 2 * 9, 32 * 3]
+    assert torch.is_grad_enabled()

@@ -1,0 +1,129 @@
+"""The workflow as a user runs it: the real snakemake command on real configs."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+
+TINY = {
+    "data": {"source": "synthetic", "image_size": 16, "validation_fraction": 0.2},
+    "synthetic": {"n_train": 500, "n_test": 200, "seed": 0},
+    "network": {"conv": [{"channels": 4, "kernel": 3, "pool": 2}, {"channels": 8, "kernel": 3, "pool": 2}], "fc1": 16, "fc2": 8},
+    "pretrain": {
+        "cae": {"max_epochs": 2, "patience": 1, "batch_size": 64, "learning_rate": 0.003},
+        "cnn": {"max_epochs": 2, "patience": 1, "batch_size": 64, "learning_rate": 0.003},
+    },
+    "finetune": {
+        "tasks": ["smile", "pose"],
+        "tune_transferred": True,
+        "depths": ["conv1", "conv2+fc1"],
+        "train_sizes": [20, 40],
+        "seeds": [0, 1],
+        "training": {"max_epochs": 3, "patience": 2, "batch_size": 16, "learning_rate": 0.003, "min_epoch_samples": 40},
+    },
+}
+
+
+def snakemake(workdir: Path, config: dict, *args, check=True):
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config_path), *args],
+        capture_output=True, text=True, timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def planned_rules(result) -> dict:
+    """Rule -> job count, from a dry run's job-stats table."""
+    counts, in_table = {}, False
+    for line in result.stdout.splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_table = True
+            continue
+        if in_table:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                if parts[0] != "total":
+                    counts[parts[0]] = int(parts[1])
+            elif parts and not set(line.strip()) <= {"-", " "}:
+                break
+    return counts
+
+
+def test_default_config_dag(tmp_path):
+    result = snakemake(tmp_path, yaml.safe_load((ROOT / "config.yaml").read_text()), "-n", "--cores", "2")
+    jobs = planned_rules(result)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    depths = len(config["finetune"]["depths"])
+    assert jobs["finetune"] == 4 * (1 + depths + 3 * depths)
+    assert jobs["extract_features"] == 5 * depths
+    assert jobs["pretrain_cnn"] == 4 and jobs["pretrain_cae"] == 1 and jobs["collect_metrics"] == 1
+
+
+def test_paper_config_dag_stays_in_the_hundreds(tmp_path):
+    config = yaml.safe_load((ROOT / "workflow_scripts/config/mtfl_paper.yaml").read_text())
+    archive = tmp_path / "MTFL.zip"
+    archive.write_bytes(b"")  # the DAG needs the input to exist, not to be read
+    config["mtfl"]["path"] = str(archive)
+    total = sum(planned_rules(snakemake(tmp_path, config, "-n", "--cores", "2")).values())
+    assert 100 <= total < 1000, total
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["finetune"].update(seedz=[1]), "key 'finetune.seedz' is not a known key"),
+        (lambda c: c["finetune"].update(train_sizes=[20, 5000]), "key 'finetune.train_sizes': 5000 exceeds the training pool of 400 faces"),
+        (lambda c: c["data"].update(image_size=-3), "key 'data.image_size': -3 is less than the minimum of 8"),
+    ],
+)
+def test_bad_config_fails_before_any_job_with_one_line_naming_the_key(tmp_path, edit, message):
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    edit(config)
+    result = snakemake(tmp_path, config, "--cores", "1", check=False)
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if message in line]
+    assert len(lines) == 1 and lines[0].startswith(str(tmp_path / "config.yaml")), result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
+    started = time.perf_counter()
+    snakemake(tmp_path, TINY, "--cores", "2")
+    elapsed = time.perf_counter() - started
+    results = tmp_path / "results"
+    metrics = pd.read_csv(results / "metrics.csv")
+    # per task: none, cae and cae_tuned at 2 depths, cnn and cnn_tuned from 1 source at 2 depths
+    assert len(metrics) == 2 * (1 + 2 + 2 + 2 + 2) * 2 * 2
+    assert set(metrics["scenario"]) == {"none", "cae", "cnn", "cae_tuned", "cnn_tuned"}
+    assert metrics["balanced_accuracy"].between(0, 1).all() and metrics["config_hash"].nunique() == 1
+    assert not metrics.duplicated(["task", "scenario", "source", "depth", "n_train", "seed"]).any()
+    for name in ("data/preview.png", "data/label_balance.csv", "pretrain/reconstructions.png", "pretrain/sources.csv", "curves.csv"):
+        assert (results / name).stat().st_size > 0, name
+    assert list((results / "logs").rglob("*.log")) and list((results / "benchmarks").rglob("*.tsv"))
+
+    def rerun_plan(edit):
+        config = yaml.safe_load(yaml.safe_dump(TINY))
+        edit(config)
+        return planned_rules(snakemake(tmp_path, config, "-n", "--cores", "2"))
+
+    assert rerun_plan(lambda c: None) == {}
+    # a fine-tuning setting reruns the fine-tuning blocks and the table, nothing upstream
+    plan = rerun_plan(lambda c: c["finetune"]["training"].update(learning_rate=0.001))
+    assert set(plan) == {"finetune", "collect_metrics", "all"} and plan["finetune"] == 18
+    # the CAE's settings rerun the CAE and what hangs on it, not the source CNNs or the none blocks
+    plan = rerun_plan(lambda c: c["pretrain"]["cae"].update(max_epochs=3))
+    assert set(plan) == {"pretrain_cae", "extract_features", "finetune", "collect_metrics", "all"}
+    assert plan["extract_features"] == 2 and plan["finetune"] == 2 * 4
+    print(f"tiny end-to-end study: {elapsed:.0f} s")

@@ -1,0 +1,28 @@
+"""Rule estimate_layer_energy: ZigZag's cost of every layer of the study's networks on one hardware."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
+
+import logging
+
+from workflow_scripts.atomic import write_csv
+from workflow_scripts.energy import layer_costs
+from workflow_scripts.networks import Architecture
+from workflow_scripts.stage import run_stage
+
+log = logging.getLogger("estimate_layer_energy")
+
+
+def main(snakemake):
+    p = snakemake.params
+    architecture = Architecture.from_config(p.network, p.image_size)
+    layers = layer_costs(architecture, p.class_counts, snakemake.input.hardware, snakemake.input.mapping, p.work_folder)
+    for row in layers.itertuples():
+        log.info("%s (%d classes): %d MACs, %.0f pJ, %.0f cycles, %.2fx the compulsory-traffic bound",
+                 row.block, row.head_classes, row.macs, row.energy_pj, row.latency_cycles, row.zigzag_over_lower_bound)
+    write_csv(layers.assign(hardware=snakemake.wildcards.hardware), snakemake.output.layers)
+
+
+run_stage(main, snakemake)  # noqa: F821

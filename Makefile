@@ -17,6 +17,8 @@ $(INSTALLED): requirements.txt
 
 run: $(INSTALLED)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(ARGS)
+	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
+	@echo "The study's answer: results/summary.md; every figure and table: results/report.html"
 
 test: $(INSTALLED)
 	$(BIN)/pytest -q tests

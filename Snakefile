@@ -15,6 +15,7 @@ include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/energy.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -83,5 +83,7 @@ def study_targets():
         "results/metrics.csv",
         "results/energy/inference.csv",
         "results/energy/training_compute.csv",
+        "results/summary.md",
+        "results/figures/balanced_accuracy_vs_labels.png",
         "results/pretrain/reconstructions.png" if "cae" in FINETUNE["scenarios"] else [],
     ]

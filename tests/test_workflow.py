@@ -109,9 +109,22 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert set(metrics["scenario"]) == {"none", "cae", "cnn", "cae_tuned", "cnn_tuned"}
     assert metrics["balanced_accuracy"].between(0, 1).all() and metrics["config_hash"].nunique() == 1
     assert not metrics.duplicated(["task", "scenario", "source", "depth", "n_train", "seed"]).any()
-    for name in ("data/preview.png", "data/label_balance.csv", "pretrain/reconstructions.png", "pretrain/sources.csv", "curves.csv"):
+    for name in ("data/preview.png", "data/label_balance.csv", "pretrain/reconstructions.png", "pretrain/sources.csv",
+                 "curves.csv", "energy/training_compute.csv", "summary.md", "analysis/headline.csv"):
         assert (results / name).stat().st_size > 0, name
     assert list((results / "logs").rglob("*.log")) and list((results / "benchmarks").rglob("*.tsv"))
+    inference = pd.read_csv(results / "energy" / "inference.csv")
+    assert set(inference["hardware"]) == {"eyeriss_like", "tpu_like"}
+    deep = inference[(inference["scenario"] == "cae") & (inference["depth"] == "conv2+fc1")]
+    assert (deep["reduction_vs_none"] > 1).all()
+    assert "claim holds" in (results / "summary.md").read_text()
+    figures = sorted(p.name for p in (results / "figures").glob("*.png"))
+    assert len(figures) == 6 and len(list((results / "figures").glob("*.pdf"))) == 6
+
+    report = tmp_path / "report.html"
+    snakemake(tmp_path, TINY, "--report", str(report))
+    text = report.read_text(errors="replace")
+    assert report.stat().st_size > 100_000 and "gain_heatmaps.png" in text
 
     def rerun_plan(edit):
         config = yaml.safe_load(yaml.safe_dump(TINY))
@@ -121,9 +134,13 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert rerun_plan(lambda c: None) == {}
     # a fine-tuning setting reruns the fine-tuning blocks and the table, nothing upstream
     plan = rerun_plan(lambda c: c["finetune"]["training"].update(learning_rate=0.001))
-    assert set(plan) == {"finetune", "collect_metrics", "all"} and plan["finetune"] == 18
+    downstream = {"collect_metrics", "training_compute", "analyse_results", "plot_figures", "all"}
+    assert set(plan) == {"finetune"} | downstream and plan["finetune"] == 18
     # the CAE's settings rerun the CAE and what hangs on it, not the source CNNs or the none blocks
     plan = rerun_plan(lambda c: c["pretrain"]["cae"].update(max_epochs=3))
-    assert set(plan) == {"pretrain_cae", "extract_features", "finetune", "collect_metrics", "all"}
+    assert set(plan) == {"pretrain_cae", "extract_features", "finetune"} | downstream
     assert plan["extract_features"] == 2 and plan["finetune"] == 2 * 4
+    # the training grid never reruns ZigZag; the architecture does
+    assert "estimate_layer_energy" not in rerun_plan(lambda c: c["finetune"].update(seeds=[0, 1, 2]))
+    assert rerun_plan(lambda c: c["network"].update(fc2=6))["estimate_layer_energy"] == 2
     print(f"tiny end-to-end study: {elapsed:.0f} s")

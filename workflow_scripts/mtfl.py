@@ -23,10 +23,6 @@ from torchvision.transforms.v2 import functional as TF
 from .faces import FaceSet
 from .tasks import N_CLASSES, TASKS
 
-# torchvision 0.29 warns on every decode that its image I/O will move to torchcodec;
-# it still works, and torchvision is the pinned decoder of this pipeline.
-warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision", category=DeprecationWarning)
-
 ANNOTATION_FILES = {"train": "training.txt", "test": "testing.txt"}
 N_FIELDS = 1 + 10 + len(TASKS)
 
@@ -135,7 +131,11 @@ def landmark_box(landmarks, margin: float) -> tuple[int, int, int]:
 
 def crop_face(encoded: bytes, landmarks, margin: float, size: int) -> torch.Tensor:
     """Decode an image, crop the landmark box (zero padding outside) and resize: uint8 [1, size, size]."""
-    image = decode_image(torch.frombuffer(bytearray(encoded), dtype=torch.uint8), mode=ImageReadMode.GRAY)
+    with warnings.catch_warnings():
+        # torchvision 0.29 warns on every decode that its image I/O will move to
+        # torchcodec; it still works, and torchvision is this pipeline's pinned decoder
+        warnings.simplefilter("ignore", DeprecationWarning)
+        image = decode_image(torch.frombuffer(bytearray(encoded), dtype=torch.uint8), mode=ImageReadMode.GRAY)
     top, left, side = landmark_box(landmarks, margin)
     face = TF.crop(image, top, left, side, side)
     return TF.resize(face, [size, size], antialias=True)

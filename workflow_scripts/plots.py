@@ -1,9 +1,15 @@
-"""Figures of the study (matplotlib/seaborn), written as PNG for the report."""
+"""Figures of the study (matplotlib/seaborn): PNG for the report, and a vector copy.
+
+Every figure names tasks in words, labels its axes with units, and gives each scenario
+the same colour-blind-safe colour (``SCENARIO_COLORS``) throughout."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
 
 from .atomic import atomic_path  # noqa: E402
 from .tasks import CLASS_NAMES, TASKS  # noqa: E402
@@ -38,3 +44,151 @@ def face_preview(images, table, roles, path, per_role: int = 8):
         row_axes[0].set_ylabel(role, fontsize=10)
     figure.suptitle("Prepared faces with their labels (gender, smile, glasses, pose)", fontsize=10)
     save_figure(figure, path)
+
+
+# ---- study figures -------------------------------------------------------------------
+
+TASK_TITLES = {"gender": "Gender", "smile": "Smile", "glasses": "Glasses", "pose": "Head pose (5 classes)"}
+METRIC_LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "macro_f1": "macro-F1"}
+SCENARIO_LABELS = {
+    "none": "no transfer", "cae": "CAE, frozen", "cnn": "other-task CNN, frozen",
+    "cae_tuned": "CAE, fine-tuned", "cnn_tuned": "other-task CNN, fine-tuned",
+}
+_PALETTE = sns.color_palette("colorblind")
+SCENARIO_COLORS = {"none": _PALETTE[7], "cae": _PALETTE[0], "cnn": _PALETTE[1], "cae_tuned": _PALETTE[2], "cnn_tuned": _PALETTE[4]}
+
+
+def save_figure_pair(figure, png_path, vector_path):
+    """The same figure as PNG (for the report) and as a vector file."""
+    with atomic_path(vector_path) as temporary:
+        figure.savefig(temporary, bbox_inches="tight", format=str(vector_path).rsplit(".", 1)[-1])
+    save_figure(figure, png_path)
+
+
+def best_settings(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per task and scenario, the (source, depth) with the highest mean metric over sizes."""
+    chosen = summary[summary["metric"] == metric]
+    overall = chosen.groupby(["task", "scenario", "source", "depth"], as_index=False)["mean"].mean()
+    best = overall.loc[overall.groupby(["task", "scenario"])["mean"].idxmax(), ["task", "scenario", "source", "depth"]]
+    return chosen.merge(best, on=["task", "scenario", "source", "depth"])
+
+
+def accuracy_vs_labels(summary, png_path, vector_path, metric="balanced_accuracy"):
+    """One panel per task: the metric against labelled samples, a line per scenario at its best setting."""
+    data = best_settings(summary, metric)
+    tasks = [t for t in TASK_TITLES if t in set(data["task"])]
+    figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.6), squeeze=False, sharey=False)
+    for ax, task in zip(axes[0], tasks):
+        for scenario, group in data[data["task"] == task].groupby("scenario"):
+            group = group.sort_values("n_train")
+            setting = "" if scenario == "none" else f" ({group['source'].iloc[0] if scenario.startswith('cnn') else 'CAE'}, {group['depth'].iloc[0]})"
+            color = SCENARIO_COLORS[scenario]
+            ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=SCENARIO_LABELS[scenario] + setting)
+            ax.fill_between(group["n_train"], group["ci_low"], group["ci_high"], color=color, alpha=0.2, linewidth=0)
+        ax.set_xscale("log")
+        ax.set_title(TASK_TITLES[task])
+        ax.set_xlabel("labelled training samples N (log scale)")
+        ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    figure.suptitle(f"Test {METRIC_LABELS[metric]} against labelled samples (mean and 95 % CI over seeds)", fontsize=11)
+    figure.tight_layout()
+    save_figure_pair(figure, png_path, vector_path)
+
+
+def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy"):
+    """Gain over no transfer, depth x N, per task; cnn averaged over its source tasks."""
+    data = gains[(gains["metric"] == metric) & gains["scenario"].isin(["cae", "cnn"])]
+    tasks = [t for t in TASK_TITLES if t in set(data["task"])]
+    scenarios = [s for s in ("cae", "cnn") if s in set(data["scenario"])]
+    figure, axes = plt.subplots(len(scenarios), len(tasks), figsize=(3.4 * len(tasks), 2.8 * len(scenarios)), squeeze=False)
+    limit = max(float(data["gain"].abs().max()), 1e-3) if len(data) else 1.0
+    for row, scenario in enumerate(scenarios):
+        for col, task in enumerate(tasks):
+            ax = axes[row][col]
+            cells = data[(data["task"] == task) & (data["scenario"] == scenario)]
+            table = cells.groupby(["depth", "n_train"])["gain"].mean().unstack("n_train")
+            sns.heatmap(table * 100, ax=ax, cmap="vlag_r", vmin=-limit * 100, vmax=limit * 100, center=0,
+                        annot=True, fmt=".1f", cbar=col == len(tasks) - 1,
+                        cbar_kws={"label": "gain, percentage points"} if col == len(tasks) - 1 else None)
+            ax.set_title(f"{TASK_TITLES[task]}: {SCENARIO_LABELS[scenario]}", fontsize=9)
+            ax.set_xlabel("labelled samples N")
+            ax.set_ylabel("transfer depth")
+    figure.suptitle(f"Gain in test {METRIC_LABELS[metric]} over no transfer (mean over seeds; cnn: mean over sources)", fontsize=11)
+    figure.tight_layout()
+    save_figure_pair(figure, png_path, vector_path)
+
+
+def energy_bars(inference, png_path, vector_path):
+    """Energy of one four-task inference, stacked by memory level and MAC, per hardware,
+    for no transfer and each frozen-transfer depth (cae and cnn cost the same)."""
+    shown = inference[inference["scenario"].isin(["none", "cae", "cnn"])].drop_duplicates(["hardware", "depth"])
+    hardware = sorted(shown["hardware"].unique())
+    parts = ["mac_energy_pj"] + sorted(c for c in shown.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj")
+    figure, axes = plt.subplots(1, len(hardware), figsize=(5.5 * len(hardware), 4.2), squeeze=False)
+    colors = dict(zip(parts, sns.color_palette("colorblind", len(parts))))
+    for ax, name in zip(axes[0], hardware):
+        rows = shown[shown["hardware"] == name].reset_index(drop=True)
+        labels = ["no transfer" if s == "none" else f"shared {d}" for s, d in zip(rows["scenario"], rows["depth"])]
+        bottom = np.zeros(len(rows))
+        for part in parts:
+            values = rows[part].fillna(0).to_numpy() / 1e6
+            if not values.any():
+                continue
+            name_of_part = "MAC" if part == "mac_energy_pj" else part.removeprefix("energy_").removesuffix("_pj")
+            ax.bar(labels, values, bottom=bottom, color=colors[part], label=name_of_part)
+            bottom += values
+        for x, (total, factor) in enumerate(zip(bottom, rows["reduction_vs_none"])):
+            ax.text(x, total, f"{factor:.2f}x", ha="center", va="bottom", fontsize=8)
+        ax.set_title(f"{name}")
+        ax.set_ylabel("energy of one four-task inference (µJ)")
+        ax.tick_params(axis="x", rotation=30)
+        ax.legend(fontsize=7, title="memory level", title_fontsize=7)
+    figure.suptitle("Four-task inference energy by transfer depth (ZigZag), reduction against no transfer on the bars", fontsize=11)
+    figure.tight_layout()
+    save_figure_pair(figure, png_path, vector_path)
+
+
+def tradeoff_scatter(points, png_path, vector_path, metric="balanced_accuracy"):
+    """Accuracy against four-task energy per task, at the smallest and largest N, with the Pareto front."""
+    if points.empty:
+        raise ValueError("no accuracy-energy points to plot")
+    name = sorted(points["hardware"].unique())[0]
+    points = points[points["hardware"] == name]
+    sizes = sorted(points["n_train"].unique())
+    sizes = [sizes[0], sizes[-1]] if len(sizes) > 1 else sizes
+    tasks = [t for t in TASK_TITLES if t in set(points["task"])]
+    figure, axes = plt.subplots(len(sizes), len(tasks), figsize=(3.6 * len(tasks), 3.2 * len(sizes)), squeeze=False)
+    for row, n_train in enumerate(sizes):
+        for col, task in enumerate(tasks):
+            ax = axes[row][col]
+            group = points[(points["task"] == task) & (points["n_train"] == n_train)]
+            for scenario, part in group.groupby("scenario"):
+                ax.scatter(part["energy_pj"] / 1e6, part[metric], color=SCENARIO_COLORS[scenario], label=SCENARIO_LABELS[scenario], s=22)
+            front = group[group["pareto"]].sort_values("energy_pj")
+            ax.step(front["energy_pj"] / 1e6, front[metric], where="post", color="black", linewidth=1, label="Pareto front")
+            ax.set_xscale("log")
+            ax.set_title(f"{TASK_TITLES[task]}, N = {n_train}", fontsize=9)
+            ax.set_xlabel(f"four-task inference energy on {name} (µJ)")
+            ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    figure.suptitle("Accuracy against energy: every scenario, source and depth (mean over seeds)", fontsize=11)
+    figure.tight_layout()
+    save_figure_pair(figure, png_path, vector_path)
+
+
+def training_curves(curve_tables: dict, png_path, vector_path):
+    """Loss curves of the pretrained networks: training and validation loss per epoch."""
+    figure, axes = plt.subplots(1, len(curve_tables), figsize=(3.2 * len(curve_tables), 3), squeeze=False)
+    for ax, (name, curve) in zip(axes[0], curve_tables.items()):
+        ax.plot(curve["epoch"], curve["train_loss"], label="training", color=_PALETTE[0])
+        ax.plot(curve["epoch"], curve["validation_loss"], label="validation", color=_PALETTE[1])
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("reconstruction MSE" if name == "CAE" else "class-weighted cross-entropy")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    figure.suptitle("Pretraining curves", fontsize=11)
+    figure.tight_layout()
+    save_figure_pair(figure, png_path, vector_path)

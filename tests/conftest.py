@@ -2,6 +2,7 @@
 
 import shutil
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -20,7 +21,9 @@ def _face_jpeg(size=(60, 80), channels=3, shade=120):
     height, width = size
     image = torch.full((channels, height, width), 40, dtype=torch.uint8)
     image[:, 10:50, 20:60] = shade
-    return encode_jpeg(image, quality=90).numpy().tobytes()
+    with warnings.catch_warnings():  # torchvision 0.29's notice that its image I/O moves to torchcodec
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return encode_jpeg(image, quality=90).numpy().tobytes()
 
 
 def landmarks_line(path, labels, leading=" "):

@@ -64,7 +64,7 @@ def run_block(
     images=None,
     features=None,
     trunk=None,
-    batch_seeds: bool = True,
+    batch_seeds="auto",
 ):
     """Train the block's classifiers; return (metrics table, curves table, trained states).
 
@@ -107,6 +107,10 @@ def run_block(
         return model
 
     metric_rows, curve_tables, states = [], [], {}
+    if batch_seeds == "auto":
+        # measured on the CPU: stacked convolutions over full images are slower than one
+        # model at a time; stacked heads on cached features are faster
+        batch_seeds = device.type == "cuda" or frozen
     seed_groups = [list(seeds)] if batch_seeds else [[seed] for seed in seeds]
     for n_train in train_sizes:
         for group in seed_groups:

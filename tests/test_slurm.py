@@ -83,7 +83,7 @@ def test_gpu_rules_ask_slurm_for_a_gpu(cluster, tmp_path):
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
                "--configfile", str(tmp_path / "config.yaml"), *SLURM_ARGS, "--retries", "0", "results/pretrain/cae/model.pt"]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    requests = set()
+    requests, job_ids = set(), set()
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and run.poll() is None:
@@ -91,6 +91,7 @@ def test_gpu_rules_ask_slurm_for_a_gpu(cluster, tmp_path):
             for line in queue.splitlines():
                 job_id, comment = line.split()[:2]
                 if "pretrain_cae" in comment:
+                    job_ids.add(job_id)
                     details = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
                     requests.add("gres:gpu:1" in details.replace("gres/gpu", "gres:gpu"))
             if requests:
@@ -99,4 +100,6 @@ def test_gpu_rules_ask_slurm_for_a_gpu(cluster, tmp_path):
     finally:
         run.kill()
         run.wait()
+        if job_ids:
+            subprocess.run(["scancel", *job_ids], capture_output=True)
     assert requests == {True}, "pretrain_cae was not seen in the queue with a GPU request"

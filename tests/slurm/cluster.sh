@@ -33,6 +33,7 @@ write_config() {
     local node memory
     node=$(slurmd -C | head -n 1 | sed -E 's/ UpTime=.*//; s/RealMemory=[0-9]+//')
     memory=$(( $(slurmd -C | head -n 1 | sed -E 's/.*RealMemory=([0-9]+).*/\1/') - 1024 ))
+    rm -rf "$STATE/ctld" "$STATE/slurmd"  # no jobs or node state from an earlier cluster
     mkdir -p /etc/slurm "$STATE/ctld" "$STATE/slurmd"
     touch "$STATE/gpu0"
     cat > /etc/slurm/slurm.conf <<CONF
@@ -71,7 +72,7 @@ start() {
     install_packages
     start_munge
     write_config
-    slurmctld -i
+    slurmctld -c
     slurmd -N "$HOST"
     for _ in $(seq 60); do
         if sinfo -h -o %T 2>/dev/null | grep -qx idle; then

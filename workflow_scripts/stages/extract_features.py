@@ -11,23 +11,18 @@ import pandas as pd
 import torch
 
 from workflow_scripts.atomic import save_torch
-from workflow_scripts.faces import load_face_set
 from workflow_scripts.finetuning import extract_features, needed_faces
-from workflow_scripts.networks import Architecture, prefix_length, source_trunk
-from workflow_scripts.stage import run_stage
-from workflow_scripts.training import choose_device
+from workflow_scripts.networks import prefix_length, source_trunk
+from workflow_scripts.stage import run_stage, study_inputs
 
 log = logging.getLogger("extract_features")
 
 
 def main(snakemake):
-    p = snakemake.params
-    device = choose_device(p.device)
-    faces = load_face_set(snakemake.input.images, snakemake.input.table)
-    architecture = Architecture.from_config(p.network, faces.images.shape[-1])
+    device, faces, roles, architecture = study_inputs(snakemake)
     trunk = source_trunk(torch.load(snakemake.input.model, weights_only=True), architecture)
     length = prefix_length(snakemake.wildcards.depth, architecture)
-    wanted = needed_faces(pd.read_csv(snakemake.input.roles), pd.read_csv(snakemake.input.subsets))
+    wanted = needed_faces(roles, pd.read_csv(snakemake.input.subsets))
     features = extract_features(trunk, length, faces.images, wanted, device)
     log.info("%s up to %s: features %s", snakemake.wildcards.network, snakemake.wildcards.depth, tuple(features["features"].shape))
     save_torch(features, snakemake.output.features)

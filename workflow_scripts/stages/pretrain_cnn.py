@@ -7,24 +7,17 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - th
 
 import logging
 
-import pandas as pd
-
 from workflow_scripts.atomic import save_torch, write_csv
-from workflow_scripts.faces import load_face_set
-from workflow_scripts.networks import Architecture
 from workflow_scripts.pretraining import train_source_cnn
-from workflow_scripts.stage import run_stage
-from workflow_scripts.training import FitSettings, choose_device
+from workflow_scripts.stage import run_stage, study_inputs
+from workflow_scripts.training import FitSettings
 
 log = logging.getLogger("pretrain_cnn")
 
 
 def main(snakemake):
     p = snakemake.params
-    device = choose_device(p.device)
-    faces = load_face_set(snakemake.input.images, snakemake.input.table)
-    roles = pd.read_csv(snakemake.input.roles)
-    architecture = Architecture.from_config(p.network, faces.images.shape[-1])
+    device, faces, roles, architecture = study_inputs(snakemake)
     task = snakemake.wildcards.task
     checkpoint, curve = train_source_cnn(
         faces.images, faces.table, roles, task, architecture, FitSettings.from_config(p.settings), p.seed, device

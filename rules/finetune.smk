@@ -17,16 +17,17 @@ rule extract_features:
         features="results/features/{network}/{depth}.pt",
     params:
         network=config["network"],
-        device=config["device"],
+        # one inference pass of seconds: it asks the scheduler for no GPU, and uses one
+        # only where the job sees one (so grouped extraction jobs never sum GPU requests)
+        device="auto" if config["device"] == "cuda" else config["device"],
     log:
         "results/logs/features/{network}/{depth}.log",
     benchmark:
         "results/benchmarks/features/{network}/{depth}.tsv"
     threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=3000,
         runtime=20,
-        gpu=TRAIN_GPUS,
     conda:
         "../envs/torch.yaml"
     script:

@@ -2,6 +2,7 @@
 compared with a local run. Runs as root on Debian; skips elsewhere."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ SLURM_ARGS = [
     "--workflow-profile", str(ROOT / "profiles" / "slurm"),
     "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
     "--slurm-keep-successful-logs",
+    "--group-components", "features=2",  # a group asks for its members' summed cores: the test node has 2
 ]
 STUDY = yaml.safe_load(yaml.safe_dump(TINY))
 STUDY["finetune"].update(tune_transferred=False)
@@ -55,17 +57,25 @@ def test_study_on_slurm_matches_a_local_run(cluster, tmp_path):
     result = snakemake(remote, STUDY, *SLURM_ARGS)
 
     # the jobs really went through SLURM: each left a log named by its SLURM job id, and
-    # the controller remembers those jobs as completed, with the rule that ran
+    # the controller remembers those jobs as completed, with the rule (or group) that ran
     assert "SLURM run ID" in result.stdout + result.stderr
     log_root = remote / ".snakemake" / "slurm_logs"
-    rules = set()
-    for log in (p for p in log_root.rglob("*.log") if p.stem.isdigit()):  # rule_<name>/[wildcards/]<job id>.log
-        rule = log.relative_to(log_root).parts[0].removeprefix("rule_")
+    rules, grouped = set(), {}
+    for log in (p for p in log_root.rglob("*.log") if p.stem.isdigit()):  # {rule,group}_<name>/[wildcards/]<job id>.log
+        kind, _, name = log.relative_to(log_root).parts[0].partition("_")
         job = subprocess.run(["scontrol", "show", "job", log.stem], capture_output=True, text=True).stdout
-        assert "JobState=COMPLETED" in job and f"Comment=rule_{rule}" in job, job
-        rules.add(rule)
+        assert "JobState=COMPLETED" in job, job
+        if kind == "rule":
+            assert f"Comment=rule_{name}" in job, job
+            rules.add(name)
+        else:  # a group job runs its members in one SLURM job; its log names each of them
+            members = re.findall(r"^localrule (\w+):", log.read_text(), flags=re.MULTILINE)
+            rules.update(members)
+            grouped.setdefault(name.split("_")[0], []).append(len(members))
     assert {"prepare_faces", "pretrain_cae", "pretrain_cnn", "extract_features", "finetune", "estimate_layer_energy"} <= rules
     assert not rules & {"collect_metrics", "analyse_results", "plot_figures"}  # localrules stay local
+    # the six feature extractions (three networks, two depths) went in groups of up to two
+    assert sum(grouped["features"]) == 6 and max(grouped["features"]) == 2, grouped
 
     # and the same config gives the same result files
     for name in ("metrics.csv", "data/subsets.csv", "data/roles.csv", "data/label_balance.csv",

@@ -119,6 +119,18 @@ def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy"):
     save_figure_pair(figure, png_path, vector_path)
 
 
+def part_colors(panels):
+    """A colour-blind-safe colour per energy part: the same part (MAC, dram) keeps its colour
+    in every panel, and no two parts of one panel share one while the palette lasts."""
+    palette = sns.color_palette("colorblind")
+    chosen = {}
+    for part in dict.fromkeys(part for panel in panels for part in panel):
+        taken = {chosen[other] for panel in panels if part in panel for other in panel if other in chosen}
+        free = [i for i in range(len(palette)) if i not in taken]
+        chosen[part] = free[0] if free else len(chosen) % len(palette)
+    return {part: palette[i] for part, i in chosen.items()}
+
+
 def energy_bars(inference, png_path, vector_path):
     """Energy of one four-task inference, stacked by memory level and MAC, per hardware,
     for no transfer and each frozen-transfer depth (cae and cnn cost the same)."""
@@ -126,15 +138,14 @@ def energy_bars(inference, png_path, vector_path):
     hardware = sorted(shown["hardware"].unique())
     parts = ["mac_energy_pj"] + sorted(c for c in shown.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj")
     figure, axes = plt.subplots(1, len(hardware), figsize=(5.5 * len(hardware), 4.2), squeeze=False)
-    colors = dict(zip(parts, sns.color_palette("colorblind", len(parts))))
-    for ax, name in zip(axes[0], hardware):
+    panels = [[part for part in parts if shown.loc[shown["hardware"] == name, part].fillna(0).any()] for name in hardware]
+    colors = part_colors(panels)
+    for ax, name, panel in zip(axes[0], hardware, panels):
         rows = shown[shown["hardware"] == name].reset_index(drop=True)
         labels = ["no transfer" if s == "none" else f"shared {d}" for s, d in zip(rows["scenario"], rows["depth"])]
         bottom = np.zeros(len(rows))
-        for part in parts:
+        for part in panel:
             values = rows[part].fillna(0).to_numpy() / 1e6
-            if not values.any():
-                continue
             name_of_part = "MAC" if part == "mac_energy_pj" else part.removeprefix("energy_").removesuffix("_pj")
             ax.bar(labels, values, bottom=bottom, color=colors[part], label=name_of_part)
             bottom += values

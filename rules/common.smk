@@ -7,7 +7,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from workflow_scripts import study_config  # noqa: E402
+from workflow_scripts import depths, study_config  # noqa: E402
 
 try:
     # one line naming the key first; then Snakemake's own validation fills the defaults
@@ -23,7 +23,7 @@ wildcard_constraints:
     task="gender|smile|glasses|pose",
     scenario="none|cae|cnn|cae_tuned|cnn_tuned",
     source="none|cae|gender|smile|glasses|pose",
-    depth=r"none|conv\d+(\+fc1)?",
+    depth="none|" + depths.PATTERN.pattern,
     network=r"cae|cnn_(gender|smile|glasses|pose)",
     hardware=r"[A-Za-z0-9_\-]+",
 

@@ -259,7 +259,7 @@ SUMMED = ("macs", "energy_pj", "mac_energy_pj", "latency_cycles")
 def scenario_prefixes(architecture, depths, scenarios) -> list[tuple[dict, list[str]]]:
     """(scenario, depth) -> the blocks its four classifiers share. Frozen transfers (cae,
     cnn) share their prefix; none and the fine-tuned variants share nothing."""
-    from .networks import prefix_length
+    from .networks import prefix_blocks
 
     rows = [({"scenario": "none", "depth": "none"}, [])]
     for scenario in scenarios:
@@ -267,7 +267,7 @@ def scenario_prefixes(architecture, depths, scenarios) -> list[tuple[dict, list[
             continue
         for depth in depths:
             frozen = scenario in ("cae", "cnn")
-            shared = architecture.trunk_names()[:prefix_length(depth, architecture)] if frozen else []
+            shared = prefix_blocks(depth, architecture) if frozen else []
             rows.append(({"scenario": scenario, "depth": depth}, shared))
     return rows
 

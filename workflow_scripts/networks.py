@@ -10,12 +10,13 @@ A transfer depth names a prefix of the trunk: ``conv<k>`` (the first k conv bloc
 ``conv<K>+fc1`` (all K conv blocks and fc1).
 """
 
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from .depths import blocks_covered, depth_names
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,19 @@ class Architecture:
 
     def depths(self) -> list[str]:
         """Every transfer depth this architecture allows, shallow to deep."""
-        return [f"conv{k}" for k in range(1, self.n_conv + 1)] + [f"conv{self.n_conv}+fc1"]
-
-
-DEPTH_PATTERN = re.compile(r"conv(\d+)(\+fc1)?")
+        return depth_names(self.n_conv)
 
 
 def prefix_length(depth: str, architecture: Architecture) -> int:
     """How many trunk blocks a transfer depth covers; ValueError if it does not fit."""
-    match = DEPTH_PATTERN.fullmatch(depth)
-    if match is None or depth not in architecture.depths():
+    if depth not in architecture.depths():
         raise ValueError(f"transfer depth {depth!r} is not one of {architecture.depths()}")
-    return int(match.group(1)) + (1 if match.group(2) else 0)
+    return blocks_covered(depth)
+
+
+def prefix_blocks(depth: str, architecture: Architecture) -> list[str]:
+    """The names of the trunk blocks a transfer depth covers (conv2 -> conv1, conv2)."""
+    return architecture.trunk_names()[:prefix_length(depth, architecture)]
 
 
 def _conv_block(in_channels, spec: ConvSpec):

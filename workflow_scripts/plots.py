@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .atomic import atomic_path  # noqa: E402
+from .depths import blocks_covered  # noqa: E402
 from .tasks import CLASS_NAMES, TASKS  # noqa: E402
 
 SHORT = {"male": "M", "female": "F", "smiling": "smile", "not smiling": "-", "glasses": "glasses", "no glasses": "-"}
@@ -107,7 +108,7 @@ def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy"):
         for col, task in enumerate(tasks):
             ax = axes[row][col]
             cells = data[(data["task"] == task) & (data["scenario"] == scenario)]
-            table = cells.groupby(["depth", "n_train"])["gain"].mean().unstack("n_train")
+            table = cells.groupby(["depth", "n_train"])["gain"].mean().unstack("n_train").sort_index(key=lambda d: d.map(blocks_covered))
             sns.heatmap(table * 100, ax=ax, cmap="vlag_r", vmin=-limit * 100, vmax=limit * 100, center=0,
                         annot=True, fmt=".1f", cbar=col == len(tasks) - 1,
                         cbar_kws={"label": "gain, percentage points"} if col == len(tasks) - 1 else None)

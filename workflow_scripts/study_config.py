@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from .depths import depth_names
 from .tasks import N_CLASSES  # noqa: F401 - the rules read class counts from here
 
 SCHEMA_PATH = Path(__file__).parent / "config" / "schema.yaml"
@@ -59,7 +60,7 @@ def check_config(config: dict, config_name="config"):
     """Checks across keys; ConfigError naming the key. Expects schema defaults filled."""
     conv = config["network"]["conv"]
     n_conv = len(conv)
-    allowed = [f"conv{k}" for k in range(1, n_conv + 1)] + [f"conv{n_conv}+fc1"]
+    allowed = depth_names(n_conv)
     for depth in config["finetune"]["depths"]:
         if depth not in allowed:
             raise ConfigError(f"{config_name}: key 'finetune.depths': {depth!r} does not fit a trunk of {n_conv} conv layers (allowed: {', '.join(allowed)})")

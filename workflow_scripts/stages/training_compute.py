@@ -9,7 +9,7 @@ import pandas as pd
 
 from workflow_scripts.atomic import write_csv
 from workflow_scripts.energy import count_layers, training_macs
-from workflow_scripts.networks import Architecture, build_classifier, prefix_length
+from workflow_scripts.networks import Architecture, build_classifier, prefix_blocks
 from workflow_scripts.stage import run_stage
 from workflow_scripts.tasks import N_CLASSES
 
@@ -22,9 +22,9 @@ def main(snakemake):
     for n_classes in sorted({N_CLASSES[t] for t in p.tasks}):
         for row in count_layers(build_classifier(architecture, n_classes), (1, side, side)).itertuples():
             forward_macs[(row.block, n_classes if row.block == "out" else 0)] = row.macs
-    prefix_blocks = {d: architecture.trunk_names()[:prefix_length(d, architecture)] for d in p.depths}
+    frozen_blocks = {d: prefix_blocks(d, architecture) for d in p.depths}
     table = training_macs(
-        pd.read_csv(snakemake.input.metrics), forward_macs, prefix_blocks,
+        pd.read_csv(snakemake.input.metrics), forward_macs, frozen_blocks,
         architecture.trunk_names() + ["fc2", "out"], p.min_epoch_samples, {t: N_CLASSES[t] for t in p.tasks},
     )
     write_csv(table, snakemake.output.training)

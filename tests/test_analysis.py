@@ -60,6 +60,7 @@ def test_headline_picks_the_deepest_cae_and_the_best_cnn():
     row = table.iloc[0]
     assert row["cae_depth"] == "conv2+fc1" and row["cae_balanced_accuracy_gain"] == pytest.approx(0.25 / 3)
     assert row["cae_energy_reduction_hw"] == pytest.approx(4.0)
+    assert row["cae_balanced_accuracy_ci_low"] < row["cae_balanced_accuracy_gain"] < row["cae_balanced_accuracy_ci_high"]
     # cnn gains: conv1 +0.017 (0, 0, +0.05), conv2+fc1 +0.02 (each seed): the latter is best
     assert (row["cnn_source"], row["cnn_depth"]) == ("gender", "conv2+fc1")
     assert row["cnn_energy_reduction_hw"] == pytest.approx(4.0)

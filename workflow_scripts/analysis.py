@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .depths import blocks_covered
+
 GRID = ["task", "scenario", "source", "depth", "n_train"]
 METRICS = ["accuracy", "balanced_accuracy", "macro_f1"]
 GAIN_METRICS = ["accuracy", "balanced_accuracy"]
@@ -58,9 +60,8 @@ def paired_gains(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def deepest_depth(depths) -> str:
-    """The ``conv<K>+fc1`` depth of a list (the paper's headline), else the last conv depth."""
-    with_fc1 = [d for d in depths if d.endswith("+fc1")]
-    return with_fc1[0] if with_fc1 else sorted(depths, key=lambda d: int(d[4:].split("+")[0]))[-1]
+    """The deepest of a list of depths: ``conv<K>+fc1`` (the paper's headline) when listed."""
+    return max(depths, key=blocks_covered)
 
 
 def headline(gains: pd.DataFrame, inference: pd.DataFrame) -> pd.DataFrame:
@@ -84,14 +85,13 @@ def headline(gains: pd.DataFrame, inference: pd.DataFrame) -> pd.DataFrame:
         if len(cnn):
             candidates["cnn"] = cnn.loc[[cnn["gain"].idxmax()]]
         for scenario, chosen in candidates.items():
-            if chosen.empty:
-                continue
             best = chosen.iloc[0]
             key = tuple(best[c] for c in GRID)
             row[f"{scenario}_source"] = best["source"]
             row[f"{scenario}_depth"] = best["depth"]
             row[f"{scenario}_balanced_accuracy_gain"] = best["gain"]
-            row[f"{scenario}_balanced_accuracy_gain_ci"] = f"[{best['ci_low']:+.3f}, {best['ci_high']:+.3f}]"
+            row[f"{scenario}_balanced_accuracy_ci_low"] = best["ci_low"]
+            row[f"{scenario}_balanced_accuracy_ci_high"] = best["ci_high"]
             row[f"{scenario}_balanced_accuracy_p"] = best["p_value"]
             row[f"{scenario}_accuracy_gain"] = acc.loc[key, "gain"] if key in acc.index else float("nan")
             for name in hardware:

@@ -15,7 +15,6 @@ their batch order.
 """
 
 import json
-import time
 
 import numpy as np
 import pandas as pd

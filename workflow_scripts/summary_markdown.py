@@ -5,6 +5,7 @@ import math
 import pandas as pd
 
 from .analysis import deepest_depth
+from .atomic import atomic_path
 
 
 def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
@@ -27,7 +28,7 @@ def claim_verdicts(headline: pd.DataFrame, hardware: str) -> pd.DataFrame:
     smallest = headline[headline["n_train"] == headline["n_train"].min()]
     rows = []
     for row in smallest.itertuples(index=False):
-        low = float(str(row.cae_balanced_accuracy_gain_ci).strip("[]").split(",")[0])
+        low = row.cae_balanced_accuracy_ci_low
         reduction = getattr(row, f"cae_energy_reduction_{hardware}", float("nan"))
         rows.append({
             "task": row.task, "N": row.n_train, "CAE depth": row.cae_depth,
@@ -65,7 +66,5 @@ def write_summary(path, *, headline, summary, inference, sources, config_hash, d
     energy = energy[energy["scenario"].isin(["none", "cae"])]
     lines += ["## Energy of one four-task inference (ZigZag)", "", markdown_table(energy, digits=2), ""]
     lines += ["## Source networks", "", markdown_table(sources, digits=4), ""]
-    from .atomic import atomic_path
-
     with atomic_path(path) as temporary:
         temporary.write_text("\n".join(lines))

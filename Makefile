@@ -10,9 +10,10 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test report lint clean
 
-$(INSTALLED): requirements.txt
+$(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 run: $(INSTALLED)
@@ -21,7 +22,7 @@ run: $(INSTALLED)
 	@echo "The study's answer: results/summary.md; every figure and table: results/report.html"
 
 test: $(INSTALLED)
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n auto --dist loadfile tests
 
 lint: $(INSTALLED)
 	$(BIN)/snakemake --lint

@@ -1,7 +1,6 @@
 """Shared fixtures. Every fixture is generated here; nothing is copied from a data set."""
 
 import shutil
-import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -11,7 +10,6 @@ import torch
 from torchvision.io import encode_jpeg
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 REAL_MTFL = ROOT.parent / "shared" / "datasets" / "MTFL.zip"
 

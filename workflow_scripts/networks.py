@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .depths import blocks_covered, depth_names
+from .scenarios import HEAD_BLOCKS
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class Architecture:
 
     def trunk_names(self) -> list[str]:
         return [f"conv{k}" for k in range(1, self.n_conv + 1)] + ["fc1"]
+
+    def classifier_names(self) -> list[str]:
+        """Every block of a task classifier, input to output."""
+        return self.trunk_names() + list(HEAD_BLOCKS)
 
     def depths(self) -> list[str]:
         """Every transfer depth this architecture allows, shallow to deep."""
@@ -89,8 +94,9 @@ def build_trunk(architecture: Architecture) -> nn.Sequential:
 def build_classifier(architecture: Architecture, n_classes: int) -> nn.Sequential:
     """Trunk, then fc2 and out: one Sequential whose prefixes are the transfer depths."""
     blocks = OrderedDict(build_trunk(architecture).named_children())
-    blocks["fc2"] = nn.Sequential(nn.Linear(architecture.fc1, architecture.fc2), nn.ReLU())
-    blocks["out"] = nn.Linear(architecture.fc2, n_classes)
+    hidden, output = HEAD_BLOCKS
+    blocks[hidden] = nn.Sequential(nn.Linear(architecture.fc1, architecture.fc2), nn.ReLU())
+    blocks[output] = nn.Linear(architecture.fc2, n_classes)
     return nn.Sequential(blocks)
 
 
@@ -120,11 +126,6 @@ def network_input(images: torch.Tensor) -> torch.Tensor:
     return (images.float() / 255 - 0.5) / 0.25
 
 
-def split_at(model: nn.Sequential, length: int) -> tuple[nn.Sequential, nn.Sequential]:
-    """The first ``length`` blocks and the rest, sharing the model's parameters."""
-    return model[:length], model[length:]
-
-
 def transfer_prefix(target: nn.Sequential, source_trunk: nn.Sequential, length: int) -> list[str]:
     """Copy the first ``length`` named blocks of ``source_trunk`` into ``target``; return their names."""
     names = [name for name, _ in list(target.named_children())[:length]]
@@ -133,24 +134,8 @@ def transfer_prefix(target: nn.Sequential, source_trunk: nn.Sequential, length: 
     return names
 
 
-def freeze(module: nn.Module) -> nn.Module:
-    for parameter in module.parameters():
-        parameter.requires_grad_(False)
-    return module
-
-
 def source_trunk(checkpoint: dict, architecture: Architecture) -> nn.Sequential:
     """The trunk of a saved source network (CAE encoder or source CNN)."""
     trunk = build_trunk(architecture)
-    state = checkpoint["trunk_state"]
-    trunk.load_state_dict(state)
+    trunk.load_state_dict(checkpoint["trunk_state"])
     return trunk
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def layer_output_shape(module: nn.Module, input_shape) -> tuple[int, ...]:
-    with torch.no_grad():
-        return tuple(module(torch.zeros(1, *input_shape)).shape[1:])

@@ -1,8 +1,8 @@
 """Who is used for what: validation split, training pool, nested labelled subsets.
 
 ``testing`` faces are the test set. ``training`` faces are split, stratified by the joint
-label and seeded, into a validation set (early stopping and model choice only) and the
-training pool. The labelled subsets are prefixes of one stratified ordering of the pool
+label and seeded, into a validation set (early stopping of the pretraining, and of the
+classifiers only under the ``held_out`` protocol) and the training pool. The labelled subsets are prefixes of one stratified ordering of the pool
 per seed, so for one seed the 100-sample subset holds the 50-sample one.
 """
 
@@ -10,8 +10,6 @@ import numpy as np
 import pandas as pd
 
 from .tasks import N_CLASSES, TASKS
-
-ROLES = ("pool", "validation", "test")
 
 
 def joint_label(table: pd.DataFrame) -> np.ndarray:
@@ -49,7 +47,8 @@ def assign_roles(table: pd.DataFrame, validation_fraction: float, seed: int) -> 
 
 
 def labelled_subsets(table: pd.DataFrame, roles: pd.DataFrame, train_sizes, seeds) -> pd.DataFrame:
-    """Table of (seed, n_train, face): the faces of each nested labelled subset."""
+    """Table of (seed, n_train, rank, face): the faces of each nested labelled subset, in
+    their labelled order (rank 0 first); the subset of n is the first n of its seed's order."""
     pool = roles.loc[roles["role"] == "pool", "face"].to_numpy()
     too_large = [n for n in train_sizes if n > len(pool)]
     if too_large:
@@ -59,7 +58,7 @@ def labelled_subsets(table: pd.DataFrame, roles: pd.DataFrame, train_sizes, seed
     for seed in seeds:
         order = pool[stratified_order(strata, np.random.default_rng([seed, 1]))]
         for n in sorted(train_sizes):
-            rows.append(pd.DataFrame({"seed": seed, "n_train": n, "face": order[:n]}))
+            rows.append(pd.DataFrame({"seed": seed, "n_train": n, "rank": np.arange(n), "face": order[:n]}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -68,7 +67,8 @@ def faces_with_role(roles: pd.DataFrame, role: str) -> np.ndarray:
 
 
 def subset_faces(subsets: pd.DataFrame, seed: int, n_train: int) -> np.ndarray:
+    """The labelled faces of (seed, n_train), in their labelled order."""
     chosen = subsets[(subsets["seed"] == seed) & (subsets["n_train"] == n_train)]
     if chosen.empty:
         raise KeyError(f"no labelled subset for seed {seed}, n_train {n_train}")
-    return chosen["face"].to_numpy(copy=True)
+    return chosen.sort_values("rank")["face"].to_numpy(copy=True)

@@ -1,0 +1,98 @@
+"""How a classifier of the grid learns and when it stops. Torch-free.
+
+Validation protocols (``finetune.validation``):
+
+- ``from_labels``: early stopping uses a stratified part of the member's own N labelled
+  faces (``validation_fraction_of_n``); the rest trains. N counts every label used, so a
+  "few labels" result really uses few labels.
+- ``held_out``: early stopping on the labelled validation split of the data set (every
+  class, about a thousand faces on MTFL), on top of the N training labels.
+- ``fixed_epochs``: no early stopping; train ``max_epochs`` on all N faces, keep the last.
+
+Objectives (``finetune.objective``):
+
+- ``balanced``: cross-entropy weighted by inverse class frequency, early stopping on the
+  validation balanced error (1 - balanced accuracy);
+- ``plain``: unweighted cross-entropy, early stopping on the validation error
+  (1 - accuracy), the paper's likely protocol.
+"""
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+VALIDATION_PROTOCOLS = ("from_labels", "held_out", "fixed_epochs")
+OBJECTIVES = ("balanced", "plain")
+
+
+def passes_per_epoch(n: int, min_epoch_samples: int) -> int:
+    """Passes over n training rows that make one epoch: enough to draw ``min_epoch_samples``."""
+    return max(1, math.ceil(min_epoch_samples / n))
+
+
+def early_stopping_mask(labels_in_order, fraction: float) -> np.ndarray:
+    """Which faces of a labelled set early stopping holds out: True for held out.
+
+    ``labels_in_order`` are the faces' labels in their labelled order (a labelled subset of
+    N faces is the first N of one ordering of the pool). Within each class, the k-th face
+    is held out when ``floor(k f + 1 - 2f)`` steps up, so a class of n faces gives
+    ``floor(n f + 1 - 2f)``: none for a single face (it trains), at least one from two
+    faces on, and never all of them. The rule only looks at a face's rank within its
+    class, so the split of N faces is the first N faces' part of the split of any larger
+    set: nested subsets stay nested, in both their training and their held-out parts.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction_of_n must lie in (0, 1), got {fraction}")
+    f = Fraction(fraction).limit_denominator(10**6)  # exact arithmetic: no rounding at the steps
+
+    def held_out_of_first(k):
+        return math.floor(k * f + 1 - 2 * f) if k else 0
+
+    labels = np.asarray(labels_in_order)
+    held_out = np.zeros(len(labels), dtype=bool)
+    seen: dict = {}
+    for position, label in enumerate(labels.tolist()):
+        k = seen[label] = seen.get(label, 0) + 1
+        held_out[position] = held_out_of_first(k) > held_out_of_first(k - 1)
+    return held_out
+
+
+STACKING = ("auto", "block", "seeds", "none")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The fine-tuning protocol of a study (config ``finetune``)."""
+
+    validation: str = "from_labels"
+    validation_fraction_of_n: float = 0.2
+    objective: str = "balanced"
+    stack: str = "auto"
+
+    def __post_init__(self):
+        for name, value, allowed in (("validation", self.validation, VALIDATION_PROTOCOLS),
+                                     ("objective", self.objective, OBJECTIVES), ("stack", self.stack, STACKING)):
+            if value not in allowed:
+                raise ValueError(f"finetune.{name}: {value!r} is not one of {', '.join(allowed)}")
+
+    @classmethod
+    def from_config(cls, finetune: dict) -> "Protocol":
+        return cls(**{k: finetune[k] for k in cls.__dataclass_fields__ if k in finetune})
+
+    @property
+    def early_stopping(self) -> bool:
+        return self.validation != "fixed_epochs"
+
+    def describe(self) -> str:
+        """One sentence for summaries and logs."""
+        stopping = {
+            "from_labels": f"early stopping on {self.validation_fraction_of_n:.0%} of each member's N labelled faces "
+                           "(stratified; N counts every label used)",
+            "held_out": "early stopping on the held-out labelled validation split (labels beyond N)",
+            "fixed_epochs": "no early stopping (max_epochs, last state kept)",
+        }[self.validation]
+        loss = {"balanced": "class-weighted cross-entropy, stopping on balanced error",
+                "plain": "unweighted cross-entropy, stopping on error (1 - accuracy)"}[self.objective]
+        return f"{stopping}; {loss}"

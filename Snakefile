@@ -1,13 +1,17 @@
 # The CAE transfer-learning study (IEEE TETC 10(2), 2022), as a Snakemake workflow.
-# Edit config.yaml (or pass --configfile); the rules live in rules/, the logic in
-# workflow_scripts/. See README.md.
+# Edit config.yaml, or give a whole config of your own with --configfile; the rules live
+# in rules/, the logic in workflow_scripts/. See README.md.
 
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# A config file given with --configfile is the whole config (the schema's defaults fill
+# what it leaves out), not a patch over config.yaml; --config values patch either.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 include: "rules/common.smk"
@@ -16,6 +20,9 @@ include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/energy.smk"
 include: "rules/report.smk"
+
+
+report: report_front_page()
 
 
 rule all:

@@ -1,17 +1,25 @@
 # Config validation and the helpers that turn the config into target lists and params.
 
-import sys
+import os
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
-sys.path.insert(0, workflow.basedir)
+from workflow_scripts import archive, depths, scenarios, study_config, tasks
+from workflow_scripts.protocol import Protocol
 
-from workflow_scripts import depths, study_config  # noqa: E402
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    # the conda environments do not install this project's package (the venv does,
+    # editable): their jobs find it on the path they inherit
+    os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])))
 
 try:
-    # one line naming the key first; then Snakemake's own validation fills the defaults
+    # values given with --config get the schema's types; then one line naming the key for
+    # the first violation; then Snakemake's own validation fills the defaults
     config_name = ", ".join(map(str, workflow.configfiles)) or "config"
+    study_config.coerce_command_line(config, study_config.plain_dict(workflow.config_settings.config))
     study_config.validate_with_schema(config, config_name)
     validate(config, str(study_config.SCHEMA_PATH))
     study_config.check_config(config, config_name)
@@ -20,47 +28,80 @@ except study_config.ConfigError as error:
 
 
 wildcard_constraints:
-    task="gender|smile|glasses|pose",
-    scenario="none|cae|cnn|cae_tuned|cnn_tuned",
-    source="none|cae|gender|smile|glasses|pose",
+    task="|".join(tasks.TASKS),
+    scenario="|".join(scenarios.SCENARIOS),
+    source="|".join(("none", "cae", *tasks.TASKS)),
     depth="none|" + depths.PATTERN.pattern,
-    network=r"cae|cnn_(gender|smile|glasses|pose)",
+    network=scenarios.NETWORK_PATTERN,
+    seed=r"\d+",
     hardware=r"[A-Za-z0-9_\-]+",
 
 
+# with device: cuda a training job asks a scheduler for one GPU (gpu) and takes one of the
+# machine's GPU slots (gpu_slots): --resources gpu_slots=4 lets four share one GPU
 TRAIN_GPUS = 1 if config["device"] == "cuda" else 0
 FINETUNE = config["finetune"]
+CLAIM = study_config.claim(config)
+PRETRAIN_SEEDS = study_config.pretrain_seeds(config)
+SOURCE_NETWORKS = study_config.source_networks(config)
+PROTOCOL_TEXT = Protocol.from_config(FINETUNE).describe()
 BLOCK = "results/finetune/{task}/{scenario}/{source}/{depth}"
 BLOCK_LOG = "results/logs/finetune/{task}/{scenario}/{source}/{depth}"
+SOURCE_MODEL = "results/pretrain/{network}/seed{seed}/model.pt"
+SOURCE_CURVE = "results/pretrain/{network}/seed{seed}/curve.csv"
+FEATURES = "results/features/{network}/seed{seed}/{depth}.pt"
+FRONT_PAGE = "results/analysis/report_front_page.rst"
 
 
 def data_source_settings():
-    """Only the settings of the data source in use, so the other's never trigger a rerun."""
-    return config[config["data"]["source"]]
+    """Only the settings of the data source in use that shape the faces, so neither the
+    other source's nor where the archive comes from trigger a rerun."""
+    return study_config.face_settings(config)
 
 
 def data_source_inputs():
     return {"archive": config["mtfl"]["path"]} if config["data"]["source"] == "mtfl" else {}
 
 
-def source_model(network):
-    return f"results/pretrain/{network}/model.pt"
+def mtfl_download_needed():
+    """True when the study reads MTFL, nothing is at mtfl.path and mtfl.url names a source."""
+    mtfl = config["mtfl"]
+    return config["data"]["source"] == "mtfl" and not Path(mtfl["path"]).exists() and bool(mtfl["url"])
+
+
+if mtfl_download_needed():
+    try:  # before Snakemake asks the server itself: one line naming the URL and what to do
+        archive.check_reachable(config["mtfl"]["url"])
+    except archive.ArchiveError as error:
+        raise WorkflowError(f"{config_name}: key 'mtfl.url': {error}") from None
+
+
+def block_pretrain_seeds(wildcards):
+    """Pretraining seed of each fine-tuning seed, for blocks that transfer (none: nothing)."""
+    return study_config.pretrain_seed_of(config) if scenarios.transfers(wildcards.scenario) else {}
 
 
 def finetune_inputs(wildcards):
-    """Cached features for frozen scenarios; images (and the source model) otherwise."""
+    """Cached features of every pretraining seed for frozen scenarios; images (and the
+    source models) otherwise."""
     inputs = {"table": "results/data/faces.csv", "roles": "results/data/roles.csv", "subsets": "results/data/subsets.csv"}
-    network = study_config.source_network(wildcards.scenario, wildcards.source)
-    if wildcards.scenario in ("cae", "cnn"):
-        inputs["features"] = f"results/features/{network}/{wildcards.depth}.pt"
+    network = scenarios.source_network(wildcards.scenario, wildcards.source)
+    seeds = study_config.distinct_pretrain_seeds(block_pretrain_seeds(wildcards))
+    if scenarios.is_frozen(wildcards.scenario):
+        inputs["features"] = [FEATURES.format(network=network, seed=s, depth=wildcards.depth) for s in seeds]
     else:
         inputs["images"] = "results/data/faces.pt"
         if network is not None:
-            inputs["model"] = source_model(network)
+            inputs["models"] = [SOURCE_MODEL.format(network=network, seed=s) for s in seeds]
     return inputs
 
 
-CLASS_COUNTS = sorted({study_config.N_CLASSES[task] for task in FINETUNE["tasks"]})
+def source_files(name):
+    """One file of every pretrained source network and pretraining seed, network by network."""
+    return [f"results/pretrain/{n}/seed{s}/{name}" for n in SOURCE_NETWORKS for s in PRETRAIN_SEEDS]
+
+
+CLASS_COUNTS = sorted({tasks.N_CLASSES[task] for task in FINETUNE["tasks"]})
 
 
 def hardware_file(name, kind):
@@ -76,6 +117,17 @@ def block_outputs(name):
     return [f"{BLOCK.format(**block)}/{name}" for block in study_config.finetune_blocks(config)]
 
 
+def protocol_settings():
+    """The keys of finetune that say how a classifier learns and stops."""
+    return {key: FINETUNE[key] for key in ("validation", "validation_fraction_of_n", "objective", "stack")}
+
+
+def report_front_page():
+    """The report's first page: the study's answer once analyse_results has written it."""
+    written = Path(FRONT_PAGE).resolve()
+    return str(written) if written.exists() else "workflow_scripts/captions/front_page_before_run.rst"
+
+
 def study_targets():
     return [
         "results/data/label_balance.csv",
@@ -84,6 +136,7 @@ def study_targets():
         "results/energy/inference.csv",
         "results/energy/training_compute.csv",
         "results/summary.md",
+        FRONT_PAGE,
         "results/figures/balanced_accuracy_vs_labels.png",
-        "results/pretrain/reconstructions.png" if "cae" in FINETUNE["scenarios"] else [],
+        f"results/pretrain/cae/seed{PRETRAIN_SEEDS[0]}/reconstructions.png" if "cae" in SOURCE_NETWORKS else [],
     ]

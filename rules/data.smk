@@ -5,6 +5,30 @@ localrules:
     describe_faces,
 
 
+if mtfl_download_needed():
+
+    rule fetch_mtfl:
+        input:
+            download=storage.http(config["mtfl"]["url"]),
+        output:
+            archive=config["mtfl"]["path"],
+        params:
+            url=config["mtfl"]["url"],
+            sha256=config["mtfl"]["sha256"],
+        log:
+            "results/logs/data/fetch_mtfl.log",
+        benchmark:
+            "results/benchmarks/data/fetch_mtfl.tsv"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=60,
+        conda:
+            "../envs/torch.yaml"
+        script:
+            "../workflow_scripts/stages/fetch_mtfl.py"
+
+
 rule prepare_faces:
     input:
         **data_source_inputs(),

@@ -8,22 +8,22 @@ localrules:
 
 rule extract_features:
     input:
-        model="results/pretrain/{network}/model.pt",
+        model=SOURCE_MODEL,
         images="results/data/faces.pt",
         table="results/data/faces.csv",
         roles="results/data/roles.csv",
         subsets="results/data/subsets.csv",
     output:
-        features="results/features/{network}/{depth}.pt",
+        features=FEATURES,
     params:
         network=config["network"],
         # one inference pass of seconds: it asks the scheduler for no GPU, and uses one
         # only where the job sees one (so grouped extraction jobs never sum GPU requests)
         device="auto" if config["device"] == "cuda" else config["device"],
     log:
-        "results/logs/features/{network}/{depth}.log",
+        "results/logs/features/{network}/seed{seed}/{depth}.log",
     benchmark:
-        "results/benchmarks/features/{network}/{depth}.tsv"
+        "results/benchmarks/features/{network}/seed{seed}/{depth}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -45,9 +45,10 @@ rule finetune:
         network=config["network"],
         image_size=config["data"]["image_size"],
         settings=FINETUNE["training"],
+        protocol=protocol_settings(),
         train_sizes=FINETUNE["train_sizes"],
         seeds=FINETUNE["seeds"],
-        batch_seeds=FINETUNE["batch_seeds"],
+        pretrain_seed_of=block_pretrain_seeds,
         device=config["device"],
     log:
         f"{BLOCK_LOG}.log",
@@ -58,6 +59,7 @@ rule finetune:
         mem_mb=4000,
         runtime=60,
         gpu=TRAIN_GPUS,
+        gpu_slots=TRAIN_GPUS,
     conda:
         "../envs/torch.yaml"
     script:
@@ -68,7 +70,7 @@ rule collect_metrics:
     input:
         metrics=block_outputs("metrics.csv"),
         curves=block_outputs("curves.csv"),
-        sources=expand("results/pretrain/{network}/model.pt", network=study_config.source_networks(config)),
+        sources=source_files("model.pt"),
     output:
         metrics=report(
             "results/metrics.csv",

@@ -1,4 +1,5 @@
-# Pretraining of the source networks: the CAE (no labels) and one CNN per task.
+# Pretraining of the source networks: the CAE (no labels) and one CNN per task, once per
+# pretraining seed (pretrain.seed, or every fine-tuning seed with pretrain.per_seed).
 
 
 rule pretrain_cae:
@@ -7,27 +8,27 @@ rule pretrain_cae:
         table="results/data/faces.csv",
         roles="results/data/roles.csv",
     output:
-        model="results/pretrain/cae/model.pt",
-        curve="results/pretrain/cae/curve.csv",
+        model="results/pretrain/cae/seed{seed}/model.pt",
+        curve="results/pretrain/cae/seed{seed}/curve.csv",
         reconstructions=report(
-            "results/pretrain/reconstructions.png",
+            "results/pretrain/cae/seed{seed}/reconstructions.png",
             category="Pretraining",
             caption="../workflow_scripts/captions/reconstructions.rst",
         ),
     params:
         network=config["network"],
         settings=config["pretrain"]["cae"],
-        seed=config["pretrain"]["seed"],
         device=config["device"],
     log:
-        "results/logs/pretrain/cae.log",
+        "results/logs/pretrain/cae/seed{seed}.log",
     benchmark:
-        "results/benchmarks/pretrain/cae.tsv"
+        "results/benchmarks/pretrain/cae/seed{seed}.tsv"
     threads: 2
     resources:
         mem_mb=6000,
         runtime=120,
         gpu=TRAIN_GPUS,
+        gpu_slots=TRAIN_GPUS,
     conda:
         "../envs/torch.yaml"
     script:
@@ -40,22 +41,22 @@ rule pretrain_cnn:
         table="results/data/faces.csv",
         roles="results/data/roles.csv",
     output:
-        model="results/pretrain/cnn_{task}/model.pt",
-        curve="results/pretrain/cnn_{task}/curve.csv",
+        model="results/pretrain/cnn_{task}/seed{seed}/model.pt",
+        curve="results/pretrain/cnn_{task}/seed{seed}/curve.csv",
     params:
         network=config["network"],
         settings=config["pretrain"]["cnn"],
-        seed=config["pretrain"]["seed"],
         device=config["device"],
     log:
-        "results/logs/pretrain/cnn_{task}.log",
+        "results/logs/pretrain/cnn_{task}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/pretrain/cnn_{task}.tsv"
+        "results/benchmarks/pretrain/cnn_{task}/seed{seed}.tsv"
     threads: 2
     resources:
         mem_mb=6000,
         runtime=120,
         gpu=TRAIN_GPUS,
+        gpu_slots=TRAIN_GPUS,
     conda:
         "../envs/torch.yaml"
     script:

@@ -18,6 +18,11 @@ rule analyse_results:
             category="Analysis",
             caption="../workflow_scripts/captions/gains.rst",
         ),
+        claim=report(
+            "results/analysis/claim.csv",
+            category="Analysis",
+            caption="../workflow_scripts/captions/claim.rst",
+        ),
         headline=report(
             "results/analysis/headline.csv",
             category="Analysis",
@@ -29,8 +34,12 @@ rule analyse_results:
             category="Analysis",
             caption="../workflow_scripts/captions/summary.rst",
         ),
+        front_page=FRONT_PAGE,
     params:
         data_source=config["data"]["source"],
+        claim=CLAIM,
+        protocol_text=PROTOCOL_TEXT,
+        pretraining_text=study_config.pretraining_description(config),
     log:
         "results/logs/report/analyse_results.log",
     benchmark:
@@ -51,7 +60,7 @@ rule plot_figures:
         gains="results/analysis/gains.csv",
         tradeoff="results/analysis/tradeoff.csv",
         inference="results/energy/inference.csv",
-        curves=expand("results/pretrain/{network}/curve.csv", network=study_config.source_networks(config)),
+        curves=source_files("curve.csv"),
     output:
         balanced_accuracy=report(
             "results/figures/balanced_accuracy_vs_labels.png",
@@ -89,6 +98,9 @@ rule plot_figures:
             caption="../workflow_scripts/captions/pretraining_curves.rst",
         ),
         curves_vector="results/figures/pretraining_curves.pdf",
+    params:
+        claim=CLAIM,
+        curve_labels=[(network, seed) for network in SOURCE_NETWORKS for seed in PRETRAIN_SEEDS],
     log:
         "results/logs/report/plot_figures.log",
     benchmark:

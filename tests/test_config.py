@@ -6,8 +6,11 @@ from snakemake.utils import validate
 
 from conftest import ROOT
 from workflow_scripts.study_config import (
-    SCHEMA_PATH, ConfigError, check_config, config_hash, finetune_blocks, source_networks, validate_with_schema,
+    SCHEMA_PATH, ConfigError, check_config, claim, coerce_command_line, config_hash, finetune_blocks, load_schema,
+    pretrain_seed_of, pretrain_seeds, source_networks, validate_with_schema,
 )
+
+SHIPPED = ["config.yaml", "workflow_scripts/config/mtfl_paper.yaml", "workflow_scripts/config/mtfl_quick.yaml"]
 
 
 def default_config():
@@ -16,7 +19,7 @@ def default_config():
     return config
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "workflow_scripts/config/mtfl_paper.yaml"])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_configs_are_valid(name):
     config = yaml.safe_load((ROOT / name).read_text())
     validate_with_schema(config)
@@ -53,6 +56,9 @@ def test_schema_rejects_with_one_line_naming_the_key(edit, message):
         (lambda c: c["data"].update(image_size=36), r"key 'data.image_size': 36 is not divisible by the product of network.conv pools \(16\)"),
         (lambda c: c["network"]["conv"][1].update(kernel=4), r"key 'network.conv.1.kernel': 4 is even"),
         (lambda c: c["finetune"].update(cnn_sources={"gender": ["gender"]}), r"cnn_sources.gender': a task cannot be its own source"),
+        (lambda c: c["analysis"]["claim"].update(depth="conv3"), r"key 'analysis.claim.depth': 'conv3' is not in finetune.depths"),
+        (lambda c: c["analysis"]["claim"].update(n_train=100), r"key 'analysis.claim.n_train': 100 is not in finetune.train_sizes"),
+        (lambda c: c["analysis"].update(hardware="gpu"), r"key 'analysis.hardware': 'gpu' is not in energy.hardware \(eyeriss_like, tpu_like\)"),
     ],
 )
 def test_cross_key_checks(edit, message):
@@ -89,3 +95,50 @@ def test_config_hash_changes_with_any_value():
     changed["finetune"]["seeds"] = [0, 1]
     assert config_hash(config) == config_hash(copy.deepcopy(config))
     assert config_hash(config) != config_hash(changed)
+
+
+def test_the_claim_resolves_deepest_smallest_and_first_in_config_order():
+    config = default_config()
+    config["analysis"] = {"claim": {}}
+    config["energy"]["hardware"] = dict(reversed(list(config["energy"]["hardware"].items())))  # tpu_like first
+    validate(config, str(SCHEMA_PATH))
+    resolved = claim(config)
+    assert (resolved["depth"], resolved["n_train"], resolved["metric"]) == ("conv4+fc1", 50, "balanced_accuracy")
+    assert resolved["hardware"] == "tpu_like" and resolved["alpha"] == 0.05
+    config["analysis"] = {"claim": {"depth": "conv2", "n_train": 200}, "hardware": "eyeriss_like"}
+    validate(config, str(SCHEMA_PATH))
+    check_config(config)
+    assert (claim(config)["depth"], claim(config)["n_train"], claim(config)["hardware"]) == ("conv2", 200, "eyeriss_like")
+
+
+def test_pretraining_seeds_pair_with_fine_tuning_seeds():
+    config = default_config()
+    assert pretrain_seeds(config) == [0] and pretrain_seed_of(config) == {0: 0, 1: 0, 2: 0}
+    config["pretrain"].update(per_seed=True)
+    config["finetune"]["seeds"] = [3, 1]
+    assert pretrain_seeds(config) == [3, 1] and pretrain_seed_of(config) == {3: 3, 1: 1}
+
+
+def test_command_line_strings_get_the_schema_types():
+    """Snakemake reads --config finetune='{train_sizes: [99999], ...}' as strings inside."""
+    config = default_config()
+    given = {"finetune": {"train_sizes": ["50", "99999"], "training": {"learning_rate": "0.01"}, "tune_transferred": "true"},
+             "data": {"image_size": "big"}}
+    for section, values in given.items():
+        for key, value in values.items():
+            config[section][key] = value if not isinstance(value, dict) else {**config[section][key], **value}
+    coerce_command_line(config, given, load_schema())
+    assert config["finetune"]["train_sizes"] == [50, 99999] and config["finetune"]["training"]["learning_rate"] == 0.01
+    assert config["finetune"]["tune_transferred"] is True
+    assert config["data"]["image_size"] == "big"  # not a number: left for the schema to report
+    with pytest.raises(ConfigError, match=r"key 'data.image_size': 'big' is not of type 'integer'"):
+        validate_with_schema(config)
+
+
+def test_where_the_archive_lives_is_not_part_of_the_hash():
+    config = default_config()
+    moved = copy.deepcopy(config)
+    moved["mtfl"].update(path="/elsewhere/MTFL.zip", url="http://mirror.example/MTFL.zip")
+    assert config_hash(moved) == config_hash(config)
+    moved["mtfl"]["crop_margin"] = 0.5
+    assert config_hash(moved) != config_hash(config)

@@ -7,7 +7,7 @@ from torch import nn
 
 from workflow_scripts.energy import (
     EnergyCheckError, HardwareError, add_bounds, count_layers, four_task_inference, layer_costs, scenario_prefixes,
-    training_macs,
+    sharing_ceiling, training_macs,
 )
 from workflow_scripts.networks import Architecture, ConvSpec, build_classifier
 from workflow_scripts.study_config import resolve_hardware_path
@@ -83,7 +83,8 @@ def hand_layers():
 def test_sharing_arithmetic_on_a_hand_built_table():
     tasks = {"gender": 2, "smile": 2, "glasses": 2, "pose": 5}
     prefixes = scenario_prefixes(TINY, ["conv1", "conv2+fc1"], ["none", "cae", "cnn", "cae_tuned"])
-    table = four_task_inference(hand_layers(), ["conv1", "conv2", "fc1"], ["fc2", "out"], prefixes, tasks).set_index(["scenario", "depth"])
+    table = four_task_inference(hand_layers(), TINY.classifier_names(), prefixes, tasks,
+                                ceiling=sharing_ceiling(TINY)).set_index(["scenario", "depth"])
     # none: every task runs everything; 3 binary heads + 1 five-class head
     none = 4 * (100 + 50 + 20 + 4) + 3 * 1 + 2
     assert table.loc[("none", "none"), "energy_pj"] == pytest.approx(none)
@@ -101,19 +102,27 @@ def test_sharing_arithmetic_on_a_hand_built_table():
     # the split by level adds up, and MACs are summed the same way
     assert table.loc[("cae", "conv1"), "energy_dram_pj"] + table.loc[("cae", "conv1"), "mac_energy_pj"] == pytest.approx(conv1)
     assert table.loc[("none", "none"), "macs"] == 4 * 1610 + 3 * 2 + 5
+    # the ceiling: everything but the output layers shared, the same for every row, below 4x
+    ceiling = none / (174 + 3 * 1 + 2)
+    assert table["ceiling_reduction"].tolist() == pytest.approx([ceiling] * len(table)) and ceiling < 4
+    assert set(table["ceiling_blocks"]) == {"conv1+conv2+fc1+fc2"}
 
 
 def test_training_macs_count_frozen_layers_forward_only():
     forward = {("conv1", 0): 1000, ("conv2", 0): 500, ("fc1", 0): 100, ("fc2", 0): 10, ("out", 2): 2, ("out", 5): 5}
     metrics = pd.DataFrame([
-        {"task": "smile", "scenario": "cae", "source": "cae", "depth": "conv2+fc1", "n_train": 50, "seed": 0, "epochs_run": 3},
-        {"task": "pose", "scenario": "none", "source": "none", "depth": "none", "n_train": 200, "seed": 1, "epochs_run": 2},
+        {"task": "smile", "scenario": "cae", "source": "cae", "depth": "conv2+fc1", "n_train": 60, "seed": 0, "epochs_run": 3,
+         "n_fit": 50, "n_early_stopping": 10},
+        {"task": "pose", "scenario": "none", "source": "none", "depth": "none", "n_train": 200, "seed": 1, "epochs_run": 2,
+         "n_fit": 200, "n_early_stopping": 0},
     ])
     table = training_macs(metrics, forward, {"conv2+fc1": ["conv1", "conv2", "fc1"]},
                           ["conv1", "conv2", "fc1", "fc2", "out"], 100, {"smile": 2, "pose": 5})
     frozen, scratch = table.iloc[0], table.iloc[1]
-    assert frozen["samples_seen"] == 3 * 2 * 50  # two passes make an epoch of >= 100 samples
-    assert frozen["training_macs"] == 300 * (1600 + 3 * 12)
+    assert frozen["samples_seen"] == 3 * 2 * 50  # two passes over the 50 trained faces make an epoch of >= 100
+    # forward through the frozen prefix, three forwards' worth through fc2 and out, and
+    # each epoch the 10 early-stopping faces through the whole classifier
+    assert frozen["training_macs"] == 300 * (1600 + 3 * 12) + 3 * 10 * 1612
     assert scratch["samples_seen"] == 2 * 200
     assert scratch["training_macs"] == 400 * 3 * 1615 and scratch["frozen_forward_macs"] == 0
 

@@ -49,7 +49,7 @@ def test_env_pins_agree_with_requirements(env):
 def test_every_rule_declares_an_existing_conda_env():
     for rule_file in sorted((ROOT / "rules").glob("*.smk")):
         text = rule_file.read_text()
-        rules = re.findall(r"^rule (\w+):", text, flags=re.M)
+        rules = re.findall(r"^\s*rule (\w+):", text, flags=re.M)
         envs = re.findall(r'conda:\s*\n\s*"\.\./(envs/[\w.]+)"', text)
         assert len(envs) == len(rules), f"{rule_file.name}: {len(rules)} rules, {len(envs)} conda envs"
         for env in envs:

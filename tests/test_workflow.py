@@ -18,6 +18,7 @@ TINY = {
     "synthetic": {"n_train": 500, "n_test": 200, "seed": 0},
     "network": {"conv": [{"channels": 4, "kernel": 3, "pool": 2}, {"channels": 8, "kernel": 3, "pool": 2}], "fc1": 16, "fc2": 8},
     "pretrain": {
+        "per_seed": True,
         "cae": {"max_epochs": 2, "patience": 1, "batch_size": 64, "learning_rate": 0.003},
         "cnn": {"max_epochs": 2, "patience": 1, "batch_size": 64, "learning_rate": 0.003},
     },
@@ -27,6 +28,8 @@ TINY = {
         "depths": ["conv1", "conv2+fc1"],
         "train_sizes": [20, 40],
         "seeds": [0, 1],
+        "validation": "from_labels",
+        "objective": "plain",
         "training": {"max_epochs": 3, "patience": 2, "batch_size": 16, "learning_rate": 0.003, "min_epoch_samples": 40},
     },
 }
@@ -99,6 +102,8 @@ def test_bad_config_fails_before_any_job_with_one_line_naming_the_key(tmp_path, 
 
 
 def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
+    """The tiny study with per-seed pretraining, early stopping on 20 % of the N labels and
+    the plain objective, from data to report; then dry runs that show what a change reruns."""
     started = time.perf_counter()
     snakemake(tmp_path, TINY, "--cores", "2")
     elapsed = time.perf_counter() - started
@@ -109,15 +114,29 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert set(metrics["scenario"]) == {"none", "cae", "cnn", "cae_tuned", "cnn_tuned"}
     assert metrics["balanced_accuracy"].between(0, 1).all() and metrics["config_hash"].nunique() == 1
     assert not metrics.duplicated(["task", "scenario", "source", "depth", "n_train", "seed"]).any()
-    for name in ("data/preview.png", "data/label_balance.csv", "pretrain/reconstructions.png", "pretrain/sources.csv",
-                 "curves.csv", "energy/training_compute.csv", "summary.md", "analysis/headline.csv"):
+    # from_labels: every member stopped on part of its own N labels, and has a validation score
+    assert (metrics["n_fit"] + metrics["n_early_stopping"] == metrics["n_train"]).all() and (metrics["n_early_stopping"] > 0).all()
+    assert metrics["validation_balanced_accuracy"].between(0, 1).all() and metrics["validation_accuracy"].between(0, 1).all()
+    # per_seed: each fine-tuning seed transfers from the networks pretrained with that seed
+    transfer = metrics[metrics["scenario"] != "none"]
+    assert (transfer["pretrain_seed"] == transfer["seed"]).all() and (metrics.loc[metrics["scenario"] == "none", "pretrain_seed"] == -1).all()
+    sources = pd.read_csv(results / "pretrain" / "sources.csv")
+    assert sorted(zip(sources["network"], sources["seed"])) == [(n, s) for n in ("cae", "cnn_pose", "cnn_smile") for s in (0, 1)]
+    for name in ("data/preview.png", "data/label_balance.csv", "pretrain/cae/seed1/reconstructions.png",
+                 "curves.csv", "energy/training_compute.csv", "summary.md", "analysis/headline.csv", "analysis/claim.csv"):
         assert (results / name).stat().st_size > 0, name
     assert list((results / "logs").rglob("*.log")) and list((results / "benchmarks").rglob("*.tsv"))
     inference = pd.read_csv(results / "energy" / "inference.csv")
     assert set(inference["hardware"]) == {"eyeriss_like", "tpu_like"}
     deep = inference[(inference["scenario"] == "cae") & (inference["depth"] == "conv2+fc1")]
-    assert (deep["reduction_vs_none"] > 1).all()
-    assert "claim holds" in (results / "summary.md").read_text()
+    assert (deep["reduction_vs_none"] > 1).all() and (deep["reduction_vs_none"] < deep["ceiling_reduction"]).all()
+    claim = pd.read_csv(results / "analysis" / "claim.csv")
+    assert list(claim["task"]) == ["smile", "pose"] and set(claim["hardware"]) == {"eyeriss_like"}
+    assert (claim["p_holm"].fillna(1) >= claim["p_value"].fillna(1)).all()
+    summary = (results / "summary.md").read_text()
+    order = [summary.index(h) for h in ("## The paper's claims beside this run", "## The pre-declared test", "## Exploratory")]
+    assert order == sorted(order) and "unweighted cross-entropy" in summary and "pretrain.per_seed" in summary
+    assert "| +1.88 |" in summary and "6.58x" in summary  # the paper's numbers beside ours
     figures = sorted(p.name for p in (results / "figures").glob("*.png"))
     assert len(figures) == 6 and len(list((results / "figures").glob("*.pdf"))) == 6
 
@@ -125,6 +144,7 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     snakemake(tmp_path, TINY, "--report", str(report))
     text = report.read_text(errors="replace")
     assert report.stat().st_size > 100_000 and "gain_heatmaps.png" in text
+    assert "The CAE transfer-learning study: its answer" in text and "The pre-declared claim holds for" in text
 
     def rerun_plan(edit):
         config = yaml.safe_load(yaml.safe_dump(TINY))
@@ -133,14 +153,52 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
 
     assert rerun_plan(lambda c: None) == {}
     # a fine-tuning setting reruns the fine-tuning blocks and the table, nothing upstream
-    plan = rerun_plan(lambda c: c["finetune"]["training"].update(learning_rate=0.001))
     downstream = {"collect_metrics", "training_compute", "analyse_results", "plot_figures", "all"}
-    assert set(plan) == {"finetune"} | downstream and plan["finetune"] == 18
-    # the CAE's settings rerun the CAE and what hangs on it, not the source CNNs or the none blocks
+    for edit in (lambda c: c["finetune"]["training"].update(learning_rate=0.001),
+                 lambda c: c["finetune"].update(objective="balanced"),
+                 lambda c: c["finetune"].update(validation="held_out")):
+        plan = rerun_plan(edit)
+        assert set(plan) == {"finetune"} | downstream and plan["finetune"] == 18
+    # the CAE's settings rerun the CAEs (one per seed) and what hangs on them, not the
+    # source CNNs or the none blocks
     plan = rerun_plan(lambda c: c["pretrain"]["cae"].update(max_epochs=3))
     assert set(plan) == {"pretrain_cae", "extract_features", "finetune"} | downstream
-    assert plan["extract_features"] == 2 and plan["finetune"] == 2 * 4
+    assert plan["pretrain_cae"] == 2 and plan["extract_features"] == 2 * 2 and plan["finetune"] == 2 * 4
+    # the analysis' claim trains nothing again (the tables are restamped with the new config hash)
+    assert set(rerun_plan(lambda c: c.update(analysis={"claim": {"depth": "conv1"}}))) == downstream
     # the training grid never reruns ZigZag; the architecture does
     assert "estimate_layer_energy" not in rerun_plan(lambda c: c["finetune"].update(seeds=[0, 1, 2]))
     assert rerun_plan(lambda c: c["network"].update(fc2=6))["estimate_layer_energy"] == 2
     print(f"tiny end-to-end study: {elapsed:.0f} s")
+
+
+def test_a_config_file_on_the_command_line_is_the_whole_config(tmp_path):
+    """config.yaml in the working folder names two accelerators and the tuned variants;
+    --configfile mine.yaml leaves both out, and neither comes back."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(TINY))
+    mine = yaml.safe_load(yaml.safe_dump(TINY))
+    mine["energy"] = {"hardware": {"eyeriss_like": {"hardware": "zigzag:hardware/eyeriss_like.yaml",
+                                                    "mapping": "zigzag:mapping/default.yaml"}}}
+    del mine["finetune"]["tune_transferred"]
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(mine))
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(tmp_path / "mine.yaml"),
+                             "-n", "--cores", "2"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    plan = planned_rules(result)
+    assert plan["estimate_layer_energy"] == 1  # tpu_like is gone
+    assert plan["finetune"] == 2 * (1 + 2 + 2)  # no *_tuned blocks: the schema default (false) holds
+
+
+def test_nested_command_line_values_are_typed_by_the_schema(tmp_path):
+    def run(value):
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(TINY))
+        return subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "--cores", "2", "--config", value],
+                              capture_output=True, text=True, timeout=600)
+
+    result = run("finetune={train_sizes: [99999]}")
+    assert result.returncode != 0
+    assert "key 'finetune.train_sizes': 99999 exceeds the training pool of 400 faces" in result.stdout + result.stderr
+    assert "is not of type" not in result.stdout + result.stderr
+    result = run("finetune={train_sizes: [10, 30], training: {learning_rate: 0.01}}")
+    assert result.returncode == 0, result.stderr
+    assert planned_rules(result)["finetune"] == 18

@@ -7,7 +7,10 @@ from the PyTorch model with forward hooks and must match ZigZag's exactly.
 
 ``four_task_inference`` adds those layers up for one image and all four tasks: the shared
 prefix (frozen, transferred) runs once, the task-specific rest once per task with that
-task's output size. ``training_compute`` counts the MACs of learning on the device.
+task's output size. Beside each scenario stands the ceiling of layer sharing: the
+reduction if everything but the output layers were shared, the most that four classifiers
+of this architecture can gain by sharing layers at all (always below the number of
+tasks). ``training_macs`` counts the MACs of learning on the device.
 
 Energies are in pJ, latencies in cycles, as ZigZag reports them. ReLU and max-pool cost
 nothing here: ZigZag models the conv and linear layers.
@@ -24,6 +27,9 @@ import pandas as pd
 import torch
 import yaml
 from torch import nn
+
+from . import scenarios
+from .protocol import passes_per_epoch
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +187,8 @@ def study_workloads(architecture, class_counts) -> list[tuple[str, nn.Module, tu
     side = architecture.image_size
     workloads = [(f"classifier_{counts[0]}", build_classifier(architecture, counts[0]), (1, side, side), counts[0])]
     for n_classes in counts[1:]:
-        workloads.append((f"out_{n_classes}", nn.Sequential(nn.Linear(architecture.fc2, n_classes)), (architecture.fc2,), n_classes))
+        lone = nn.Sequential(nn.Linear(architecture.fc2, n_classes))
+        workloads.append((f"{scenarios.OUTPUT_BLOCK}_{n_classes}", lone, (architecture.fc2,), n_classes))
     return workloads
 
 
@@ -197,9 +204,9 @@ def layer_costs(architecture, class_counts, hardware_path, mapping_path, work_fo
     tables = []
     for name, model, input_shape, n_classes in study_workloads(architecture, class_counts):
         counted = count_layers(model, input_shape)
-        if name.startswith("out_"):
-            counted["block"] = "out"
-        counted["head_classes"] = [n_classes if block == "out" else 0 for block in counted["block"]]
+        if name.startswith(f"{scenarios.OUTPUT_BLOCK}_"):
+            counted["block"] = scenarios.OUTPUT_BLOCK
+        counted["head_classes"] = [n_classes if block == scenarios.OUTPUT_BLOCK else 0 for block in counted["block"]]
         onnx_path = work_folder / f"{name}.onnx"
         export_onnx(model, input_shape, onnx_path)
         try:
@@ -250,81 +257,96 @@ def add_bounds(layers: pd.DataFrame, hardware: dict) -> pd.DataFrame:
 def head_layers(layers: pd.DataFrame, blocks, n_classes: int) -> pd.DataFrame:
     """The rows of ``blocks`` for a task with ``n_classes`` outputs."""
     chosen = layers[layers["block"].isin(blocks)]
-    return chosen[(chosen["block"] != "out") | (chosen["head_classes"] == n_classes)]
+    return chosen[(chosen["block"] != scenarios.OUTPUT_BLOCK) | (chosen["head_classes"] == n_classes)]
 
 
 SUMMED = ("macs", "energy_pj", "mac_energy_pj", "latency_cycles")
 
 
-def scenario_prefixes(architecture, depths, scenarios) -> list[tuple[dict, list[str]]]:
+def scenario_prefixes(architecture, depths, study_scenarios) -> list[tuple[dict, list[str]]]:
     """(scenario, depth) -> the blocks its four classifiers share. Frozen transfers (cae,
-    cnn) share their prefix; none and the fine-tuned variants share nothing."""
+    cnn; for cnn, one source network's prefix serves all four tasks) share their prefix;
+    none and the fine-tuned variants share nothing."""
     from .networks import prefix_blocks
 
-    rows = [({"scenario": "none", "depth": "none"}, [])]
-    for scenario in scenarios:
-        if scenario == "none":
+    rows = [({"scenario": scenarios.NONE, "depth": "none"}, [])]
+    for scenario in study_scenarios:
+        if not scenarios.transfers(scenario):
             continue
         for depth in depths:
-            frozen = scenario in ("cae", "cnn")
-            shared = prefix_blocks(depth, architecture) if frozen else []
+            shared = prefix_blocks(depth, architecture) if scenarios.is_frozen(scenario) else []
             rows.append(({"scenario": scenario, "depth": depth}, shared))
     return rows
 
 
-def four_task_inference(layers: pd.DataFrame, trunk_names, head_names, prefixes, task_classes: dict) -> pd.DataFrame:
+def sharing_ceiling(architecture) -> list[str]:
+    """The most four classifiers can share: every block but the output layer."""
+    return [b for b in architecture.classifier_names() if b != scenarios.OUTPUT_BLOCK]
+
+
+def four_task_inference(layers: pd.DataFrame, block_names, prefixes, task_classes: dict, ceiling=None) -> pd.DataFrame:
     """Energy and cycles of one image through every task's classifier.
 
-    prefixes: (label, shared blocks) pairs; shared blocks run once; the rest of each classifier runs
-    once per task with its own output size. A scenario that shares nothing runs every
-    layer once per task. Columns: shared_blocks, the SUMMED costs and every energy_*
-    level of the layers, split into shared_* and total; reduction_vs_none.
+    block_names: a classifier's blocks, input to output. prefixes: (label, shared blocks)
+    pairs; shared blocks run once; the rest of each classifier runs once per task with its
+    own output size. A scenario that shares nothing runs every layer once per task.
+    Columns: shared_blocks, the SUMMED costs and every energy_* level of the layers, split
+    into shared_* and total; reduction_vs_none; and, given ``ceiling`` (the most that can
+    be shared), ceiling_reduction: the reduction that sharing those blocks would give.
     """
-    all_blocks = list(trunk_names) + list(head_names)
     level_columns = [c for c in layers.columns if c.startswith("energy_") and c not in SUMMED]
     columns = list(SUMMED) + level_columns
-    rows = []
-    for label, shared in prefixes:
+
+    def cost(shared):
         shared_cost = layers[layers["block"].isin(shared)][columns].sum()  # never an output layer
         total = shared_cost.copy()
+        rest = [b for b in block_names if b not in shared]
         for n_classes in task_classes.values():
-            rest = [b for b in all_blocks if b not in shared]
             total += head_layers(layers, rest, n_classes)[columns].sum()
+        return shared_cost, total
+
+    rows = []
+    for label, shared in prefixes:
+        shared_cost, total = cost(shared)
         row = {**label, "shared_blocks": "+".join(shared) or "-"}
         row.update({f"shared_{c}": shared_cost[c] for c in ("energy_pj", "latency_cycles")})
         row.update({c: total[c] for c in columns})
         rows.append(row)
     table = pd.DataFrame(rows)
-    baseline = table.loc[table["shared_blocks"] == "-", "energy_pj"]
-    table["reduction_vs_none"] = float(baseline.iloc[0]) / table["energy_pj"] if len(baseline) else float("nan")
+    no_sharing = cost([])[1]["energy_pj"]
+    table["reduction_vs_none"] = no_sharing / table["energy_pj"]
+    if ceiling is not None:
+        table["ceiling_blocks"] = "+".join(ceiling)
+        table["ceiling_reduction"] = no_sharing / cost(ceiling)[1]["energy_pj"]
     return table
 
 
-def training_macs(metrics: pd.DataFrame, forward_macs: dict, prefix_blocks: dict, rest_blocks, min_epoch_samples: int,
+def training_macs(metrics: pd.DataFrame, forward_macs: dict, prefix_blocks: dict, block_names, min_epoch_samples: int,
                   task_classes: dict) -> pd.DataFrame:
     """MACs of learning each classifier on the device, from the epochs it actually ran.
 
-    Samples seen = epochs_run x passes per epoch x n_train. Frozen layers cost a forward
-    pass per sample; trained layers a forward and a backward (about twice the forward:
-    gradients for the inputs and for the weights).
+    Samples seen = epochs_run x passes per epoch x n_fit (the faces it trained on). Frozen
+    layers cost a forward pass per sample; trained layers a forward and a backward (about
+    twice the forward: gradients for the inputs and for the weights). Early stopping
+    scores n_early_stopping faces through the whole classifier once per epoch.
     forward_macs: (block, n_classes or 0) -> MACs; prefix_blocks: depth -> frozen blocks.
     """
     rows = []
     for row in metrics.itertuples(index=False):
         n_classes = task_classes[row.task]
-        frozen = prefix_blocks.get(row.depth, []) if row.scenario in ("cae", "cnn") else []
-        trained = [b for b in rest_blocks if b not in frozen]
+        frozen = prefix_blocks.get(row.depth, []) if scenarios.is_frozen(row.scenario) else []
+        trained = [b for b in block_names if b not in frozen]
 
         def macs(blocks):
-            return sum(forward_macs[(b, n_classes if b == "out" else 0)] for b in blocks)
+            return sum(forward_macs[(b, n_classes if b == scenarios.OUTPUT_BLOCK else 0)] for b in blocks)
 
-        passes = max(1, math.ceil(min_epoch_samples / row.n_train))
-        samples = row.epochs_run * passes * row.n_train
+        samples = row.epochs_run * passes_per_epoch(row.n_fit, min_epoch_samples) * row.n_fit
         rows.append({
             "task": row.task, "scenario": row.scenario, "source": row.source, "depth": row.depth,
             "n_train": row.n_train, "seed": row.seed, "epochs_run": row.epochs_run, "samples_seen": samples,
             "frozen_forward_macs": samples * macs(frozen), "trained_macs": samples * 3 * macs(trained),
+            "early_stopping_macs": row.epochs_run * row.n_early_stopping * macs(block_names),
         })
     table = pd.DataFrame(rows)
-    table["training_macs"] = table["frozen_forward_macs"] + table["trained_macs"]
+    table["training_macs"] = table["frozen_forward_macs"] + table["trained_macs"] + table["early_stopping_macs"]
     return table

@@ -1,38 +1,50 @@
 """One block of the transfer grid: a target task, a scenario, a source and a depth,
 trained at every labelled-set size and seed.
 
-Scenarios:
-- ``none``: the whole classifier from random initialisation;
-- ``cae`` / ``cnn``: the prefix up to the depth copied from the source (the CAE encoder
-  or another task's CNN) and frozen; only the rest is trained, on the prefix's outputs
-  computed once (``extract_features``);
-- ``cae_tuned`` / ``cnn_tuned``: the same copy, but the copied layers train too (they can
-  no longer be shared between tasks at inference).
+For frozen scenarios (``cae``, ``cnn``) the source's prefix has been run once over every
+face (``extract_features``) and only the rest of the classifier trains, on those
+features; ``none`` and the fine-tuned variants train from images. With pretraining per
+seed, fine-tuning seed s reads the features (or the trunk) of the source pretrained with
+seed s, so the spread over seeds covers the pretraining too.
 
 Every member starts from ``torch.manual_seed(seed)``'s classifier, so scenarios compared
-at one seed share the initialisation of the layers they train, their labelled subset and
-their batch order.
+at one seed share the initialisation of the layers they train, their labelled subset,
+their early-stopping split and their batch order. A member reads the labels of its N
+labelled faces (training and, under ``from_labels``, early stopping), of the held-out
+validation split only under ``held_out``, and of the test faces only to be scored.
 """
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
+from . import scenarios
 from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, build_classifier, network_input, prefix_length, transfer_prefix
+from .protocol import Protocol, early_stopping_mask
 from .splits import faces_with_role, subset_faces
 from .tasks import N_CLASSES
-from .training import FitSettings, balanced_error, fit_stacked, predict_stacked, weighted_cross_entropy
+from .training import (
+    FitSettings, Members, Stack, balanced_error, fit_stacked, padded, plain_error, predict_stacked, weighted_cross_entropy,
+)
 
-FROZEN_SCENARIOS = ("cae", "cnn")
-TUNED_SCENARIOS = ("cae_tuned", "cnn_tuned")
-SCENARIOS = ("none", *FROZEN_SCENARIOS, *TUNED_SCENARIOS)
+
+@dataclass(frozen=True)
+class Block:
+    task: str
+    scenario: str
+    source: str
+    depth: str
+
+    def __str__(self):
+        return f"{self.task}/{self.scenario}/{self.source}/{self.depth}"
 
 
 def needed_faces(roles: pd.DataFrame, subsets: pd.DataFrame) -> np.ndarray:
-    """Faces a fine-tuning job ever looks at: every labelled subset, validation and test."""
+    """Faces a fine-tuning job may look at: every labelled subset, validation and test."""
     used = np.concatenate([subsets["face"].to_numpy(), faces_with_role(roles, "validation"), faces_with_role(roles, "test")])
     return np.unique(used)
 
@@ -46,54 +58,109 @@ def extract_features(trunk, length: int, images, faces, device, chunk: int = 102
     return {"faces": torch.as_tensor(faces), "features": features}
 
 
+def member_faces(labels_by_face: np.ndarray, labelled: np.ndarray, roles: pd.DataFrame, protocol: Protocol):
+    """(training faces, early-stopping faces or None) of a member with ``labelled`` faces,
+    in their labelled order; reads the labels of ``labelled`` only."""
+    if protocol.validation == "from_labels":
+        held_out = early_stopping_mask(labels_by_face[labelled], protocol.validation_fraction_of_n)
+        return labelled[~held_out], labelled[held_out]
+    if protocol.validation == "held_out":
+        return labelled, faces_with_role(roles, "validation")
+    return labelled, None
+
+
+class Rows:
+    """Where each face's input sits in the tensor a block trains on: one shared image
+    tensor, or the features of each pretraining seed, concatenated."""
+
+    def __init__(self, n_faces: int, features: dict | None = None):
+        self.lookup = {}
+        if features is None:
+            self.lookup[None] = torch.arange(n_faces)
+            self.faces = torch.arange(n_faces)
+            return
+        offset, faces = 0, []
+        for pretrain_seed, part in sorted(features.items()):
+            lookup = torch.full((n_faces,), -1, dtype=torch.long)
+            lookup[part["faces"]] = torch.arange(len(part["faces"])) + offset
+            self.lookup[pretrain_seed] = lookup
+            faces.append(part["faces"])
+            offset += len(part["faces"])
+        self.faces = torch.cat(faces)  # the face of every row
+
+    def of(self, faces, pretrain_seed=None) -> torch.Tensor:
+        """Rows of ``faces`` (in the features of ``pretrain_seed``; images: any seed)."""
+        lookup = self.lookup[None] if None in self.lookup else self.lookup[pretrain_seed]
+        found = lookup[torch.as_tensor(faces)]
+        if (found < 0).any():
+            raise ValueError("cached features lack some faces the block needs; rerun extract_features")
+        return found
+
+
+def stacking_groups(members: list, stack: str, device: torch.device, frozen: bool) -> list[list]:
+    """Which members train together: all of the block, the seeds of one size, or one by one.
+
+    auto: the whole block on CUDA and for frozen blocks on cached features; one at a time
+    for CPU trainings from images, where stacked convolutions measured slower
+    (bench/training_speed.py)."""
+    if stack == "auto":
+        stack = "block" if device.type == "cuda" or frozen else "none"
+    if stack == "block":
+        return [members]
+    if stack == "seeds":
+        sizes = dict.fromkeys(n for n, _ in members)
+        return [[m for m in members if m[0] == n] for n in sizes]
+    return [[m] for m in members]
+
+
 def run_block(
     *,
-    task: str,
-    scenario: str,
-    source: str,
-    depth: str,
+    block: Block,
     architecture: Architecture,
     table: pd.DataFrame,
     roles: pd.DataFrame,
     subsets: pd.DataFrame,
     settings: FitSettings,
+    protocol: Protocol,
     train_sizes,
     seeds,
     device,
+    pretrain_seed_of: dict | None = None,
     images=None,
-    features=None,
-    trunk=None,
-    batch_seeds="auto",
+    features: dict | None = None,
+    trunks: dict | None = None,
 ):
     """Train the block's classifiers; return (metrics table, curves table, trained states).
 
-    ``features`` ({faces, features}) feeds the frozen scenarios; ``images`` the others.
-    ``trunk`` is the source network's trunk, needed by the ``*_tuned`` scenarios.
+    ``features`` ({pretrain seed: {faces, features}}) feeds the frozen scenarios, ``images``
+    the others; ``trunks`` ({pretrain seed: trunk}) are the sources of the ``*_tuned``
+    scenarios; ``pretrain_seed_of`` maps a fine-tuning seed to its pretraining seed.
     """
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}")
-    n_classes = N_CLASSES[task]
-    length = 0 if scenario == "none" else prefix_length(depth, architecture)
-    frozen = scenario in FROZEN_SCENARIOS
+    if block.scenario not in scenarios.SCENARIOS:
+        raise ValueError(f"unknown scenario {block.scenario!r}")
+    n_classes = N_CLASSES[block.task]
+    transfers = scenarios.transfers(block.scenario)
+    frozen = scenarios.is_frozen(block.scenario)
+    length = prefix_length(block.depth, architecture) if transfers else 0
+    pretrain_seed_of = pretrain_seed_of or {}
+
+    def pretrain_seed(seed):
+        return pretrain_seed_of.get(seed) if transfers else None
+
     if frozen:
-        inputs = features["features"]
-        row_of_face = torch.full((len(table),), -1, dtype=torch.long)
-        row_of_face[features["faces"]] = torch.arange(len(features["faces"]))
+        rows = Rows(len(table), features)
+        inputs = torch.cat([features[s]["features"] for s in sorted(features)])
     else:
+        rows = Rows(len(table))
         inputs = network_input(images)
-        row_of_face = torch.arange(len(table))
-
-    def rows(faces):
-        found = row_of_face[torch.as_tensor(faces)]
-        if (found < 0).any():
-            raise ValueError("cached features lack some faces the block needs; rerun extract_features")
-        return found
-
-    labels_by_face = torch.tensor(table[task].to_numpy())
-    targets = labels_by_face[features["faces"]] if frozen else labels_by_face
-    validation = rows(faces_with_role(roles, "validation"))
-    test = rows(faces_with_role(roles, "test"))
-    validation_weights = torch.tensor(balanced_class_weights(targets[validation], n_classes), dtype=torch.float32)
+    labels_by_face = table[block.task].to_numpy()
+    # a row's target: the label of its face (a tensor over every row; only the rows of a
+    # member's own faces are ever indexed)
+    targets = torch.as_tensor(labels_by_face[rows.faces.numpy()])
+    test_faces = faces_with_role(roles, "test")
+    weights_of = (lambda labels: balanced_class_weights(labels, n_classes)) if protocol.objective == "balanced" \
+        else (lambda labels: np.ones(n_classes))
+    criterion = balanced_error if protocol.objective == "balanced" else plain_error
 
     def initial_module(seed):
         with torch.random.fork_rng(devices=[]):
@@ -102,42 +169,61 @@ def run_block(
         if frozen:
             return model[length:]  # the prefix is the source's, already applied in the features
         if length:
-            transfer_prefix(model, trunk, length)
+            transfer_prefix(model, trunks[pretrain_seed(seed)], length)
         return model
 
-    metric_rows, curve_tables, states = [], [], {}
-    if batch_seeds == "auto":
-        # measured on the CPU: stacked convolutions over full images are slower than one
-        # model at a time; stacked heads on cached features are faster
-        batch_seeds = device.type == "cuda" or frozen
-    seed_groups = [list(seeds)] if batch_seeds else [[seed] for seed in seeds]
+    plan = {}
     for n_train in train_sizes:
-        for group in seed_groups:
-            train_rows = torch.stack([rows(subset_faces(subsets, seed, n_train)) for seed in group])
-            class_weights = torch.stack([
-                torch.tensor(balanced_class_weights(targets[r], n_classes), dtype=torch.float32) for r in train_rows
-            ])
-            modules = [initial_module(seed) for seed in group]
-            result = fit_stacked(
-                modules, inputs, targets, train_rows, class_weights, validation, validation_weights,
-                weighted_cross_entropy, settings, group, device,
-                label=f"{task}/{scenario}/{source}/{depth} n={n_train} seeds={group}", criterion=balanced_error,
-            )
-            for module, state in zip(modules, result.states):
-                module.load_state_dict(state)
-            predicted = predict_stacked(modules, inputs, test, device).argmax(-1)
-            for member, seed in enumerate(group):
-                metrics = classification_metrics(targets[test].numpy(), predicted[member].numpy(), n_classes)
-                metric_rows.append({
-                    "task": task, "scenario": scenario, "source": source, "depth": depth,
-                    "n_train": n_train, "seed": seed,
-                    "accuracy": metrics["accuracy"], "balanced_accuracy": metrics["balanced_accuracy"],
-                    "macro_f1": metrics["macro_f1"], "confusion": json.dumps(metrics["confusion"]),
-                    "epochs_run": result.epochs_run[member], "best_epoch": result.best_epoch[member],
-                    "train_seconds": result.seconds / len(group),
-                })
-                states[(n_train, seed)] = result.states[member]
-            curves = result.curves.assign(seed=[group[m] for m in result.curves["member"]], n_train=n_train)
-            curve_tables.append(curves.drop(columns="member"))
-    curves = pd.concat(curve_tables, ignore_index=True).assign(task=task, scenario=scenario, source=source, depth=depth)
-    return pd.DataFrame(metric_rows), curves, states
+        for seed in seeds:
+            labelled = subset_faces(subsets, seed, n_train)
+            fit_faces, stop_faces = member_faces(labels_by_face, labelled, roles, protocol)
+            plan[(n_train, seed)] = (fit_faces, stop_faces)
+
+    metric_rows, curve_tables, states = [], [], {}
+    for group in stacking_groups(list(plan), protocol.stack, device, frozen):
+        fit_faces = [plan[m][0] for m in group]
+        stop_faces = [plan[m][1] for m in group]
+        pretrain_seeds = [pretrain_seed(seed) for _, seed in group]
+        members = Members(
+            inputs=inputs, targets=targets,
+            train_rows=[rows.of(f, p) for f, p in zip(fit_faces, pretrain_seeds)],
+            class_weights=torch.tensor(np.stack([weights_of(labels_by_face[f]) for f in fit_faces]), dtype=torch.float32),
+            seeds=[seed for _, seed in group],
+            validation_rows=None if stop_faces[0] is None else [rows.of(f, p) for f, p in zip(stop_faces, pretrain_seeds)],
+            validation_weights=None if stop_faces[0] is None else torch.tensor(
+                np.stack([weights_of(labels_by_face[f]) for f in stop_faces]), dtype=torch.float32),
+        )
+        modules = [initial_module(seed) for _, seed in group]
+        result = fit_stacked(modules, members, weighted_cross_entropy, settings, criterion=criterion, device=device,
+                             label=f"{block} members={group}")
+        for module, state in zip(modules, result.states):
+            module.load_state_dict(state)
+        test_predicted = predict_stacked(modules, inputs, [rows.of(test_faces, p) for p in pretrain_seeds], device).argmax(-1)
+        if members.validation_rows is not None:
+            stop_rows, _ = padded(members.validation_rows)
+            stop_predicted = Stack(modules, device).forward_rows(inputs.to(device), stop_rows.to(device)).argmax(-1).cpu()
+        for member, (n_train, seed) in enumerate(group):
+            scores = classification_metrics(labels_by_face[test_faces], test_predicted[member].numpy(), n_classes)
+            validation = {"accuracy": float("nan"), "balanced_accuracy": float("nan")}
+            if members.validation_rows is not None:
+                n_stop = len(stop_faces[member])
+                validation = classification_metrics(
+                    labels_by_face[stop_faces[member]], stop_predicted[member, :n_stop].numpy(), n_classes)
+            metric_rows.append({
+                "task": block.task, "scenario": block.scenario, "source": block.source, "depth": block.depth,
+                "n_train": n_train, "seed": seed, "pretrain_seed": pretrain_seeds[member] if transfers else -1,
+                "n_fit": len(fit_faces[member]), "n_early_stopping": 0 if stop_faces[member] is None else len(stop_faces[member]),
+                "accuracy": scores["accuracy"], "balanced_accuracy": scores["balanced_accuracy"],
+                "macro_f1": scores["macro_f1"], "confusion": json.dumps(scores["confusion"]),
+                "validation_accuracy": validation["accuracy"], "validation_balanced_accuracy": validation["balanced_accuracy"],
+                "epochs_run": result.epochs_run[member], "best_epoch": result.best_epoch[member],
+                "train_seconds": result.seconds / len(group),
+            })
+            states[(n_train, seed)] = result.states[member]
+        keys = pd.DataFrame(group, columns=["n_train", "seed"])
+        curves = result.curves.join(keys, on="member").drop(columns="member")
+        curve_tables.append(curves)
+    curves = pd.concat(curve_tables, ignore_index=True).assign(
+        task=block.task, scenario=block.scenario, source=block.source, depth=block.depth)
+    metrics = pd.DataFrame(metric_rows).sort_values(["n_train", "seed"], ignore_index=True)
+    return metrics, curves, states

@@ -1,8 +1,12 @@
-"""The source networks: the CAE (no labels) and one CNN per task (all pool labels).
+"""The source networks: the CAE (no labels) and one CNN per task (every pool label of
+its task), each trained with a given seed.
 
-Both are trained on the training pool and early-stopped on the validation set. A saved
-checkpoint holds the trunk's state under ``trunk_state`` (what transfer copies), the
-whole network's state, and the training curve.
+Both train on the training pool and early-stop on the validation split (the CAE on its
+reconstruction error, a CNN on its balanced error). A saved checkpoint holds ``kind``
+(cae or cnn), ``task`` (a CNN's), ``seed``, ``trunk_state`` (the trunk's weights: what
+transfer copies), ``model_state`` (the whole network), ``epochs_run`` and the test
+score (``test_reconstruction_mse``, or ``test_accuracy`` and ``test_balanced_accuracy``).
+The training curve is written beside it.
 """
 
 import torch
@@ -11,7 +15,9 @@ from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, ConvAutoencoder, build_classifier, network_input
 from .splits import faces_with_role
 from .tasks import N_CLASSES
-from .training import FitSettings, balanced_error, fit_stacked, predict_stacked, reconstruction_error, weighted_cross_entropy
+from .training import (
+    FitSettings, Members, balanced_error, fit_stacked, predict_stacked, reconstruction_error, weighted_cross_entropy,
+)
 
 
 def _seeded(build, seed):
@@ -20,24 +26,26 @@ def _seeded(build, seed):
         return build()
 
 
+def _pool_and_validation(roles):
+    return torch.as_tensor(faces_with_role(roles, "pool")), torch.as_tensor(faces_with_role(roles, "validation"))
+
+
 def train_cae(images, roles, architecture: Architecture, settings: FitSettings, seed: int, device, n_samples: int = 16):
-    """Train the CAE; return its checkpoint and ``n_samples`` test images beside their reconstructions."""
+    """Train the CAE; return its checkpoint, curve and ``n_samples`` test images beside their reconstructions."""
     model = _seeded(lambda: ConvAutoencoder(architecture), seed)
     inputs = network_input(images)
     targets = images.float() / 255
-    pool = torch.as_tensor(faces_with_role(roles, "pool"))
-    validation = torch.as_tensor(faces_with_role(roles, "validation"))
-    result = fit_stacked(
-        [model], inputs, targets, pool.unsqueeze(0), torch.ones(1, 1), validation, torch.ones(1),
-        reconstruction_error, settings, [seed], device, label="CAE",
-    )
+    pool, validation = _pool_and_validation(roles)
+    members = Members(inputs, targets, [pool], torch.ones(1, 1), [seed], [validation], torch.ones(1, 1))
+    result = fit_stacked([model], members, reconstruction_error, settings, device=device, label=f"CAE seed {seed}")
     model.load_state_dict(result.states[0])
     test = torch.as_tensor(faces_with_role(roles, "test"))
-    test_error = reconstruction_error(predict_stacked([model], inputs, test, device)[0], targets[test], None).item()
-    shown = test[:n_samples]
-    samples = torch.stack([targets[shown], predict_stacked([model], inputs, shown, device)[0]], dim=1)
+    reconstructed = predict_stacked([model], inputs, test, device)[0]
+    test_error = float(((reconstructed - targets[test]) ** 2).mean())
+    samples = torch.stack([targets[test[:n_samples]], reconstructed[:n_samples]], dim=1)
     checkpoint = {
         "kind": "cae",
+        "seed": seed,
         "trunk_state": model.encoder.state_dict(),
         "model_state": model.state_dict(),
         "test_reconstruction_mse": test_error,
@@ -52,14 +60,14 @@ def train_source_cnn(images, table, roles, task: str, architecture: Architecture
     model = _seeded(lambda: build_classifier(architecture, n_classes), seed)
     inputs = network_input(images)
     labels = torch.tensor(table[task].to_numpy())
-    pool = torch.as_tensor(faces_with_role(roles, "pool"))
-    validation = torch.as_tensor(faces_with_role(roles, "validation"))
-    weights = torch.tensor(balanced_class_weights(labels[pool], n_classes), dtype=torch.float32)
-    validation_weights = torch.tensor(balanced_class_weights(labels[validation], n_classes), dtype=torch.float32)
-    result = fit_stacked(
-        [model], inputs, labels, pool.unsqueeze(0), weights.unsqueeze(0), validation, validation_weights,
-        weighted_cross_entropy, settings, [seed], device, label=f"source CNN {task}", criterion=balanced_error,
-    )
+    pool, validation = _pool_and_validation(roles)
+
+    def weights(rows):
+        return torch.tensor(balanced_class_weights(labels[rows], n_classes), dtype=torch.float32).unsqueeze(0)
+
+    members = Members(inputs, labels, [pool], weights(pool), [seed], [validation], weights(validation))
+    result = fit_stacked([model], members, weighted_cross_entropy, settings, criterion=balanced_error, device=device,
+                         label=f"source CNN {task} seed {seed}")
     model.load_state_dict(result.states[0])
     test = torch.as_tensor(faces_with_role(roles, "test"))
     predicted = predict_stacked([model], inputs, test, device)[0].argmax(-1)
@@ -68,6 +76,7 @@ def train_source_cnn(images, table, roles, task: str, architecture: Architecture
     checkpoint = {
         "kind": "cnn",
         "task": task,
+        "seed": seed,
         "trunk_state": {k: v for k, v in model.state_dict().items() if k.split(".")[0] in trunk_names},
         "model_state": model.state_dict(),
         "test_accuracy": metrics["accuracy"],

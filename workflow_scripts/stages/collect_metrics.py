@@ -1,13 +1,10 @@
-"""Rule collect_metrics: every block's metrics and curves into one tidy table each."""
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
+"""Rule collect_metrics: every block's metrics and curves into one tidy table each, and
+the pretrained source networks' scores."""
 
 import pandas as pd
 import torch
 
+from workflow_scripts import scenarios
 from workflow_scripts.atomic import write_csv
 from workflow_scripts.stage import run_stage
 
@@ -22,7 +19,8 @@ def main(snakemake):
     for path in snakemake.input.sources:
         checkpoint = torch.load(path, weights_only=True)
         sources.append({
-            "network": "cae" if checkpoint["kind"] == "cae" else f"cnn_{checkpoint['task']}",
+            "network": "cae" if checkpoint["kind"] == "cae" else scenarios.cnn_network(checkpoint["task"]),
+            "seed": checkpoint["seed"],
             "epochs_run": checkpoint["epochs_run"],
             "test_accuracy": checkpoint.get("test_accuracy"),
             "test_balanced_accuracy": checkpoint.get("test_balanced_accuracy"),

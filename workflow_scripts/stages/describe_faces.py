@@ -1,10 +1,5 @@
 """Rule describe_faces: label balance per role and a preview of the faces."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
-
 from workflow_scripts.atomic import write_csv
 from workflow_scripts.data_summary import label_balance
 from workflow_scripts.faces import load_face_set

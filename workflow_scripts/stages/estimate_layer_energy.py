@@ -1,10 +1,5 @@
 """Rule estimate_layer_energy: ZigZag's cost of every layer of the study's networks on one hardware."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
-
 import logging
 
 from workflow_scripts.atomic import write_csv

@@ -1,10 +1,5 @@
 """Rule extract_features: a source network's frozen prefix, run once over every needed face."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
-
 import logging
 
 import pandas as pd
@@ -24,7 +19,8 @@ def main(snakemake):
     length = prefix_length(snakemake.wildcards.depth, architecture)
     wanted = needed_faces(roles, pd.read_csv(snakemake.input.subsets))
     features = extract_features(trunk, length, faces.images, wanted, device)
-    log.info("%s up to %s: features %s", snakemake.wildcards.network, snakemake.wildcards.depth, tuple(features["features"].shape))
+    w = snakemake.wildcards
+    log.info("%s seed %s up to %s: features %s", w.network, w.seed, w.depth, tuple(features["features"].shape))
     save_torch(features, snakemake.output.features)
 
 

@@ -1,10 +1,5 @@
 """Rule plot_figures: the study's figures, PNG and vector."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
-
 import pandas as pd
 
 from workflow_scripts import plots
@@ -12,14 +7,15 @@ from workflow_scripts.stage import run_stage
 
 
 def main(snakemake):
-    i, o = snakemake.input, snakemake.output
+    i, o, p = snakemake.input, snakemake.output, snakemake.params
     summary = pd.read_csv(i.summary)
-    plots.accuracy_vs_labels(summary, o.balanced_accuracy, o.balanced_accuracy_vector, "balanced_accuracy")
-    plots.accuracy_vs_labels(summary, o.accuracy, o.accuracy_vector, "accuracy")
+    for metric, png, vector in (("balanced_accuracy", o.balanced_accuracy, o.balanced_accuracy_vector),
+                                ("accuracy", o.accuracy, o.accuracy_vector)):
+        plots.accuracy_vs_labels(summary, png, vector, metric, p.claim["depth"])
     plots.gain_heatmaps(pd.read_csv(i.gains), o.gains, o.gains_vector)
     plots.energy_bars(pd.read_csv(i.inference), o.energy, o.energy_vector)
-    plots.tradeoff_scatter(pd.read_csv(i.tradeoff), o.tradeoff, o.tradeoff_vector)
-    curves = {Path(path).parent.name.replace("cnn_", "CNN ").replace("cae", "CAE"): pd.read_csv(path) for path in i.curves}
+    plots.tradeoff_scatter(pd.read_csv(i.tradeoff), o.tradeoff, o.tradeoff_vector, p.claim["hardware"])
+    curves = {label: pd.read_csv(path) for label, path in zip(p.curve_labels, i.curves)}
     plots.training_curves(curves, o.curves, o.curves_vector)
 
 

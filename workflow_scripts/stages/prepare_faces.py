@@ -1,10 +1,5 @@
 """Rule prepare_faces: read MTFL or render the synthetic set; write the face set."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
-
 import logging
 
 from workflow_scripts.atomic import write_csv

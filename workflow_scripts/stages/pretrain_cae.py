@@ -1,9 +1,4 @@
-"""Rule pretrain_cae: train the convolutional autoencoder on the unlabelled pool."""
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
+"""Rule pretrain_cae: train the convolutional autoencoder on the unlabelled pool, with one seed."""
 
 import logging
 
@@ -19,9 +14,10 @@ log = logging.getLogger("pretrain_cae")
 
 def main(snakemake):
     p = snakemake.params
+    seed = int(snakemake.wildcards.seed)
     device, faces, roles, architecture = study_inputs(snakemake)
-    log.info("device %s, architecture %s", device, architecture)
-    checkpoint, curve, samples = train_cae(faces.images, roles, architecture, FitSettings.from_config(p.settings), p.seed, device)
+    log.info("device %s, seed %d, architecture %s", device, seed, architecture)
+    checkpoint, curve, samples = train_cae(faces.images, roles, architecture, FitSettings.from_config(p.settings), seed, device)
     log.info("test reconstruction MSE %.5f after %d epochs", checkpoint["test_reconstruction_mse"], checkpoint["epochs_run"])
     write_csv(curve, snakemake.output.curve)
     # two rows per sample group: originals above their reconstructions

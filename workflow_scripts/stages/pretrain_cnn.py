@@ -1,9 +1,4 @@
-"""Rule pretrain_cnn: train one task's source CNN on every pool label."""
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
+"""Rule pretrain_cnn: train one task's source CNN on every pool label, with one seed."""
 
 import logging
 
@@ -17,12 +12,13 @@ log = logging.getLogger("pretrain_cnn")
 
 def main(snakemake):
     p = snakemake.params
+    task, seed = snakemake.wildcards.task, int(snakemake.wildcards.seed)
     device, faces, roles, architecture = study_inputs(snakemake)
-    task = snakemake.wildcards.task
     checkpoint, curve = train_source_cnn(
-        faces.images, faces.table, roles, task, architecture, FitSettings.from_config(p.settings), p.seed, device
+        faces.images, faces.table, roles, task, architecture, FitSettings.from_config(p.settings), seed, device
     )
-    log.info("%s: test accuracy %.4f, balanced %.4f", task, checkpoint["test_accuracy"], checkpoint["test_balanced_accuracy"])
+    log.info("%s seed %d: test accuracy %.4f, balanced %.4f", task, seed, checkpoint["test_accuracy"],
+             checkpoint["test_balanced_accuracy"])
     write_csv(curve, snakemake.output.curve)
     save_torch(checkpoint, snakemake.output.model)
 

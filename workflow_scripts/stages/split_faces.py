@@ -1,10 +1,5 @@
 """Rule split_faces: validation split, training pool and nested labelled subsets."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
-
 import logging
 
 from workflow_scripts.atomic import write_csv

@@ -1,12 +1,8 @@
 """Rule training_compute: MACs of learning every classifier of the grid on the device."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # noqa: F821 - the repository root
-
 import pandas as pd
 
+from workflow_scripts import scenarios
 from workflow_scripts.atomic import write_csv
 from workflow_scripts.energy import count_layers, training_macs
 from workflow_scripts.networks import Architecture, build_classifier, prefix_blocks
@@ -21,11 +17,11 @@ def main(snakemake):
     forward_macs = {}
     for n_classes in sorted({N_CLASSES[t] for t in p.tasks}):
         for row in count_layers(build_classifier(architecture, n_classes), (1, side, side)).itertuples():
-            forward_macs[(row.block, n_classes if row.block == "out" else 0)] = row.macs
+            forward_macs[(row.block, n_classes if row.block == scenarios.OUTPUT_BLOCK else 0)] = row.macs
     frozen_blocks = {d: prefix_blocks(d, architecture) for d in p.depths}
     table = training_macs(
         pd.read_csv(snakemake.input.metrics), forward_macs, frozen_blocks,
-        architecture.trunk_names() + ["fc2", "out"], p.min_epoch_samples, {t: N_CLASSES[t] for t in p.tasks},
+        architecture.classifier_names(), p.min_epoch_samples, {t: N_CLASSES[t] for t in p.tasks},
     )
     write_csv(table, snakemake.output.training)
 

@@ -11,6 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from . import scenarios  # noqa: E402
+from .analysis import figure_settings  # noqa: E402
 from .atomic import atomic_path  # noqa: E402
 from .depths import blocks_covered  # noqa: E402
 from .tasks import CLASS_NAMES, TASKS  # noqa: E402
@@ -66,23 +68,18 @@ def save_figure_pair(figure, png_path, vector_path):
     save_figure(figure, png_path)
 
 
-def best_settings(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per task and scenario, the (source, depth) with the highest mean metric over sizes."""
-    chosen = summary[summary["metric"] == metric]
-    overall = chosen.groupby(["task", "scenario", "source", "depth"], as_index=False)["mean"].mean()
-    best = overall.loc[overall.groupby(["task", "scenario"])["mean"].idxmax(), ["task", "scenario", "source", "depth"]]
-    return chosen.merge(best, on=["task", "scenario", "source", "depth"])
-
-
-def accuracy_vs_labels(summary, png_path, vector_path, metric="balanced_accuracy"):
-    """One panel per task: the metric against labelled samples, a line per scenario at its best setting."""
-    data = best_settings(summary, metric)
+def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth):
+    """One panel per task: the test metric against labelled samples, a line per scenario at
+    the setting with the best validation mean (``analysis.figure_settings``)."""
+    shown = figure_settings(summary, metric, claim_depth)
+    data = summary[summary["metric"] == metric].merge(shown, on=["task", "scenario", "source", "depth"])
     tasks = [t for t in TASK_TITLES if t in set(data["task"])]
     figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.6), squeeze=False, sharey=False)
     for ax, task in zip(axes[0], tasks):
-        for scenario, group in data[data["task"] == task].groupby("scenario"):
+        for (scenario, source, depth), group in data[data["task"] == task].groupby(["scenario", "source", "depth"]):
             group = group.sort_values("n_train")
-            setting = "" if scenario == "none" else f" ({group['source'].iloc[0] if scenario.startswith('cnn') else 'CAE'}, {group['depth'].iloc[0]})"
+            setting = "" if not scenarios.transfers(scenario) else \
+                f" ({'CAE' if scenarios.from_cae(scenario) else source}, {depth})"
             color = SCENARIO_COLORS[scenario]
             ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=SCENARIO_LABELS[scenario] + setting)
             ax.fill_between(group["n_train"], group["ci_low"], group["ci_high"], color=color, alpha=0.2, linewidth=0)
@@ -92,19 +89,20 @@ def accuracy_vs_labels(summary, png_path, vector_path, metric="balanced_accuracy
         ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-    figure.suptitle(f"Test {METRIC_LABELS[metric]} against labelled samples (mean and 95 % CI over seeds)", fontsize=11)
+    figure.suptitle(f"Test {METRIC_LABELS[metric]} against labelled samples (mean and 95 % CI over seeds; "
+                    "settings chosen by validation score)", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)
 
 
 def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy"):
     """Gain over no transfer, depth x N, per task; cnn averaged over its source tasks."""
-    data = gains[(gains["metric"] == metric) & gains["scenario"].isin(["cae", "cnn"])]
+    data = gains[(gains["metric"] == metric) & gains["scenario"].isin(scenarios.FROZEN)]
     tasks = [t for t in TASK_TITLES if t in set(data["task"])]
-    scenarios = [s for s in ("cae", "cnn") if s in set(data["scenario"])]
-    figure, axes = plt.subplots(len(scenarios), len(tasks), figsize=(3.4 * len(tasks), 2.8 * len(scenarios)), squeeze=False)
+    rows_shown = [s for s in scenarios.FROZEN if s in set(data["scenario"])]
+    figure, axes = plt.subplots(len(rows_shown), len(tasks), figsize=(3.4 * len(tasks), 2.8 * len(rows_shown)), squeeze=False)
     limit = max(float(data["gain"].abs().max()), 1e-3) if len(data) else 1.0
-    for row, scenario in enumerate(scenarios):
+    for row, scenario in enumerate(rows_shown):
         for col, task in enumerate(tasks):
             ax = axes[row][col]
             cells = data[(data["task"] == task) & (data["scenario"] == scenario)]
@@ -115,7 +113,8 @@ def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy"):
             ax.set_title(f"{TASK_TITLES[task]}: {SCENARIO_LABELS[scenario]}", fontsize=9)
             ax.set_xlabel("labelled samples N")
             ax.set_ylabel("transfer depth")
-    figure.suptitle(f"Gain in test {METRIC_LABELS[metric]} over no transfer (mean over seeds; cnn: mean over sources)", fontsize=11)
+    figure.suptitle(f"Exploratory: gain in test {METRIC_LABELS[metric]} over no transfer (mean over seeds; "
+                    "cnn: mean over sources; uncorrected)", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)
 
@@ -135,8 +134,8 @@ def part_colors(panels):
 def energy_bars(inference, png_path, vector_path):
     """Energy of one four-task inference, stacked by memory level and MAC, per hardware,
     for no transfer and each frozen-transfer depth (cae and cnn cost the same)."""
-    shown = inference[inference["scenario"].isin(["none", "cae", "cnn"])].drop_duplicates(["hardware", "depth"])
-    hardware = sorted(shown["hardware"].unique())
+    shown = inference[inference["scenario"].isin(scenarios.CONFIGURABLE)].drop_duplicates(["hardware", "depth"])
+    hardware = list(dict.fromkeys(shown["hardware"]))
     parts = ["mac_energy_pj"] + sorted(c for c in shown.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj")
     figure, axes = plt.subplots(1, len(hardware), figsize=(5.5 * len(hardware), 4.2), squeeze=False)
     panels = [[part for part in parts if shown.loc[shown["hardware"] == name, part].fillna(0).any()] for name in hardware]
@@ -152,7 +151,7 @@ def energy_bars(inference, png_path, vector_path):
             bottom += values
         for x, (total, factor) in enumerate(zip(bottom, rows["reduction_vs_none"])):
             ax.text(x, total, f"{factor:.2f}x", ha="center", va="bottom", fontsize=8)
-        ax.set_title(f"{name}")
+        ax.set_title(f"{name} (layer sharing can give at most {rows['ceiling_reduction'].iloc[0]:.2f}x)", fontsize=9)
         ax.set_ylabel("energy of one four-task inference (µJ)")
         ax.tick_params(axis="x", rotation=30)
         ax.legend(fontsize=7, title="memory level", title_fontsize=7)
@@ -161,12 +160,13 @@ def energy_bars(inference, png_path, vector_path):
     save_figure_pair(figure, png_path, vector_path)
 
 
-def tradeoff_scatter(points, png_path, vector_path, metric="balanced_accuracy"):
-    """Accuracy against four-task energy per task, at the smallest and largest N, with the Pareto front."""
+def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_accuracy"):
+    """Accuracy against four-task energy on ``hardware`` per task, at the smallest and
+    largest N, with the Pareto front over every setting (descriptive)."""
+    points = points[points["hardware"] == hardware]
     if points.empty:
-        raise ValueError("no accuracy-energy points to plot")
-    name = sorted(points["hardware"].unique())[0]
-    points = points[points["hardware"] == name]
+        raise ValueError(f"no accuracy-energy points to plot on {hardware}")
+    name = hardware
     sizes = sorted(points["n_train"].unique())
     sizes = [sizes[0], sizes[-1]] if len(sizes) > 1 else sizes
     tasks = [t for t in TASK_TITLES if t in set(points["task"])]
@@ -185,22 +185,27 @@ def tradeoff_scatter(points, png_path, vector_path, metric="balanced_accuracy"):
             ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    figure.suptitle("Accuracy against energy: every scenario, source and depth (mean over seeds)", fontsize=11)
+    figure.suptitle("Descriptive: accuracy against energy, every scenario, source and depth (mean over seeds)", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)
 
 
 def training_curves(curve_tables: dict, png_path, vector_path):
-    """Loss curves of the pretrained networks: training and validation loss per epoch."""
-    figure, axes = plt.subplots(1, len(curve_tables), figsize=(3.2 * len(curve_tables), 3), squeeze=False)
-    for ax, (name, curve) in zip(axes[0], curve_tables.items()):
-        ax.plot(curve["epoch"], curve["train_loss"], label="training", color=_PALETTE[0])
-        ax.plot(curve["epoch"], curve["validation_loss"], label="validation", color=_PALETTE[1])
-        ax.set_title(name, fontsize=9)
+    """Loss curves of the pretrained networks, {(network, seed): curve}: training and
+    validation loss per epoch, one panel per network, one line pair per seed."""
+    networks = list(dict.fromkeys(network for network, _ in curve_tables))
+    figure, axes = plt.subplots(1, len(networks), figsize=(3.2 * len(networks), 3), squeeze=False)
+    for ax, network in zip(axes[0], networks):
+        for index, ((name, seed), curve) in enumerate((k, v) for k, v in curve_tables.items() if k[0] == network):
+            first = index == 0
+            ax.plot(curve["epoch"], curve["train_loss"], label="training" if first else None, color=_PALETTE[0], alpha=0.8)
+            ax.plot(curve["epoch"], curve["validation_loss"], label="validation" if first else None, color=_PALETTE[1], alpha=0.8)
+        task = scenarios.network_task(network)
+        ax.set_title("CAE" if task is None else f"CNN {task}", fontsize=9)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("reconstruction MSE" if name == "CAE" else "class-weighted cross-entropy")
+        ax.set_ylabel("reconstruction MSE" if task is None else "class-weighted cross-entropy")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    figure.suptitle("Pretraining curves", fontsize=11)
+    figure.suptitle("Pretraining curves (a line pair per pretraining seed)", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)

@@ -5,12 +5,21 @@ import os
 from pathlib import Path
 
 
+PARTIAL = ".{name}.partial-{pid}"
+
+
+def partial_files(path) -> list[Path]:
+    """Temporary files that writing ``path`` left behind (a killed job cannot remove its own)."""
+    path = Path(path)
+    return sorted(path.parent.glob(PARTIAL.format(name=path.name, pid="*"))) if path.parent.is_dir() else []
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    temporary = path.with_name(PARTIAL.format(name=path.name, pid=os.getpid()))
     try:
         yield temporary
         os.replace(temporary, path)

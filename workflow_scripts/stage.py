@@ -1,6 +1,6 @@
-"""What every stage entry point does around its work: log to the rule's log file, use
-the rule's threads, and turn a failure into one line on the terminal (the traceback
-goes to the log)."""
+"""What every stage entry point does around its work: clear what an interrupted earlier
+attempt left, log to the rule's log file, use the rule's threads, and turn a failure into
+one line on the terminal (the traceback goes to the log)."""
 
 import logging
 import sys
@@ -13,6 +13,11 @@ def run_stage(main, snakemake):
     """Call ``main(snakemake)`` with logging set up; exit 1 with a one-line error on failure."""
     import torch
 
+    from .atomic import partial_files
+
+    for output in snakemake.output:  # a killed attempt leaves its temporary files behind
+        for leftover in partial_files(output):
+            leftover.unlink(missing_ok=True)
     handler = logging.FileHandler(snakemake.log[0], mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
@@ -22,7 +27,9 @@ def run_stage(main, snakemake):
         main(snakemake)
     except Exception as error:  # noqa: BLE001 - the stage boundary: every failure is reported the same way
         log.error("%s", traceback.format_exc())
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = str(error).splitlines()[0] if str(error) else ""
+        if not isinstance(error, (ValueError, RuntimeError, OSError)) or not message:
+            message = f"{type(error).__name__}: {message}".rstrip(": ")  # a bug, not bad input: say what kind
         print(f"rule {snakemake.rule} failed: {message} (details: {snakemake.log[0]})", file=sys.stderr)
         sys.exit(1)
 

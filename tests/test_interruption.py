@@ -1,0 +1,101 @@
+"""Interruptions lose nothing: a run killed in the middle of a fine-tuning job resumes,
+with the commands the README gives, to the results of an uninterrupted run; a second
+run on a busy folder is refused; a killed job's temporary files are cleared."""
+
+import os
+import signal
+import subprocess
+import time
+from types import SimpleNamespace
+
+import pandas as pd
+import yaml
+
+from test_workflow import SNAKEMAKE, TINY, snakemake
+from workflow_scripts.atomic import partial_files
+from workflow_scripts.stage import run_stage
+
+# the tiny study cut to what this test needs (one task, one transfer, one accelerator), with
+# fine-tuning jobs long enough to be caught in the middle
+STUDY = yaml.safe_load(yaml.safe_dump(TINY))
+STUDY["pretrain"]["per_seed"] = False
+STUDY["finetune"].update(tasks=["pose"], scenarios=["none", "cae"], tune_transferred=False, depths=["conv2+fc1"],
+                         training={**TINY["finetune"]["training"], "max_epochs": 30, "patience": 30, "min_epoch_samples": 400})
+STUDY["energy"] = {"hardware": {"eyeriss_like": {"hardware": "zigzag:hardware/eyeriss_like.yaml", "mapping": "zigzag:mapping/default.yaml"}}}
+
+
+def result_tables(folder):
+    tables = {}
+    for path in sorted((folder / "results").rglob("*.csv")):
+        relative = path.relative_to(folder / "results")
+        if relative.parts[0] in ("benchmarks", "logs"):
+            continue
+        table = pd.read_csv(path)
+        tables[str(relative)] = table.drop(columns=[c for c in table if c in ("train_seconds",)])
+    return tables
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_killed_run_resumes_to_the_results_of_an_uninterrupted_one(tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    whole.mkdir()
+    killed.mkdir()
+    snakemake(whole, STUDY, "--cores", "2")
+
+    (killed / "config.yaml").write_text(yaml.safe_dump(STUDY))
+    command = [*SNAKEMAKE, "--directory", str(killed), "--configfile", str(killed / "config.yaml"), "--cores", "2"]
+    with open(tmp_path / "first.log", "w") as log:
+        first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        # a fine-tuning job that has started training and not finished
+        def training():
+            for log_file in (killed / "results" / "logs" / "finetune").rglob("*.log"):
+                block = log_file.relative_to(killed / "results" / "logs" / "finetune").with_suffix("")
+                if "epoch 1/" in log_file.read_text() and not (killed / "results" / "finetune" / block / "metrics.csv").exists():
+                    return True
+            return False
+
+        wait_for(lambda: (killed / "results" / "logs" / "finetune").exists() and training(), 300, "a fine-tuning job")
+        # the folder is busy: a second run is refused with Snakemake's lock message
+        second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert second.returncode != 0 and "Directory cannot be locked" in second.stdout + second.stderr
+        os.killpg(first.pid, signal.SIGKILL)  # Snakemake and its jobs, without warning
+        first.wait(timeout=60)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert not (killed / "results" / "metrics.csv").exists()
+
+    # the README's recovery: unlock (the killed run's lock stays behind), rerun incomplete jobs
+    for extra in (["--unlock"], ["--rerun-incomplete"]):
+        resumed = subprocess.run(command + extra, capture_output=True, text=True, timeout=600)
+        assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    expected, found = result_tables(whole), result_tables(killed)
+    assert sorted(found) == sorted(expected) and "metrics.csv" in found
+    for name, table in expected.items():
+        pd.testing.assert_frame_equal(found[name], table, obj=name)
+    assert not [p for p in (killed / "results").rglob("*") if ".partial-" in p.name]
+
+
+def test_a_stage_clears_what_a_killed_attempt_left(tmp_path):
+    output = tmp_path / "out" / "metrics.csv"
+    output.parent.mkdir()
+    leftover = output.parent / ".metrics.csv.partial-12345"
+    leftover.write_text("half a table")
+    seen = {}
+
+    def main(snakemake):
+        seen["leftovers"] = partial_files(output)
+        output.write_text("done")
+
+    job = SimpleNamespace(output=[str(output)], log=[str(tmp_path / "stage.log")], threads=1, rule="test")
+    run_stage(main, job)
+    assert seen["leftovers"] == [] and not leftover.exists() and output.read_text() == "done"

@@ -24,7 +24,8 @@ SLURM_ARGS = [
     "--group-components", "features=2",  # a group asks for its members' summed cores: the test node has 2
 ]
 STUDY = yaml.safe_load(yaml.safe_dump(TINY))
-STUDY["finetune"].update(tune_transferred=False)
+STUDY["finetune"].update(tune_transferred=False, depths=["conv2+fc1"])
+STUDY["pretrain"].update(per_seed=False)  # one source network each: fewer jobs for the scheduler test
 STUDY["energy"] = {"hardware": {"eyeriss_like": {"hardware": "zigzag:hardware/eyeriss_like.yaml", "mapping": "zigzag:mapping/default.yaml"}}}
 
 pytestmark = [
@@ -74,8 +75,8 @@ def test_study_on_slurm_matches_a_local_run(cluster, tmp_path):
             grouped.setdefault(name.split("_")[0], []).append(len(members))
     assert {"prepare_faces", "pretrain_cae", "pretrain_cnn", "extract_features", "finetune", "estimate_layer_energy"} <= rules
     assert not rules & {"collect_metrics", "analyse_results", "plot_figures"}  # localrules stay local
-    # the six feature extractions (three networks, two depths) went in groups of up to two
-    assert sum(grouped["features"]) == 6 and max(grouped["features"]) == 2, grouped
+    # the three feature extractions (three networks, one depth) went in groups of up to two
+    assert sum(grouped["features"]) == 3 and max(grouped["features"]) == 2, grouped
 
     # and the same config gives the same result files
     for name in ("metrics.csv", "data/subsets.csv", "data/roles.csv", "data/label_balance.csv",
@@ -91,7 +92,7 @@ def test_gpu_rules_ask_slurm_for_a_gpu(cluster, tmp_path):
     config["device"] = "cuda"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-               "--configfile", str(tmp_path / "config.yaml"), *SLURM_ARGS, "--retries", "0", "results/pretrain/cae/model.pt"]
+               "--configfile", str(tmp_path / "config.yaml"), *SLURM_ARGS, "--retries", "0", "results/pretrain/cae/seed0/model.pt"]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     requests, job_ids = set(), set()
     deadline = time.monotonic() + 120

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A throw-away single-node SLURM cluster on this machine, for the tests.
 #   tests/slurm/cluster.sh start   install (Debian 12, as root) and start munged, slurmctld, slurmd
-#   tests/slurm/cluster.sh stop    stop the daemons this script started, by their PIDs
+#   tests/slurm/cluster.sh stop    stop the daemons this script started, by their PIDs, and
+#                                  remove the config files it wrote
 # No systemd; no accounting database (so sacct fails: tell the plugin to use squeue).
 # The node advertises one dummy GPU (gres), so a GPU request can be scheduled, not run.
 set -euo pipefail
 
 STATE=${SLURM_TEST_STATE:-/tmp/slurm-test}
 HOST=$(hostname -s)
+MARK="# written by tests/slurm/cluster.sh"
 
 install_packages() {
     command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null && return
@@ -37,6 +39,7 @@ write_config() {
     mkdir -p /etc/slurm "$STATE/ctld" "$STATE/slurmd"
     touch "$STATE/gpu0"
     cat > /etc/slurm/slurm.conf <<CONF
+$MARK
 ClusterName=ci
 SlurmctldHost=${HOST}(127.0.0.1)
 SlurmUser=root
@@ -61,7 +64,7 @@ GresTypes=gpu
 ${node} RealMemory=${memory} NodeAddr=127.0.0.1 Gres=gpu:1 State=UNKNOWN
 PartitionName=ci Nodes=${HOST} Default=YES MaxTime=INFINITE State=UP
 CONF
-    echo "NodeName=${HOST} Name=gpu File=$STATE/gpu0" > /etc/slurm/gres.conf
+    printf '%s\nNodeName=%s Name=gpu File=%s\n' "$MARK" "$HOST" "$STATE/gpu0" > /etc/slurm/gres.conf
 }
 
 start() {
@@ -94,6 +97,11 @@ stop() {
         kill "$pid" 2>/dev/null || true
         for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         rm -f "$STATE/$name.pid"
+    done
+    # a config naming a controller that is gone makes every SLURM client (and so every
+    # snakemake start, through the SLURM plugin) wait about ten seconds: remove ours
+    for conf in /etc/slurm/slurm.conf /etc/slurm/gres.conf; do
+        if [ -f "$conf" ] && head -n 1 "$conf" | grep -qxF "$MARK"; then rm -f "$conf"; fi
     done
 }
 

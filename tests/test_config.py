@@ -141,4 +141,16 @@ def test_where_the_archive_lives_is_not_part_of_the_hash():
     moved["mtfl"].update(path="/elsewhere/MTFL.zip", url="http://mirror.example/MTFL.zip")
     assert config_hash(moved) == config_hash(config)
     moved["mtfl"]["crop_margin"] = 0.5
+    assert config_hash(moved) == config_hash(config)  # the default study reads synthetic faces, not MTFL
+    moved["synthetic"]["signal"]["smile"] = 2.0
     assert config_hash(moved) != config_hash(config)
+
+
+def test_an_mtfl_study_hash_ignores_the_synthetic_settings():
+    config = yaml.safe_load((ROOT / "workflow_scripts/config/mtfl_quick.yaml").read_text())
+    validate(config, str(SCHEMA_PATH))
+    changed = copy.deepcopy(config)
+    changed["synthetic"]["signal"]["smile"] = 2.0
+    assert config_hash(changed) == config_hash(config)
+    changed["mtfl"]["crop_margin"] = 0.5
+    assert config_hash(changed) != config_hash(config)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from workflow_scripts.faces import load_face_set, save_face_set
@@ -48,3 +49,22 @@ def test_labels_change_the_picture():
     eye_band = images[:, 0, 11:16, 6:26].mean(dim=(1, 2)) - images[:, 0, 18:24, 10:22].mean(dim=(1, 2))
     wearing = torch.tensor((table["glasses"] == 0).to_numpy())
     assert eye_band[wearing].mean() < eye_band[~wearing].mean() - 3
+
+
+def _glasses_contrast(signal):
+    faces = make_synthetic_faces(3000, 0, 32, seed=4, signal={"glasses": signal})
+    frontal = torch.tensor((faces.table["pose"] == 2).to_numpy())
+    images = faces.images.float()[frontal]
+    wearing = torch.tensor((faces.table["glasses"] == 0).to_numpy())[frontal]
+    eye_band = images[:, 0, 11:16, 6:26].mean(dim=(1, 2)) - images[:, 0, 18:24, 10:22].mean(dim=(1, 2))
+    return float(eye_band[~wearing].mean() - eye_band[wearing].mean())
+
+
+def test_signal_sets_how_far_apart_a_tasks_classes_are_drawn():
+    assert _glasses_contrast(0.0) == pytest.approx(0.0, abs=0.5)  # no signal: glasses draw nothing
+    assert 0.5 < _glasses_contrast(0.5) < _glasses_contrast(1.0) < _glasses_contrast(1.5)
+    # the labels and everything else are drawn the same: only the task's own attribute moves
+    a, b = make_synthetic_faces(200, 0, 32, seed=1), make_synthetic_faces(200, 0, 32, seed=1, signal={"glasses": 1.5})
+    assert a.table.equals(b.table)
+    no_glasses = torch.tensor((a.table["glasses"] == 1).to_numpy())
+    assert torch.equal(a.images[no_glasses], b.images[no_glasses])

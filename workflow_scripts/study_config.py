@@ -275,10 +275,13 @@ def distinct_pretrain_seeds(pretrain_seed_of: dict) -> list[int]:
 
 
 def config_hash(config: dict) -> str:
-    """Short, stable hash of the whole (defaults-filled) config, stamped on result tables.
-    Where the MTFL archive lives (mtfl.path, mtfl.url) is left out: it does not change what
-    is computed (mtfl.sha256, which names the content, is in)."""
+    """Short, stable hash of the (defaults-filled) config, stamped on result tables. Left
+    out, as they do not change what is computed: the settings of the data source not in
+    use, and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256, which names
+    the content, is in)."""
     kept = json.loads(json.dumps(config))
+    unused = {"synthetic": "mtfl", "mtfl": "synthetic"}[kept["data"]["source"]]
+    kept.pop(unused, None)
     for section, key in LOCATION_KEYS:
         kept.get(section, {}).pop(key, None)
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:12]

@@ -26,7 +26,7 @@ def main(snakemake):
 
         from workflow_scripts.synthetic_faces import make_synthetic_faces
 
-        faces = make_synthetic_faces(source["n_train"], source["n_test"], data["image_size"], source["seed"])
+        faces = make_synthetic_faces(source["n_train"], source["n_test"], data["image_size"], source["seed"], source["signal"])
         skipped = pd.DataFrame(columns=["where", "path", "reason"])
     log.info("%d faces (%s), images %s", len(faces.table), faces.table["split"].value_counts().to_dict(), tuple(faces.images.shape))
     write_csv(skipped, snakemake.output.skipped)

@@ -1,0 +1,34 @@
+"""Published answers cannot go stale silently: docs/mtfl_quick/ must be the output of
+today's mtfl_quick.yaml (its config hash, with the schema's defaults), and the README
+must quote its table as published."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from workflow_scripts.publish import paper_table
+from workflow_scripts.study_config import config_hash, load_config_file
+
+PUBLISHED = {"mtfl_quick": ROOT / "workflow_scripts" / "config" / "mtfl_quick.yaml"}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_answer_matches_todays_config(name):
+    docs = ROOT / "docs" / name
+    run = json.loads((docs / "run.json").read_text())
+    today = config_hash(load_config_file(PUBLISHED[name]))
+    assert run["config_hash"] == today, (
+        f"docs/{name} was published from a config that hashed to {run['config_hash']}; {PUBLISHED[name].name} now hashes "
+        f"to {today}: publish again (python -m workflow_scripts.publish) or restore the config")
+    assert set(pd.read_csv(docs / "metrics.csv")["config_hash"]) == {today}
+    assert f"config hash: `{today}`" in (docs / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_the_readme_quotes_the_published_table(name):
+    readme = (ROOT / "README.md").read_text()
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    quoted = readme[readme.index(begin) + len(begin):readme.index(end)].strip()
+    assert quoted == paper_table((ROOT / "docs" / name / "summary.md").read_text())

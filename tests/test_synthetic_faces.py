@@ -68,3 +68,17 @@ def test_signal_sets_how_far_apart_a_tasks_classes_are_drawn():
     assert a.table.equals(b.table)
     no_glasses = torch.tensor((a.table["glasses"] == 1).to_numpy())
     assert torch.equal(a.images[no_glasses], b.images[no_glasses])
+
+
+def _left_right_gap(pose_signal):
+    """How much brighter the left half is for heads turned one way (pose 1) than the other (pose 3)."""
+    faces = make_synthetic_faces(3000, 0, 32, seed=4, signal={"pose": pose_signal})
+    images = faces.images.float()[:, 0]
+    left_minus_right = images[:, :, :16].mean(dim=(1, 2)) - images[:, :, 16:].mean(dim=(1, 2))
+    pose = torch.tensor(faces.table["pose"].to_numpy())
+    return float(left_minus_right[pose == 1].mean() - left_minus_right[pose == 3].mean())
+
+
+def test_pose_signal_turns_the_silhouette_with_the_head():
+    gaps = [_left_right_gap(signal) for signal in (0.0, 1.0, 2.0)]
+    assert gaps[0] + 5 < gaps[1] and gaps[1] + 5 < gaps[2], gaps

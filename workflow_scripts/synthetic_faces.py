@@ -8,15 +8,17 @@ overlap, so that no classifier can be perfect and more labels help:
 - gender: hair length, brow thickness and jaw width (men mostly short hair, heavy brows);
 - smile: mouth-corner lift and width, sometimes teeth (neutral mouths vary too);
 - glasses: frames of random darkness and thickness around both eyes, some sunglasses;
-- pose: head yaw (class centre plus jitter) moves and foreshortens eyes, nose and mouth,
-  and hides the far eye in profile.
+- pose: head yaw (class centre plus 10 degrees of jitter) moves and foreshortens eyes, nose
+  and mouth, hides the far eye in profile, and turns the silhouette (face outline shifted
+  and narrowed, the back of the head showing).
 
 How far apart each task's two (or five) classes sit is set per task by ``signal``
-(config ``synthetic.signal``; 1 = the spacing described above, 0 = no signal): it scales
-the gap between the class means of that task's attributes (the teeth's frequency and the
-frames' opacity with them) and, for pose, divides the yaw jitter around each class
-centre. The defaults are calibrated so that each task's from-scratch learning curve
-matches real MTFL's at 32 px (README, "The embedded synthetic faces").
+(config ``synthetic.signal``; 1 = the spacing described above): it scales the gap between
+the class means of that task's attributes (the teeth's frequency and the frames' opacity
+with them; 0 = no signal) and, for pose, how far the silhouette turns with the yaw (the
+eyes, nose and mouth follow the yaw at any signal). The defaults are calibrated so that
+each task's from-scratch learning curve matches real MTFL's at 32 px (README, "The
+embedded synthetic faces").
 
 Rendering is vectorised in torch on a normalised grid; the same seed gives the same
 images on any CPU.
@@ -38,7 +40,7 @@ LABEL_PROBABILITIES = {
     "pose": (0.0136, 0.1113, 0.7445, 0.1111, 0.0195),
 }
 POSE_YAW_DEGREES = (-70.0, -35.0, 0.0, 35.0, 70.0)  # class centres
-POSE_JITTER_DEGREES = 10.0  # at signal 1
+POSE_JITTER_DEGREES = 10.0  # around each class centre
 NO_SCALING = {task: 1.0 for task in TASKS}
 CHUNK = 1024  # faces rendered at once: bounds memory at 64x64
 
@@ -89,7 +91,8 @@ def render_faces(labels: dict[str, torch.Tensor], size: int, generator: torch.Ge
     smiling = per_face(labels["smile"] == 0)
     glasses = per_face(labels["glasses"] == 0)
     yaw_centre = torch.tensor(POSE_YAW_DEGREES)[labels["pose"]].view(n, 1, 1)
-    yaw = torch.deg2rad(yaw_centre + normal(0.0, POSE_JITTER_DEGREES / signal["pose"]))
+    yaw = torch.deg2rad(yaw_centre + normal(0.0, POSE_JITTER_DEGREES))
+    turn = torch.sin(yaw) * signal["pose"]  # how far the silhouette turns with the head
 
     axis = torch.linspace(-1, 1, size)
     v, u = torch.meshgrid(axis, axis, indexing="ij")
@@ -113,13 +116,15 @@ def render_faces(labels: dict[str, torch.Tensor], size: int, generator: torch.Ge
     hair_length = torch.where(male > 0, normal(_apart(0.45, 0.4, g, False), 0.3), normal(_apart(0.45, 0.4, g, True), 0.3))  # head heights
     hair_tone = uniform(0.02, 0.55)
     reach = hair_length.clamp(0, 1.2)
-    hair_outline = _ellipse(u, v, cx, cy + 0.3 * reach * half_height, (1.15 + 0.2 * reach) * half_width, (1.1 + 0.45 * reach) * half_height)
+    hair_x = cx - 0.2 * half_width * turn  # the back of the head shows as it turns away
+    hair_outline = _ellipse(u, v, hair_x, cy + 0.3 * reach * half_height, (1.15 + 0.2 * reach) * half_width, (1.1 + 0.45 * reach) * half_height)
     hair_region = _soft(hair_outline, soft) * torch.sigmoid((cy - 0.35 * half_height + hair_length * half_height - v) / soft)
     canvas = _blend(canvas, hair_region, hair_tone)
 
     # face: narrower below the centre line by the jaw factor
-    face_rx = torch.where(v > cy, half_width * jaw, half_width)
-    face = _soft(_ellipse(u, v, cx, cy, face_rx, half_height), soft)
+    # and towards the side the head turns to, foreshortened
+    face_rx = torch.where(v > cy, half_width * jaw, half_width) * (1 - 0.2 * turn.abs()).clamp(min=0.5)
+    face = _soft(_ellipse(u, v, cx + 0.25 * half_width * turn, cy, face_rx, half_height), soft)
     light = 1 + uniform(0.0, 0.35) * (torch.cos(uniform(0, 2 * math.pi)) * (u - cx) + torch.sin(uniform(0, 2 * math.pi)) * (v - cy))
     canvas = _blend(canvas, face, skin * light)
     fringe = face * torch.sigmoid((cy - 0.62 * half_height - v) / soft)  # hairline on the forehead

@@ -202,3 +202,14 @@ def test_nested_command_line_values_are_typed_by_the_schema(tmp_path):
     result = run("finetune={train_sizes: [10, 30], training: {learning_rate: 0.01}}")
     assert result.returncode == 0, result.stderr
     assert planned_rules(result)["finetune"] == 18
+
+
+def test_training_jobs_on_cuda_take_a_gpu_slot_and_ask_a_scheduler_for_a_gpu(tmp_path):
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    config["device"] = "cuda"
+    result = snakemake(tmp_path, config, "-n", "--cores", "4", "--workflow-profile", str(ROOT / "profiles" / "gpu"))
+    jobs = result.stdout.split("\nrule ") + result.stdout.split("\nlocalrule ")
+    training = [job for job in jobs if job.startswith(("finetune:", "pretrain_cae:", "pretrain_cnn:"))]
+    assert training and all("gpu=1" in job and "gpu_slots=1" in job for job in training)
+    others = [job for job in jobs if job.startswith(("extract_features:", "prepare_faces:", "estimate_layer_energy:"))]
+    assert others and not any("gpu=1" in job or "gpu_slots=1" in job for job in others)

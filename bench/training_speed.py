@@ -14,15 +14,14 @@ of epochs (early stopping off), so both sides of a comparison do the same work. 
 import argparse
 import copy
 import time
-from pathlib import Path
 
 import torch
-import yaml
 
 from workflow_scripts.finetuning import extract_features
 from workflow_scripts.metrics import balanced_class_weights
 from workflow_scripts.networks import Architecture, build_classifier, build_trunk, network_input, prefix_length
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
+from workflow_scripts.study_config import load_config_file
 from workflow_scripts.synthetic_faces import make_synthetic_faces
 from workflow_scripts.training import FitSettings, Members, choose_device, fit_stacked, weighted_cross_entropy
 
@@ -37,10 +36,10 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (a finetune job gets 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config = yaml.safe_load(Path(args.config).read_text())
+    config = load_config_file(args.config)
     device = choose_device(args.device)
-    data, finetune = config["data"], config["finetune"]
-    faces = make_synthetic_faces(config["synthetic"]["n_train"], config["synthetic"]["n_test"], data["image_size"], 0)
+    data, finetune, synthetic = config["data"], config["finetune"], config["synthetic"]
+    faces = make_synthetic_faces(synthetic["n_train"], synthetic["n_test"], data["image_size"], synthetic["seed"], synthetic["signal"])
     architecture = Architecture.from_config(config["network"], data["image_size"])
     roles = assign_roles(faces.table, data["validation_fraction"], 0)
     seeds, sizes = finetune["seeds"], finetune["train_sizes"]

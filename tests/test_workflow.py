@@ -69,9 +69,11 @@ def test_default_config_dag(tmp_path):
     jobs = planned_rules(result)
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     depths = len(config["finetune"]["depths"])
+    pretrain_seeds = len(config["finetune"]["seeds"]) if config["pretrain"]["per_seed"] else 1
     assert jobs["finetune"] == 4 * (1 + depths + 3 * depths)
-    assert jobs["extract_features"] == 5 * depths
-    assert jobs["pretrain_cnn"] == 4 and jobs["pretrain_cae"] == 1 and jobs["collect_metrics"] == 1
+    assert jobs["extract_features"] == 5 * depths * pretrain_seeds
+    assert jobs["pretrain_cnn"] == 4 * pretrain_seeds and jobs["pretrain_cae"] == pretrain_seeds
+    assert jobs["collect_metrics"] == 1
 
 
 def test_paper_config_dag_stays_in_the_hundreds(tmp_path):

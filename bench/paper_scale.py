@@ -6,8 +6,8 @@
 ``blocks`` trains, for a fixed number of epochs (early stopping off, so both sides do
 the same work), every member (7 sizes x 5 seeds) of three blocks of the paper config: one
 from images (scenario none) and two on cached features (cae at conv1 and at conv4+fc1).
-It times the pipeline's trainer (stacked as ``finetune.stack: auto`` stacks on this
-device) and a plain PyTorch loop that trains one model at a time (the same network,
+It times the pipeline's trainer (grouped as ``finetune.stack: auto`` groups them on
+this device) and a plain PyTorch loop that trains one model at a time (the same network,
 Adam, batch 32: what a user would write), prints seconds per member-epoch and their
 ratio, and extrapolates the whole grid: every block of the config, with epochs per
 training from ``--epochs-per-training`` (a measured mean, e.g. from a run's
@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from workflow_scripts import scenarios
-from workflow_scripts.finetuning import extract_features
+from workflow_scripts.finetuning import extract_features, stacking_groups
 from workflow_scripts.metrics import balanced_class_weights
 from workflow_scripts.networks import Architecture, build_classifier, build_trunk, network_input, prefix_length
 from workflow_scripts.protocol import Protocol, early_stopping_mask
@@ -103,12 +103,12 @@ def blocks(args):
     trunk = build_trunk(architecture)
     print(f"{source}; device {device}; {len(plan)} members per block (sizes {finetune['train_sizes']}, seeds "
           f"{finetune['seeds']}); {args.epochs} epochs each; task {TASK}")
-    print(f"{'block':>22} {'pipeline s':>11} {'plain loop s':>13} {'speed-up':>9} {'pipeline s/member-epoch':>24}")
+    print(f"{'block':>22} {'pipeline runs':>14} {'pipeline s':>11} {'plain loop s':>13} {'speed-up':>9} {'pipeline s/member-epoch':>24}")
     per_member_epoch = {}
     for kind, depth in (("none", None), ("cae", "conv1"), ("cae", "conv4+fc1")):
         length = prefix_length(depth, architecture) if depth else 0
         inputs = images if not length else extract_features(trunk, length, faces.images, list(range(len(labels))), device)["features"]
-        stack_all = device.type == "cuda" or bool(length)  # finetune.stack: auto
+        groups = stacking_groups(plan, "auto", device, trains_convolutions=length < architecture.n_conv)
 
         def modules():
             built = []
@@ -120,16 +120,14 @@ def blocks(args):
         def weights(rows):
             return torch.tensor(balanced_class_weights(labels[rows], 2), dtype=torch.float32)
 
-        members = [Members(inputs, labels, [split[m][0]], weights(split[m][0]).unsqueeze(0), [m[1]], [split[m][1]],
-                           weights(split[m][1]).unsqueeze(0)) for m in plan]
+        def members(group):
+            return Members(inputs, labels, [split[m][0] for m in group], torch.stack([weights(split[m][0]) for m in group]),
+                           [s for _, s in group], [split[m][1] for m in group], torch.stack([weights(split[m][1]) for m in group]))
+
+        built = dict(zip(plan, modules()))
         started = time.perf_counter()
-        if stack_all:
-            together = Members(inputs, labels, [split[m][0] for m in plan], torch.stack([weights(split[m][0]) for m in plan]),
-                               [s for _, s in plan], [split[m][1] for m in plan], torch.stack([weights(split[m][1]) for m in plan]))
-            fit_stacked(modules(), together, weighted_cross_entropy, settings, device=device)
-        else:
-            for module, member in zip(modules(), members):
-                fit_stacked([module], member, weighted_cross_entropy, settings, device=device)
+        for group in groups:  # as the pipeline groups them (finetune.stack: auto)
+            fit_stacked([built[m] for m in group], members(group), weighted_cross_entropy, settings, device=device)
         synchronise(device)
         pipeline = time.perf_counter() - started
         plain = float("nan")
@@ -141,7 +139,8 @@ def blocks(args):
             plain = time.perf_counter() - started
         name = "none" if not depth else f"{kind} {depth}"
         per_member_epoch[name] = pipeline / (len(plan) * args.epochs)
-        print(f"{name:>22} {pipeline:>11.1f} {plain:>13.1f} {plain / pipeline:>8.2f}x {per_member_epoch[name]:>24.3f}")
+        stacking = "one at a time" if len(groups) == len(plan) else f"{len(plan) // len(groups)} stacked"
+        print(f"{name:>22} {stacking:>14} {pipeline:>11.1f} {plain:>13.1f} {plain / pipeline:>8.2f}x {per_member_epoch[name]:>24.3f}")
 
     # the whole grid: blocks from images (none, *_tuned) cost like "none"; frozen blocks
     # like their depth (conv1 the dearest, conv<K>+fc1 the cheapest: bounds in between)

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from workflow_scripts.finetuning import Block, member_faces, run_block
-from workflow_scripts.networks import Architecture, ConvSpec
+from workflow_scripts import finetuning
+from workflow_scripts.finetuning import Block, extract_features, member_faces, run_block, stacking_groups
+from workflow_scripts.networks import Architecture, ConvSpec, build_trunk
 from workflow_scripts.protocol import Protocol, early_stopping_mask, passes_per_epoch
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.training import FitSettings
@@ -103,3 +104,46 @@ def test_fixed_epochs_trains_on_all_n_and_records_no_validation_score(study):
 def test_an_unknown_protocol_is_a_clear_error():
     with pytest.raises(ValueError, match="finetune.validation: 'test_set' is not one of"):
         Protocol(validation="test_set")
+
+
+def test_stacking_groups_follow_the_setting():
+    members = [(30, 0), (30, 1), (60, 0), (60, 1)]
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    one_by_one = [[m] for m in members]
+    assert stacking_groups(members, "block", cpu, trains_convolutions=True) == [members]
+    assert stacking_groups(members, "seeds", cpu, trains_convolutions=True) == [members[:2], members[2:]]
+    assert stacking_groups(members, "none", cuda, trains_convolutions=False) == one_by_one
+    assert stacking_groups(members, "auto", cuda, trains_convolutions=True) == [members]
+    assert stacking_groups(members, "auto", cpu, trains_convolutions=False) == [members]
+    assert stacking_groups(members, "auto", cpu, trains_convolutions=True) == one_by_one
+
+
+@pytest.mark.parametrize("scenario, depth, stacked", [
+    ("none", "none", False), ("cae", "conv1", False), ("cae", "conv2", True), ("cae", "conv2+fc1", True),
+    ("cae_tuned", "conv2", False),
+])
+def test_auto_stacks_a_cpu_block_only_where_no_convolution_trains(study, monkeypatch, scenario, depth, stacked):
+    """On CPU, stacked convolutions train slower than one model at a time
+    (bench/paper_scale.py), so ``stack: auto`` stacks only blocks whose trainable part is
+    fully connected: frozen at the last convolution or deeper."""
+    faces, roles, subsets = study
+    group_sizes = []
+    real_fit = finetuning.fit_stacked
+
+    def recording_fit(modules, *args, **kwargs):
+        group_sizes.append(len(modules))
+        return real_fit(modules, *args, **kwargs)
+
+    monkeypatch.setattr(finetuning, "fit_stacked", recording_fit)
+    torch.manual_seed(0)
+    trunk = build_trunk(ARCH)
+    length = finetuning.prefix_length(depth, ARCH) if depth != "none" else 0
+    frozen = scenario == "cae"
+    run_block(
+        block=Block(TASK, scenario, scenario.removesuffix("_tuned"), depth), architecture=ARCH, table=faces.table,
+        roles=roles, subsets=subsets, settings=SETTINGS, protocol=Protocol(stack="auto"), train_sizes=[30, 60],
+        seeds=[0, 1], device=torch.device("cpu"), pretrain_seed_of={0: 0, 1: 0}, images=faces.images,
+        features={0: extract_features(trunk, length, faces.images, list(range(len(faces.table))), torch.device("cpu"))}
+        if frozen else None, trunks={0: trunk},
+    )
+    assert group_sizes == ([4] if stacked else [1, 1, 1, 1])

@@ -97,14 +97,15 @@ class Rows:
         return found
 
 
-def stacking_groups(members: list, stack: str, device: torch.device, frozen: bool) -> list[list]:
+def stacking_groups(members: list, stack: str, device: torch.device, trains_convolutions: bool) -> list[list]:
     """Which members train together: all of the block, the seeds of one size, or one by one.
 
-    auto: the whole block on CUDA and for frozen blocks on cached features; one at a time
-    for CPU trainings from images, where stacked convolutions measured slower
-    (bench/training_speed.py)."""
+    auto: the whole block on CUDA, and on CPU when only fully-connected layers train
+    (frozen at conv<K> or deeper); one at a time on CPU while convolutions train, where
+    stacked convolutions measured slower than one model at a time (bench/training_speed.py,
+    bench/paper_scale.py)."""
     if stack == "auto":
-        stack = "block" if device.type == "cuda" or frozen else "none"
+        stack = "block" if device.type == "cuda" or not trains_convolutions else "none"
     if stack == "block":
         return [members]
     if stack == "seeds":
@@ -180,7 +181,8 @@ def run_block(
             plan[(n_train, seed)] = (fit_faces, stop_faces)
 
     metric_rows, curve_tables, states = [], [], {}
-    for group in stacking_groups(list(plan), protocol.stack, device, frozen):
+    trains_convolutions = not frozen or length < architecture.n_conv
+    for group in stacking_groups(list(plan), protocol.stack, device, trains_convolutions):
         fit_faces = [plan[m][0] for m in group]
         stop_faces = [plan[m][1] for m in group]
         pretrain_seeds = [pretrain_seed(seed) for _, seed in group]

@@ -1,0 +1,65 @@
+"""How far a float-level change moves a block's classifiers: the same block trained twice
+from the same inputs, once with oneDNN's CPU convolutions and once without
+(``torch.backends.mkldnn.enabled = False``), which sums in another order.
+
+    .venv/bin/python bench/float_sensitivity.py [--config workflow_scripts/config/mtfl_quick.yaml]
+        [--results build/mtfl_quick/results] [--task gender]
+
+reads the faces, roles and subsets of a finished run (``--results``; e.g. the working
+folder ``workflow_scripts/publish.py`` leaves in ``build/``), trains that task's ``none``
+block both ways on the CPU with one thread and prints, per member, the test balanced
+accuracy and the stopping epoch of each, with the largest and mean difference. A run on
+another machine (other CPU kernels) differs from this one in the same way.
+"""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from workflow_scripts.faces import load_face_set
+from workflow_scripts.finetuning import Block, run_block
+from workflow_scripts.networks import Architecture
+from workflow_scripts.protocol import Protocol
+from workflow_scripts.study_config import load_config_file
+from workflow_scripts.training import FitSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def train_none_block(config, results: Path, task: str, onednn: bool) -> pd.DataFrame:
+    data = results / "data"
+    faces = load_face_set(data / "faces.pt", data / "faces.csv")
+    finetune = config["finetune"]
+    torch.backends.mkldnn.enabled = onednn
+    metrics, _, _ = run_block(
+        block=Block(task, "none", "none", "none"),
+        architecture=Architecture.from_config(config["network"], config["data"]["image_size"]),
+        table=faces.table, roles=pd.read_csv(data / "roles.csv"), subsets=pd.read_csv(data / "subsets.csv"),
+        settings=FitSettings.from_config(finetune["training"]), protocol=Protocol.from_config(finetune),
+        train_sizes=finetune["train_sizes"], seeds=finetune["seeds"], device=torch.device("cpu"), images=faces.images,
+    )
+    return metrics.set_index(["n_train", "seed"])[["balanced_accuracy", "epochs_run"]]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "workflow_scripts" / "config" / "mtfl_quick.yaml")
+    parser.add_argument("--results", type=Path, default=ROOT / "build" / "mtfl_quick" / "results")
+    parser.add_argument("--task", default="gender")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    config = load_config_file(args.config)
+    with_onednn = train_none_block(config, args.results, args.task, onednn=True)
+    without = train_none_block(config, args.results, args.task, onednn=False)
+    table = with_onednn.add_suffix("_onednn").join(without.add_suffix("_without"))
+    print(f"{args.task} / none, {len(table)} members, faces of {args.results}\n{table.to_string(float_format='%.4f')}")
+    difference = (table["balanced_accuracy_onednn"] - table["balanced_accuracy_without"]).abs()
+    epochs = (table["epochs_run_onednn"] - table["epochs_run_without"]).abs()
+    print(f"test balanced accuracy moved by {difference.mean():.4f} on average, {difference.max():.4f} at most; "
+          f"stopping epoch by up to {epochs.max()} ({(epochs > 0).mean():.0%} of members)")
+
+
+if __name__ == "__main__":
+    main()

@@ -113,6 +113,8 @@ def test_the_claim_resolves_deepest_smallest_and_first_in_config_order():
 
 def test_pretraining_seeds_pair_with_fine_tuning_seeds():
     config = default_config()
+    config["pretrain"].update(per_seed=False, seed=0)
+    config["finetune"]["seeds"] = [0, 1, 2]
     assert pretrain_seeds(config) == [0] and pretrain_seed_of(config) == {0: 0, 1: 0, 2: 0}
     config["pretrain"].update(per_seed=True)
     config["finetune"]["seeds"] = [3, 1]

@@ -50,6 +50,9 @@ def main():
     parser.add_argument("--task", default="gender")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    missing = [name for name in ("faces.pt", "faces.csv", "roles.csv", "subsets.csv") if not (args.results / "data" / name).exists()]
+    if missing:
+        raise SystemExit(f"{args.results / 'data'}: no {', '.join(missing)}; run the study first (e.g. workflow_scripts/publish.py)")
     config = load_config_file(args.config)
     with_onednn = train_none_block(config, args.results, args.task, onednn=True)
     without = train_none_block(config, args.results, args.task, onednn=False)

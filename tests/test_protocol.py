@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from workflow_scripts import finetuning
+from workflow_scripts import finetuning, scenarios
 from workflow_scripts.finetuning import Block, extract_features, member_faces, run_block, stacking_groups
-from workflow_scripts.networks import Architecture, ConvSpec, build_trunk
+from workflow_scripts.networks import Architecture, ConvSpec, build_trunk, prefix_length
 from workflow_scripts.protocol import Protocol, early_stopping_mask, passes_per_epoch
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.training import FitSettings
@@ -137,10 +137,10 @@ def test_auto_stacks_a_cpu_block_only_where_no_convolution_trains(study, monkeyp
     monkeypatch.setattr(finetuning, "fit_stacked", recording_fit)
     torch.manual_seed(0)
     trunk = build_trunk(ARCH)
-    length = finetuning.prefix_length(depth, ARCH) if depth != "none" else 0
-    frozen = scenario == "cae"
+    length = prefix_length(depth, ARCH) if scenarios.transfers(scenario) else 0
+    frozen = scenarios.is_frozen(scenario)
     run_block(
-        block=Block(TASK, scenario, scenario.removesuffix("_tuned"), depth), architecture=ARCH, table=faces.table,
+        block=Block(TASK, scenario, scenarios.base_scenario(scenario), depth), architecture=ARCH, table=faces.table,
         roles=roles, subsets=subsets, settings=SETTINGS, protocol=Protocol(stack="auto"), train_sizes=[30, 60],
         seeds=[0, 1], device=torch.device("cpu"), pretrain_seed_of={0: 0, 1: 0}, images=faces.images,
         features={0: extract_features(trunk, length, faces.images, list(range(len(faces.table))), torch.device("cpu"))}

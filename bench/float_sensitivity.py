@@ -28,9 +28,7 @@ from workflow_scripts.training import FitSettings
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def train_none_block(config, results: Path, task: str, onednn: bool) -> pd.DataFrame:
-    data = results / "data"
-    faces = load_face_set(data / "faces.pt", data / "faces.csv")
+def train_none_block(config, data: Path, faces, task: str, onednn: bool) -> pd.DataFrame:
     finetune = config["finetune"]
     torch.backends.mkldnn.enabled = onednn
     metrics, _, _ = run_block(
@@ -54,8 +52,10 @@ def main():
     if missing:
         raise SystemExit(f"{args.results / 'data'}: no {', '.join(missing)}; run the study first (e.g. workflow_scripts/publish.py)")
     config = load_config_file(args.config)
-    with_onednn = train_none_block(config, args.results, args.task, onednn=True)
-    without = train_none_block(config, args.results, args.task, onednn=False)
+    data = args.results / "data"
+    faces = load_face_set(data / "faces.pt", data / "faces.csv")
+    with_onednn = train_none_block(config, data, faces, args.task, onednn=True)
+    without = train_none_block(config, data, faces, args.task, onednn=False)
     table = with_onednn.add_suffix("_onednn").join(without.add_suffix("_without"))
     print(f"{args.task} / none, {len(table)} members, faces of {args.results}\n{table.to_string(float_format='%.4f')}")
     difference = (table["balanced_accuracy_onednn"] - table["balanced_accuracy_without"]).abs()

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from workflow_scripts import scenarios
-from workflow_scripts.finetuning import extract_features, stacking_groups
+from workflow_scripts.finetuning import extract_features, stacking_groups, trains_convolutions
 from workflow_scripts.metrics import balanced_class_weights
 from workflow_scripts.networks import Architecture, build_classifier, build_trunk, network_input, prefix_length
 from workflow_scripts.protocol import Protocol, early_stopping_mask
@@ -108,7 +108,7 @@ def blocks(args):
     for kind, depth in (("none", None), ("cae", "conv1"), ("cae", "conv4+fc1")):
         length = prefix_length(depth, architecture) if depth else 0
         inputs = images if not length else extract_features(trunk, length, faces.images, list(range(len(labels))), device)["features"]
-        groups = stacking_groups(plan, "auto", device, trains_convolutions=length < architecture.n_conv)
+        groups = stacking_groups(plan, "auto", device, trains_convolutions(kind, length, architecture))
 
         def modules():
             built = []

@@ -97,6 +97,12 @@ class Rows:
         return found
 
 
+def trains_convolutions(scenario: str, length: int, architecture: Architecture) -> bool:
+    """Whether a block's classifiers train any convolution: from images or tuned, or frozen
+    at a depth short of the last convolution."""
+    return not scenarios.is_frozen(scenario) or length < architecture.n_conv
+
+
 def stacking_groups(members: list, stack: str, device: torch.device, trains_convolutions: bool) -> list[list]:
     """Which members train together: all of the block, the seeds of one size, or one by one.
 
@@ -181,8 +187,8 @@ def run_block(
             plan[(n_train, seed)] = (fit_faces, stop_faces)
 
     metric_rows, curve_tables, states = [], [], {}
-    trains_convolutions = not frozen or length < architecture.n_conv
-    for group in stacking_groups(list(plan), protocol.stack, device, trains_convolutions):
+    convolutions = trains_convolutions(block.scenario, length, architecture)
+    for group in stacking_groups(list(plan), protocol.stack, device, convolutions):
         fit_faces = [plan[m][0] for m in group]
         stop_faces = [plan[m][1] for m in group]
         pretrain_seeds = [pretrain_seed(seed) for _, seed in group]

@@ -29,3 +29,8 @@ lint: $(INSTALLED)
 
 clean:
 	rm -rf results/* .snakemake
+
+# docs/config.md, the config reference, rendered from workflow_scripts/config/schema.yaml
+.PHONY: docs
+docs: $(INSTALLED)
+	$(BIN)/python -m workflow_scripts.config_reference

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from workflow_scripts import finetuning, scenarios
-from workflow_scripts.finetuning import Block, extract_features, member_faces, run_block, stacking_groups
+from workflow_scripts.finetuning import (
+    Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block, stacking_groups,
+)
 from workflow_scripts.networks import Architecture, ConvSpec, build_trunk, prefix_length
 from workflow_scripts.protocol import Protocol, early_stopping_mask, passes_per_epoch
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
@@ -19,24 +21,48 @@ SETTINGS = FitSettings(max_epochs=6, patience=3, batch_size=16, learning_rate=1e
 TASK = "gender"
 
 
-@pytest.mark.parametrize("fraction", [0.1, 0.2, 0.5, 0.9])
-def test_early_stopping_mask_is_stratified_and_leaves_every_class_something_to_train_on(fraction):
-    rng = np.random.default_rng(0)
-    labels = rng.choice(5, size=300, p=[0.02, 0.1, 0.7, 0.13, 0.05])
-    for n in (1, 7, 50, 300):
+# Worked by hand: within each class the k-th face is a stop face when
+# floor(1 + (k - 2) f) steps up from k - 1 to k.
+# f = 0.2: 0, 1, 1, 1, 1, 1, 2, 2 for k = 1..8 -> the 2nd and 7th face of a class;
+# f = 0.5: 0, 1, 1, 2, 2 -> the 2nd and 4th; f = 0.9: 0, 1, 1, 2, 3 -> the 2nd, 4th and 5th.
+WORKED_MASKS = [
+    # two classes interleaved: class 0 at 0, 2, 3, 5, 6, 7, 8, 10; class 1 at 1, 4, 9
+    (0.2, [0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0], [0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0]),
+    # six faces of a class give one stop face (rounding 6 x 0.2 = 1.2 up would give two)
+    (0.2, [3, 3, 3, 3, 3, 3], [0, 1, 0, 0, 0, 0]),
+    # a single face of a class (label 1) trains; a pair gives one stop face
+    (0.5, [0, 0, 0, 0, 0, 1, 2, 2], [0, 1, 0, 1, 0, 0, 0, 1]),
+    # even at f = 0.9 the 1st and 3rd face of a class train
+    (0.9, [1, 1, 1, 1, 1, 0, 0], [0, 1, 0, 1, 1, 0, 1]),
+]
+
+
+@pytest.mark.parametrize("fraction, labels, expected", WORKED_MASKS)
+def test_early_stopping_mask_against_hand_worked_values(fraction, labels, expected):
+    assert early_stopping_mask(labels, fraction).tolist() == [bool(e) for e in expected]
+
+
+@pytest.mark.parametrize("fraction, labels, expected", WORKED_MASKS)
+def test_the_stop_faces_of_a_nested_subset_are_the_first_part_of_the_larger_ones(fraction, labels, expected):
+    for n in range(len(labels) + 1):
+        assert early_stopping_mask(labels[:n], fraction).tolist() == [bool(e) for e in expected[:n]], n
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.2, 0.5, 0.95])
+def test_a_class_keeps_faces_to_train_on_and_gives_a_stop_face_from_two_faces_on(fraction):
+    labels = np.random.default_rng(0).choice(5, size=300, p=[0.02, 0.1, 0.7, 0.13, 0.05])
+    for n in (1, 2, 7, 50, 300):
         held_out = early_stopping_mask(labels[:n], fraction)
         for label in np.unique(labels[:n]):
-            count = int((labels[:n] == label).sum())
-            taken = int(held_out[labels[:n] == label].sum())
-            assert taken == (0 if count == 1 else max(1, int(np.floor(count * fraction + 1 - 2 * fraction)))), (n, label)
-            assert taken < count or count == 0  # a class never loses all its training faces
-        # nested: the split of the first n faces is the first n faces' part of the whole split
-        assert np.array_equal(held_out, early_stopping_mask(labels, fraction)[:n])
+            in_class = labels[:n] == label
+            taken = int(held_out[in_class].sum())
+            assert taken < in_class.sum(), (n, label)  # never all of a class
+            assert taken >= (1 if in_class.sum() >= 2 else 0), (n, label)
 
 
 def test_early_stopping_share_is_about_the_fraction():
-    labels = np.tile([0, 1], 500)
-    assert early_stopping_mask(labels, 0.2).sum() == 2 * np.floor(500 * 0.2 + 0.6)
+    # 500 faces per class: floor(1 + 498 x 0.2) = 100 stop faces each
+    assert early_stopping_mask(np.tile([0, 1], 500), 0.2).sum() == 200
 
 
 def test_passes_per_epoch():
@@ -68,12 +94,15 @@ def test_from_labels_uses_exactly_the_n_labelled_faces_and_nested_subsets_stay_n
     assert member_faces(labels, subset_faces(subsets, 0, 30), roles, Protocol(validation="fixed_epochs"))[1] is None
 
 
+def _design(protocol, pretrain_seed_of=None):
+    return FinetuneDesign(ARCH, SETTINGS, protocol, (30, 60), (0, 1), pretrain_seed_of or {})
+
+
 def _block(study, table, validation):
     faces, roles, subsets = study
     metrics, _, _ = run_block(
-        block=Block(TASK, "none", "none", "none"), architecture=ARCH, table=table, roles=roles, subsets=subsets,
-        settings=SETTINGS, protocol=Protocol(validation=validation, objective="balanced", stack="none"),
-        train_sizes=[30, 60], seeds=[0, 1], device=torch.device("cpu"), images=faces.images,
+        Block(TASK, "none", "none", "none"), _design(Protocol(validation=validation, objective="balanced", stack="none")),
+        LabelledFaces(table, roles, subsets), torch.device("cpu"), images=faces.images,
     )
     return metrics
 
@@ -86,19 +115,19 @@ def test_from_labels_reads_no_label_but_its_own_and_the_test_faces(study):
     scrambled = faces.table.copy()
     others = np.array(sorted(set(range(len(scrambled))) - used))
     scrambled.loc[others, TASK] = 1 - scrambled.loc[others, TASK]
-    columns = ["accuracy", "balanced_accuracy", "validation_balanced_accuracy", "epochs_run", "best_epoch", "n_fit"]
+    columns = ["accuracy", "balanced_accuracy", "stop_balanced_accuracy", "epochs_run", "best_epoch", "n_fit"]
     honest = _block(study, faces.table, "from_labels")
     pd.testing.assert_frame_equal(honest[columns], _block(study, scrambled, "from_labels")[columns])
-    assert (honest["n_fit"] + honest["n_early_stopping"] == honest["n_train"]).all()
+    assert (honest["n_fit"] + honest["n_stop"] == honest["n_train"]).all()
     # the same scrambling does reach a member that stops on the held-out validation split
     assert not _block(study, faces.table, "held_out")[columns].equals(_block(study, scrambled, "held_out")[columns])
 
 
-def test_fixed_epochs_trains_on_all_n_and_records_no_validation_score(study):
+def test_fixed_epochs_trains_on_all_n_and_records_no_early_stopping_score(study):
     faces, _, _ = study
     metrics = _block(study, faces.table, "fixed_epochs")
-    assert (metrics["n_fit"] == metrics["n_train"]).all() and (metrics["n_early_stopping"] == 0).all()
-    assert (metrics["epochs_run"] == SETTINGS.max_epochs).all() and metrics["validation_balanced_accuracy"].isna().all()
+    assert (metrics["n_fit"] == metrics["n_train"]).all() and (metrics["n_stop"] == 0).all()
+    assert (metrics["epochs_run"] == SETTINGS.max_epochs).all() and metrics["stop_balanced_accuracy"].isna().all()
 
 
 def test_an_unknown_protocol_is_a_clear_error():
@@ -106,8 +135,10 @@ def test_an_unknown_protocol_is_a_clear_error():
         Protocol(validation="test_set")
 
 
-def test_stacking_groups_follow_the_setting():
-    members = [(30, 0), (30, 1), (60, 0), (60, 1)]
+def test_stacking_groups_follow_the_setting(study):
+    faces, roles, subsets = study
+    members = plan_members(Block(TASK, "none", "none", "none"), _design(Protocol()), LabelledFaces(faces.table, roles, subsets))
+    assert [(m.n_train, m.seed) for m in members] == [(30, 0), (30, 1), (60, 0), (60, 1)]
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     one_by_one = [[m] for m in members]
     assert stacking_groups(members, "block", cpu, trains_convolutions=True) == [members]
@@ -128,22 +159,27 @@ def test_auto_stacks_a_cpu_block_only_where_no_convolution_trains(study, monkeyp
     fully connected: frozen at the last convolution or deeper."""
     faces, roles, subsets = study
     group_sizes = []
-    real_fit = finetuning.fit_stacked
+    real_stacked, real_alone = finetuning.fit_stacked, finetuning.fit
 
-    def recording_fit(modules, *args, **kwargs):
+    def recording_stacked(modules, *args, **kwargs):
         group_sizes.append(len(modules))
-        return real_fit(modules, *args, **kwargs)
+        return real_stacked(modules, *args, **kwargs)
 
-    monkeypatch.setattr(finetuning, "fit_stacked", recording_fit)
+    def recording_alone(*args, **kwargs):
+        group_sizes.append(1)
+        return real_alone(*args, **kwargs)
+
+    monkeypatch.setattr(finetuning, "fit_stacked", recording_stacked)
+    monkeypatch.setattr(finetuning, "fit", recording_alone)
     torch.manual_seed(0)
     trunk = build_trunk(ARCH)
     length = prefix_length(depth, ARCH) if scenarios.transfers(scenario) else 0
     frozen = scenarios.is_frozen(scenario)
-    run_block(
-        block=Block(TASK, scenario, scenarios.base_scenario(scenario), depth), architecture=ARCH, table=faces.table,
-        roles=roles, subsets=subsets, settings=SETTINGS, protocol=Protocol(stack="auto"), train_sizes=[30, 60],
-        seeds=[0, 1], device=torch.device("cpu"), pretrain_seed_of={0: 0, 1: 0}, images=faces.images,
+    metrics, _, _ = run_block(
+        Block(TASK, scenario, scenarios.base_scenario(scenario), depth), _design(Protocol(stack="auto"), {0: 0, 1: 0}),
+        LabelledFaces(faces.table, roles, subsets), torch.device("cpu"), images=faces.images,
         features={0: extract_features(trunk, length, faces.images, list(range(len(faces.table))), torch.device("cpu"))}
         if frozen else None, trunks={0: trunk},
     )
     assert group_sizes == ([4] if stacked else [1, 1, 1, 1])
+    assert len(metrics) == 4 and metrics["balanced_accuracy"].between(0, 1).all()

@@ -1,20 +1,22 @@
-"""The trainer's promises: stacking changes nothing but speed (seeds and sizes alike),
-cached features give the model that frozen full-network training gives, frozen layers
-stay bit-identical, and each member stops on its own early-stopping rows."""
+"""The trainers' promises: the stacked trainer gives every member what the plain loop
+(``training.fit``) gives it alone (seeds, sizes, early-stopping faces and fixed epochs
+alike), cached features give the model that training the full network with its prefix
+frozen gives, frozen layers stay bit-identical, and the losses are torch's own."""
 
 import copy
-import math
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
+from workflow_scripts.finetuning import extract_features
 from workflow_scripts.metrics import balanced_class_weights, classification_metrics
 from workflow_scripts.networks import Architecture, ConvSpec, build_classifier, build_trunk, network_input
-from workflow_scripts.finetuning import extract_features
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
+from workflow_scripts.stacked_training import StackedAdam, fit_stacked
 from workflow_scripts.training import (
-    FitSettings, Members, StackedAdam, balanced_error, fit_stacked, plain_error, weighted_cross_entropy,
+    FitSettings, TrainingRows, balanced_error, fit, plain_error, reconstruction_error, weighted_cross_entropy,
 )
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
@@ -34,38 +36,14 @@ def _weights(labels):
     return torch.tensor(balanced_class_weights(labels, N_CLASSES), dtype=torch.float32)
 
 
-def reference_fit(model, frozen_length, inputs, labels, train_rows, val_rows, settings, seed):
-    """Plain PyTorch, one model, torch.optim.Adam: freeze the prefix, train the rest,
-    keep the best state by validation balanced error (the last state without validation)."""
-    for parameter in model[:frozen_length].parameters():
-        parameter.requires_grad_(False)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
-    generator = torch.Generator().manual_seed(seed)
-    class_weights = _weights(labels[train_rows])
-    best, best_epoch, best_state = math.inf, 0, None
-    for epoch in range(1, settings.max_epochs + 1):
-        for _ in range(settings.passes_per_epoch(len(train_rows))):
-            order = train_rows[torch.randperm(len(train_rows), generator=generator)]
-            for start in range(0, len(order), settings.batch_size):
-                rows = order[start:start + settings.batch_size]
-                loss = weighted_cross_entropy(model(inputs[rows]), labels[rows], class_weights, torch.ones(len(rows)))
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        if val_rows is None:
-            best_epoch, best_state = epoch, copy.deepcopy(model.state_dict())
-            continue
-        with torch.no_grad():
-            predicted = model(inputs[val_rows]).argmax(-1)
-        val = 1 - classification_metrics(labels[val_rows].numpy(), predicted.numpy(), N_CLASSES)["balanced_accuracy"]
-        if val < best:
-            best, best_epoch, best_state = val, epoch, copy.deepcopy(model.state_dict())
-        if epoch - best_epoch >= settings.patience:
-            break
-    return best_state, best_epoch
+def training_rows(labels, fit_rows, stop_rows, seed):
+    return TrainingRows(fit_rows, stop_rows, _weights(labels[fit_rows]),
+                        None if stop_rows is None else _weights(labels[stop_rows]), seed)
 
 
 def _setup(study, length, seeds=(0, 1, 2), n=80):
+    """A source trunk, the inputs, labels, each seed's labelled rows, the validation rows,
+    and one classifier per seed with the source's first ``length`` layers copied in."""
     faces, roles, subsets = study
     torch.manual_seed(123)
     source = build_trunk(ARCH)
@@ -82,110 +60,97 @@ def _setup(study, length, seeds=(0, 1, 2), n=80):
     return source, inputs, labels, rows, validation, models
 
 
-def _members(inputs, labels, rows, validation, seeds):
-    """Members training on ``rows``; validation: shared rows, a list per member, or None."""
-    if validation is not None and not isinstance(validation, list):
-        validation = [validation] * len(rows)
-    return Members(
-        inputs, labels, list(rows), torch.stack([_weights(labels[r]) for r in rows]), list(seeds),
-        validation, None if validation is None else torch.stack([_weights(labels[v]) for v in validation]),
-    )
+def _features(study, source, length, device=torch.device("cpu")):
+    n_faces = len(study[0].table)
+    return extract_features(source, length, study[0].images, list(range(n_faces)), device)["features"]
+
+
+def _frozen_prefix(model, length):
+    for parameter in model[:length].parameters():
+        parameter.requires_grad_(False)
+    return model
 
 
 def _assert_same_states(a, b):
+    assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], **CLOSE, msg=key)
 
 
-@pytest.mark.parametrize("length", [1, 2, 3])
-def test_cached_features_equal_frozen_full_network_training(study, length):
-    source, inputs, labels, rows, validation, models = _setup(study, length)
-    seeds = [0, 1, 2]
-    # the pipeline's path: prefix run once over every face, the rest trained on its output
-    features = extract_features(source, length, study[0].images, list(range(len(labels))), torch.device("cpu"))["features"]
-    cached = fit_stacked([copy.deepcopy(m[length:]) for m in models], _members(features, labels, rows, validation, seeds),
-                         weighted_cross_entropy, SETTINGS, criterion=balanced_error)
-    for member, (model, seed) in enumerate(zip(models, seeds)):
-        reference_state, reference_best = reference_fit(
-            copy.deepcopy(model), length, inputs, labels, rows[member], validation, SETTINGS, seed
-        )
-        assert cached.best_epoch[member] == reference_best
-        assert cached.epochs_run[member] == min(reference_best + SETTINGS.patience, SETTINGS.max_epochs)
-        model[length:].load_state_dict(cached.states[member])
-        _assert_same_states(model.state_dict(), reference_state)
+def _assert_same_fit(stacked, alone):
+    assert (stacked.best_epoch, stacked.epochs_run) == (alone.best_epoch, alone.epochs_run)
+    _assert_same_states(stacked.state, alone.state)
+    np.testing.assert_allclose(stacked.curve.to_numpy(), alone.curve.to_numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_frozen_prefix_path_matches_cached_path_and_never_moves(study):
-    length = 2
-    source, inputs, labels, rows, validation, models = _setup(study, length)
-    prefix = copy.deepcopy(source[:length])
-    prefix_before = copy.deepcopy(prefix.state_dict())
-    uncached = fit_stacked([copy.deepcopy(m[length:]) for m in models], _members(inputs, labels, rows, validation, [0, 1, 2]),
-                           weighted_cross_entropy, SETTINGS, criterion=balanced_error, frozen_prefix=prefix)
-    features = extract_features(source, length, study[0].images, list(range(len(labels))), torch.device("cpu"))["features"]
-    cached = fit_stacked([copy.deepcopy(m[length:]) for m in models], _members(features, labels, rows, validation, [0, 1, 2]),
-                         weighted_cross_entropy, SETTINGS, criterion=balanced_error)
-    for key, value in prefix.state_dict().items():
-        assert torch.equal(value, prefix_before[key]), f"frozen {key} moved"
-    for a, b in zip(cached.states, uncached.states):
-        _assert_same_states(a, b)
-
-
-def test_stacked_members_of_different_sizes_equal_one_by_one(study):
-    """Seeds and sizes in one stack: members with 40 and 80 rows take different numbers of
-    steps per epoch and stop at different epochs, and each gets what it gets alone."""
-    faces, roles, subsets = study
-    _, inputs, labels, _, validation, models = _setup(study, 0)
+@pytest.mark.parametrize("length, learning_rate", [(0, 3e-3), (2, 1e-2)])
+def test_stacked_members_of_different_sizes_equal_the_plain_loop(study, length, learning_rate):
+    """Seeds and sizes in one stack, from images (length 0) or on cached features of every
+    convolution (2: only fully-connected layers train, what stacks on the CPU): members
+    with 40 and 80 rows take different numbers of steps per epoch and stop at different
+    epochs, and each gets what ``fit`` gives it alone."""
+    _, _, subsets = study
+    source, images, labels, _, validation, models = _setup(study, length)
+    inputs = _features(study, source, length) if length else images
     plan = [(40, 0), (80, 0), (40, 1), (80, 2)]
-    rows = [torch.tensor(subset_faces(subsets, seed, n)) for n, seed in plan]
-    seeds = [seed for _, seed in plan]
-    modules = [copy.deepcopy(models[seed]) for seed in seeds]
-    settings = FitSettings(max_epochs=10, patience=3, batch_size=16, learning_rate=3e-3, min_epoch_samples=100)
-    together = fit_stacked(modules, _members(inputs, labels, rows, validation, seeds), weighted_cross_entropy, settings,
-                           criterion=balanced_error)
-    assert len(set(together.epochs_run)) > 1, "members that stop at different epochs"
-    for member, seed in enumerate(seeds):
-        alone = fit_stacked([copy.deepcopy(modules[member])], _members(inputs, labels, rows[member:member + 1], validation, [seed]),
-                            weighted_cross_entropy, settings, criterion=balanced_error)
-        assert alone.epochs_run[0] == together.epochs_run[member]
-        assert alone.best_epoch[0] == together.best_epoch[member]
-        _assert_same_states(alone.states[0], together.states[member])
-        reference_state, reference_best = reference_fit(
-            copy.deepcopy(modules[member]), 0, inputs, labels, rows[member], validation, settings, seed)
-        assert reference_best == together.best_epoch[member]
-        _assert_same_states(together.states[member], reference_state)
+    rows = [training_rows(labels, torch.tensor(subset_faces(subsets, seed, n)), validation, seed) for n, seed in plan]
+    modules = [copy.deepcopy(models[seed][length:]) for _, seed in plan]
+    settings = FitSettings(max_epochs=10, patience=3, batch_size=16, learning_rate=learning_rate, min_epoch_samples=100)
+    together = fit_stacked(modules, inputs, labels, rows, weighted_cross_entropy, settings, criterion=balanced_error)
+    assert len({r.epochs_run for r in together}) > 1, "members that stop at different epochs"
+    for member, stacked in enumerate(together):
+        alone = fit(copy.deepcopy(modules[member]), inputs, labels, rows[member], weighted_cross_entropy, settings,
+                    criterion=balanced_error)
+        _assert_same_fit(stacked, alone)
 
 
-def test_each_member_stops_on_its_own_rows(study):
+def test_each_member_stops_on_its_own_faces(study):
     """Early-stopping rows per member (from_labels): a member's stopping depends on its
     rows only, so changing another member's rows changes nothing for it."""
-    faces, roles, subsets = study
+    _, roles, subsets = study
     _, inputs, labels, _, _, models = _setup(study, 0)
     labelled = [torch.tensor(subset_faces(subsets, seed, 80)) for seed in (0, 1)]
-    fit_rows, stop_rows = [r[:64] for r in labelled], [r[64:] for r in labelled]
-    seeds = [0, 1]
-    first = fit_stacked([copy.deepcopy(models[s]) for s in seeds], _members(inputs, labels, fit_rows, stop_rows, seeds),
-                        weighted_cross_entropy, SETTINGS, criterion=balanced_error)
-    other = list(stop_rows)
-    other[1] = torch.tensor(faces_with_role(roles, "validation"))[:30]
-    second = fit_stacked([copy.deepcopy(models[s]) for s in seeds], _members(inputs, labels, fit_rows, other, seeds),
-                         weighted_cross_entropy, SETTINGS, criterion=balanced_error)
-    assert first.best_epoch[0] == second.best_epoch[0]
-    _assert_same_states(first.states[0], second.states[0])
-    reference_state, reference_best = reference_fit(copy.deepcopy(models[0]), 0, inputs, labels, fit_rows[0], stop_rows[0],
-                                                    SETTINGS, 0)
-    assert first.best_epoch[0] == reference_best
-    _assert_same_states(first.states[0], reference_state)
+    first_rows = [training_rows(labels, r[:64], r[64:], seed) for seed, r in enumerate(labelled)]
+    other_rows = [first_rows[0], training_rows(labels, labelled[1][:64], torch.tensor(faces_with_role(roles, "validation"))[:30], 1)]
+    first, second = (
+        fit_stacked([copy.deepcopy(models[s]) for s in (0, 1)], inputs, labels, rows, weighted_cross_entropy, SETTINGS,
+                    criterion=balanced_error)
+        for rows in (first_rows, other_rows)
+    )
+    _assert_same_fit(first[0], second[0])
+    _assert_same_fit(first[0], fit(copy.deepcopy(models[0]), inputs, labels, first_rows[0], weighted_cross_entropy,
+                                   SETTINGS, criterion=balanced_error))
 
 
 def test_fixed_epochs_train_max_epochs_and_keep_the_last_state(study):
     _, inputs, labels, rows, _, models = _setup(study, 0, seeds=(0, 1))
-    result = fit_stacked([copy.deepcopy(m) for m in models], _members(inputs, labels, rows, None, [0, 1]),
-                         weighted_cross_entropy, SETTINGS)
-    assert result.epochs_run == [SETTINGS.max_epochs] * 2 and result.best_epoch == [SETTINGS.max_epochs] * 2
-    assert result.curves["validation_criterion"].isna().all()
-    reference_state, _ = reference_fit(copy.deepcopy(models[1]), 0, inputs, labels, rows[1], None, SETTINGS, 1)
-    _assert_same_states(result.states[1], reference_state)
+    members = [training_rows(labels, r, None, seed) for seed, r in enumerate(rows)]
+    stacked = fit_stacked([copy.deepcopy(m) for m in models], inputs, labels, members, weighted_cross_entropy, SETTINGS)
+    for member, result in enumerate(stacked):
+        assert (result.epochs_run, result.best_epoch) == (SETTINGS.max_epochs, SETTINGS.max_epochs)
+        assert result.curve["stop_criterion"].isna().all() and result.curve["train_loss"].notna().all()
+        alone = fit(copy.deepcopy(models[member]), inputs, labels, members[member], weighted_cross_entropy, SETTINGS)
+        _assert_same_fit(result, alone)
+    # the kept state is the last: one more epoch from it would move it
+    assert not torch.equal(stacked[0].state["out.weight"], models[0].state_dict()["out.weight"])
+
+
+@pytest.mark.parametrize("length", [1, 2, 3])
+def test_cached_features_equal_training_the_full_network_with_its_prefix_frozen(study, length):
+    source, inputs, labels, rows, validation, models = _setup(study, length)
+    features = _features(study, source, length)
+    for member, model in enumerate(models):
+        member_rows = training_rows(labels, rows[member], validation, member)
+        full = _frozen_prefix(copy.deepcopy(model), length)
+        prefix_before = copy.deepcopy(full[:length].state_dict())
+        on_images = fit(full, inputs, labels, member_rows, weighted_cross_entropy, SETTINGS, criterion=balanced_error)
+        cached = fit(copy.deepcopy(model[length:]), features, labels, member_rows, weighted_cross_entropy, SETTINGS,
+                     criterion=balanced_error)
+        for key, value in prefix_before.items():
+            assert torch.equal(on_images.state[key], value), f"frozen {key} moved"
+        head = {k: v for k, v in on_images.state.items() if k not in prefix_before}
+        assert (cached.best_epoch, cached.epochs_run) == (on_images.best_epoch, on_images.epochs_run)
+        _assert_same_states(cached.state, head)
 
 
 def test_stacked_adam_equals_torch_adam_and_skips_members_that_do_not_step():
@@ -208,24 +173,39 @@ def test_stacked_adam_equals_torch_adam_and_skips_members_that_do_not_step():
     assert torch.equal(params["w"][2], start[2])  # never stepped, never moved
 
 
-def test_criteria_match_the_metrics_module_and_ignore_padding():
+def test_criteria_match_the_metrics_module_alone_and_stacked_with_padding():
     torch.manual_seed(0)
     logits = torch.randn(3, 50, N_CLASSES)
     targets = torch.tensor([0, 1, 2, 2, 2] * 10).expand(3, -1)  # classes 3 and 4 absent
     mask = torch.ones(3, 50)
     mask[1, 40:] = 0  # member 1: its last 10 rows are padding
-    balanced, plain = balanced_error(logits, targets, mask), plain_error(logits, targets, mask)
+    stacked = {criterion: torch.vmap(criterion)(logits, targets, mask) for criterion in (balanced_error, plain_error)}
     for member in range(3):
         n = int(mask[member].sum())
         expected = classification_metrics(targets[member, :n].numpy(), logits[member, :n].argmax(-1).numpy(), N_CLASSES)
-        assert balanced[member].item() == pytest.approx(1 - expected["balanced_accuracy"])
-        assert plain[member].item() == pytest.approx(1 - expected["accuracy"])
+        for criterion, metric in ((balanced_error, "balanced_accuracy"), (plain_error, "accuracy")):
+            assert stacked[criterion][member].item() == pytest.approx(1 - expected[metric])
+            assert criterion(logits[member, :n], targets[member, :n]).item() == pytest.approx(1 - expected[metric])
 
 
-def test_padding_rows_count_for_nothing_in_the_loss():
+def test_balanced_error_of_a_worked_example():
+    # class 0: 2 of 3 right, class 1: 1 of 1 right -> balanced accuracy 5/6, accuracy 3/4
+    logits = torch.tensor([[2.0, 0], [2, 0], [0, 2], [0, 2]])
+    targets = torch.tensor([0, 0, 0, 1])
+    assert balanced_error(logits, targets).item() == pytest.approx(1 / 6)
+    assert plain_error(logits, targets).item() == pytest.approx(1 / 4)
+
+
+def test_the_losses_are_torchs_and_padding_rows_count_for_nothing():
+    torch.manual_seed(0)
     logits, targets = torch.randn(6, 3), torch.tensor([0, 1, 2, 0, 1, 2])
     weights = torch.tensor([1.0, 2.0, 0.5])
+    torch.testing.assert_close(weighted_cross_entropy(logits, targets, weights), F.cross_entropy(logits, targets, weight=weights))
     mask = torch.tensor([1.0, 1, 1, 1, 0, 0])
-    masked = weighted_cross_entropy(logits, targets, weights, mask)
-    assert masked.item() == pytest.approx(weighted_cross_entropy(logits[:4], targets[:4], weights, torch.ones(4)).item())
-    assert np.isfinite(weighted_cross_entropy(logits, targets, weights, torch.zeros(6)).item())  # an idle member: 0, not NaN
+    torch.testing.assert_close(weighted_cross_entropy(logits, targets, weights, mask),
+                               F.cross_entropy(logits[:4], targets[:4], weight=weights))
+    assert weighted_cross_entropy(logits, targets, weights, torch.zeros(6)).item() == 0  # an idle member: 0, not NaN
+    images, reconstructed = torch.rand(4, 1, 8, 8), torch.rand(4, 1, 8, 8)
+    torch.testing.assert_close(reconstruction_error(reconstructed, images), F.mse_loss(reconstructed, images))
+    torch.testing.assert_close(reconstruction_error(reconstructed, images, None, torch.tensor([1.0, 1, 0, 0])),
+                               F.mse_loss(reconstructed[:2], images[:2]))

@@ -1,5 +1,6 @@
 """One block of the transfer grid: a target task, a scenario, a source and a depth,
-trained at every labelled-set size and seed.
+trained at every labelled-set size and seed: ``run_block`` plans the members, fits them
+and scores them.
 
 For frozen scenarios (``cae``, ``cnn``) the source's prefix has been run once over every
 face (``extract_features``) and only the rest of the classifier trains, on those
@@ -9,7 +10,7 @@ seed s, so the spread over seeds covers the pretraining too.
 
 Every member starts from ``torch.manual_seed(seed)``'s classifier, so scenarios compared
 at one seed share the initialisation of the layers they train, their labelled subset,
-their early-stopping split and their batch order. A member reads the labels of its N
+their early-stopping faces and their batch order. A member reads the labels of its N
 labelled faces (training and, under ``from_labels``, early stopping), of the held-out
 validation split only under ``held_out``, and of the test faces only to be scored.
 """
@@ -26,10 +27,9 @@ from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, build_classifier, network_input, prefix_length, transfer_prefix
 from .protocol import Protocol, early_stopping_mask
 from .splits import faces_with_role, subset_faces
+from .stacked_training import fit_stacked
 from .tasks import N_CLASSES
-from .training import (
-    FitSettings, Members, Stack, balanced_error, fit_stacked, padded, plain_error, predict_stacked, weighted_cross_entropy,
-)
+from .training import FitResult, FitSettings, TrainingRows, balanced_error, fit, plain_error, predict, weighted_cross_entropy
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,50 @@ class Block:
         return f"{self.task}/{self.scenario}/{self.source}/{self.depth}"
 
 
+@dataclass(frozen=True)
+class FinetuneDesign:
+    """How every block's classifiers are made (config ``network`` and ``finetune``):
+    ``pretrain_seed_of`` maps a fine-tuning seed to the pretraining seed of its source."""
+
+    architecture: Architecture
+    training: FitSettings
+    protocol: Protocol
+    train_sizes: tuple[int, ...]
+    seeds: tuple[int, ...]
+    pretrain_seed_of: dict
+
+    @classmethod
+    def from_config(cls, config: dict, pretrain_seed_of: dict | None = None) -> "FinetuneDesign":
+        finetune = config["finetune"]
+        return cls(Architecture.from_config(config["network"], config["data"]["image_size"]),
+                   FitSettings.from_config(finetune["training"]), Protocol.from_config(finetune),
+                   tuple(finetune["train_sizes"]), tuple(finetune["seeds"]), pretrain_seed_of or {})
+
+
+@dataclass(frozen=True)
+class LabelledFaces:
+    """The face table (labels), every face's role and the nested labelled subsets."""
+
+    table: pd.DataFrame
+    roles: pd.DataFrame
+    subsets: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Member:
+    """One classifier of a block: its labelled-set size and seed, the pretraining seed of
+    the source it transfers from (None without transfer), the faces it trains on, the
+    early-stopping faces (None: fixed epochs), and the class weights of both losses."""
+
+    n_train: int
+    seed: int
+    pretrain_seed: int | None
+    fit_faces: np.ndarray
+    stop_faces: np.ndarray | None
+    class_weights: np.ndarray
+    stop_class_weights: np.ndarray | None
+
+
 def needed_faces(roles: pd.DataFrame, subsets: pd.DataFrame) -> np.ndarray:
     """Faces a fine-tuning job may look at: every labelled subset, validation and test."""
     used = np.concatenate([subsets["face"].to_numpy(), faces_with_role(roles, "validation"), faces_with_role(roles, "test")])
@@ -51,7 +95,7 @@ def needed_faces(roles: pd.DataFrame, subsets: pd.DataFrame) -> np.ndarray:
 
 @torch.no_grad()
 def extract_features(trunk, length: int, images, faces, device, chunk: int = 1024) -> dict:
-    """Outputs of the first ``length`` trunk blocks for ``faces``: {faces, features}."""
+    """Outputs of the first ``length`` trunk layers for ``faces``: {faces, features}."""
     prefix = trunk[:length].to(device).eval()
     inputs = network_input(images[torch.as_tensor(faces)])
     features = torch.cat([prefix(inputs[i:i + chunk].to(device)).cpu() for i in range(0, len(inputs), chunk)])
@@ -69,32 +113,47 @@ def member_faces(labels_by_face: np.ndarray, labelled: np.ndarray, roles: pd.Dat
     return labelled, None
 
 
-class Rows:
-    """Where each face's input sits in the tensor a block trains on: one shared image
-    tensor, or the features of each pretraining seed, concatenated."""
+class BlockInputs:
+    """What a block's classifiers read: one input tensor (the images, or the cached
+    features of every pretraining seed one after another), the task label of each row,
+    and where each face's row sits."""
 
-    def __init__(self, n_faces: int, features: dict | None = None):
+    def __init__(self, labels_by_face: np.ndarray, images=None, features: dict | None = None):
+        n_faces = len(labels_by_face)
         self.lookup = {}
         if features is None:
             self.lookup[None] = torch.arange(n_faces)
-            self.faces = torch.arange(n_faces)
-            return
-        offset, faces = 0, []
-        for pretrain_seed, part in sorted(features.items()):
-            lookup = torch.full((n_faces,), -1, dtype=torch.long)
-            lookup[part["faces"]] = torch.arange(len(part["faces"])) + offset
-            self.lookup[pretrain_seed] = lookup
-            faces.append(part["faces"])
-            offset += len(part["faces"])
-        self.faces = torch.cat(faces)  # the face of every row
+            self.tensor, faces = network_input(images), torch.arange(n_faces)
+        else:
+            offset, parts = 0, []
+            for pretrain_seed, part in sorted(features.items()):
+                lookup = torch.full((n_faces,), -1, dtype=torch.long)
+                lookup[part["faces"]] = torch.arange(len(part["faces"])) + offset
+                self.lookup[pretrain_seed] = lookup
+                parts.append(part["faces"])
+                offset += len(part["faces"])
+            self.tensor, faces = torch.cat([features[s]["features"] for s in sorted(features)]), torch.cat(parts)
+        self.targets = torch.as_tensor(labels_by_face[faces.numpy()])
 
-    def of(self, faces, pretrain_seed=None) -> torch.Tensor:
+    def to(self, device) -> "BlockInputs":
+        self.tensor, self.targets = self.tensor.to(device), self.targets.to(device)
+        return self
+
+    def rows(self, faces, pretrain_seed=None) -> torch.Tensor:
         """Rows of ``faces`` (in the features of ``pretrain_seed``; images: any seed)."""
         lookup = self.lookup[None] if None in self.lookup else self.lookup[pretrain_seed]
         found = lookup[torch.as_tensor(faces)]
         if (found < 0).any():
             raise ValueError("cached features lack some faces the block needs; rerun extract_features")
         return found
+
+    def training_rows(self, member: Member) -> TrainingRows:
+        def weights(values):
+            return None if values is None else torch.tensor(values, dtype=torch.float32)
+
+        stop = None if member.stop_faces is None else self.rows(member.stop_faces, member.pretrain_seed)
+        return TrainingRows(self.rows(member.fit_faces, member.pretrain_seed), stop, weights(member.class_weights),
+                            weights(member.stop_class_weights), member.seed)
 
 
 def trains_convolutions(scenario: str, length: int, architecture: Architecture) -> bool:
@@ -108,130 +167,128 @@ def stacking_groups(members: list, stack: str, device: torch.device, trains_conv
 
     auto: the whole block on CUDA, and on CPU when only fully-connected layers train
     (frozen at conv<K> or deeper); one at a time on CPU while convolutions train, where
-    stacked convolutions measured slower than one model at a time (bench/training_speed.py,
-    bench/paper_scale.py)."""
+    stacked convolutions measured slower than one model at a time (bench/paper_scale.py)."""
     if stack == "auto":
         stack = "block" if device.type == "cuda" or not trains_convolutions else "none"
     if stack == "block":
         return [members]
     if stack == "seeds":
-        sizes = dict.fromkeys(n for n, _ in members)
-        return [[m for m in members if m[0] == n] for n in sizes]
+        sizes = dict.fromkeys(m.n_train for m in members)
+        return [[m for m in members if m.n_train == n] for n in sizes]
     return [[m] for m in members]
 
 
-def run_block(
-    *,
-    block: Block,
-    architecture: Architecture,
-    table: pd.DataFrame,
-    roles: pd.DataFrame,
-    subsets: pd.DataFrame,
-    settings: FitSettings,
-    protocol: Protocol,
-    train_sizes,
-    seeds,
-    device,
-    pretrain_seed_of: dict | None = None,
-    images=None,
-    features: dict | None = None,
-    trunks: dict | None = None,
-):
-    """Train the block's classifiers; return (metrics table, curves table, trained states).
+def transferred_length(block: Block, architecture: Architecture) -> int:
+    """How many trunk layers the block's classifiers take from the source (0: none)."""
+    return prefix_length(block.depth, architecture) if scenarios.transfers(block.scenario) else 0
 
-    ``features`` ({pretrain seed: {faces, features}}) feeds the frozen scenarios, ``images``
-    the others; ``trunks`` ({pretrain seed: trunk}) are the sources of the ``*_tuned``
-    scenarios; ``pretrain_seed_of`` maps a fine-tuning seed to its pretraining seed.
+
+def trained_part(block: Block, architecture: Architecture) -> torch.nn.Sequential:
+    """The layers a block's classifier trains, untrained: the part after the frozen prefix
+    (the prefix is the source's, already applied in the features), else all of it."""
+    model = build_classifier(architecture, N_CLASSES[block.task])
+    return model[transferred_length(block, architecture):] if scenarios.is_frozen(block.scenario) else model
+
+
+def plan_members(block: Block, design: FinetuneDesign, faces: LabelledFaces) -> list[Member]:
+    """Every (size, seed) member of the block, with the faces it reads."""
+    labels = faces.table[block.task].to_numpy()
+    n_classes = N_CLASSES[block.task]
+
+    def class_weights(of_faces):
+        if of_faces is None:
+            return None
+        if design.protocol.objective == "balanced":
+            return balanced_class_weights(labels[of_faces], n_classes)
+        return np.ones(n_classes)
+
+    members = []
+    for n_train in design.train_sizes:
+        for seed in design.seeds:
+            labelled = subset_faces(faces.subsets, seed, n_train)
+            fit_faces, stop_faces = member_faces(labels, labelled, faces.roles, design.protocol)
+            pretrain_seed = design.pretrain_seed_of.get(seed) if scenarios.transfers(block.scenario) else None
+            members.append(Member(n_train, seed, pretrain_seed, fit_faces, stop_faces,
+                                  class_weights(fit_faces), class_weights(stop_faces)))
+    return members
+
+
+def initial_model(block: Block, design: FinetuneDesign, member: Member, trunks: dict | None) -> torch.nn.Sequential:
+    """``torch.manual_seed(member.seed)``'s classifier, its transferred prefix copied from
+    the source (tuned scenarios) or cut off (frozen: the features hold it)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(member.seed)
+        model = build_classifier(design.architecture, N_CLASSES[block.task])
+    length = transferred_length(block, design.architecture)
+    if scenarios.is_frozen(block.scenario):
+        return model[length:]
+    if length:
+        transfer_prefix(model, trunks[member.pretrain_seed], length)
+    return model
+
+
+def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inputs: BlockInputs, device,
+                trunks: dict | None = None) -> list[FitResult]:
+    """Train every member, stacked where ``finetune.stack`` says so, else one at a time."""
+    criterion = balanced_error if design.protocol.objective == "balanced" else plain_error
+    convolutions = trains_convolutions(block.scenario, transferred_length(block, design.architecture), design.architecture)
+    results = {}
+    for group in stacking_groups(members, design.protocol.stack, device, convolutions):
+        models = [initial_model(block, design, m, trunks) for m in group]
+        rows = [inputs.training_rows(m) for m in group]
+        label = f"{block} n={group[0].n_train} seed={group[0].seed}" + (f" and {len(group) - 1} more" if len(group) > 1 else "")
+        if len(group) == 1:
+            fitted = [fit(models[0], inputs.tensor, inputs.targets, rows[0], weighted_cross_entropy, design.training,
+                          criterion=criterion, device=device, label=label)]
+        else:
+            fitted = fit_stacked(models, inputs.tensor, inputs.targets, rows, weighted_cross_entropy, design.training,
+                                 criterion=criterion, device=device, label=label)
+        results.update({(m.n_train, m.seed): r for m, r in zip(group, fitted)})
+    return [results[(m.n_train, m.seed)] for m in members]
+
+
+def score_member(block: Block, design: FinetuneDesign, member: Member, result: FitResult, inputs: BlockInputs,
+                 faces: LabelledFaces) -> dict:
+    """The metrics row of a trained member: its test scores and its early-stopping score."""
+    labels, n_classes = faces.table[block.task].to_numpy(), N_CLASSES[block.task]
+    model = trained_part(block, design.architecture).to(inputs.tensor.device)
+    model.load_state_dict(result.state)
+
+    def scores(of_faces):
+        predicted = predict(model, inputs.tensor, inputs.rows(of_faces, member.pretrain_seed).to(inputs.tensor.device))
+        return classification_metrics(labels[of_faces], predicted.argmax(-1).cpu().numpy(), n_classes)
+
+    test = scores(faces_with_role(faces.roles, "test"))
+    stop = {"accuracy": float("nan"), "balanced_accuracy": float("nan")} if member.stop_faces is None \
+        else scores(member.stop_faces)
+    return {
+        "task": block.task, "scenario": block.scenario, "source": block.source, "depth": block.depth,
+        "n_train": member.n_train, "seed": member.seed,
+        "pretrain_seed": -1 if member.pretrain_seed is None else member.pretrain_seed,
+        "n_fit": len(member.fit_faces), "n_stop": 0 if member.stop_faces is None else len(member.stop_faces),
+        "accuracy": test["accuracy"], "balanced_accuracy": test["balanced_accuracy"], "macro_f1": test["macro_f1"],
+        "confusion": json.dumps(test["confusion"]),
+        "stop_accuracy": stop["accuracy"], "stop_balanced_accuracy": stop["balanced_accuracy"],
+        "epochs_run": result.epochs_run, "best_epoch": result.best_epoch, "train_seconds": result.seconds,
+    }
+
+
+def run_block(block: Block, design: FinetuneDesign, faces: LabelledFaces, device, *, images=None,
+              features: dict | None = None, trunks: dict | None = None):
+    """Plan, fit and score the block's classifiers; return (metrics, curves, trained states).
+
+    ``features`` ({pretrain seed: {faces, features}}) feed the frozen scenarios, ``images``
+    the others; ``trunks`` ({pretrain seed: trunk}) are the sources of the tuned scenarios.
     """
     if block.scenario not in scenarios.SCENARIOS:
         raise ValueError(f"unknown scenario {block.scenario!r}")
-    n_classes = N_CLASSES[block.task]
-    transfers = scenarios.transfers(block.scenario)
-    frozen = scenarios.is_frozen(block.scenario)
-    length = prefix_length(block.depth, architecture) if transfers else 0
-    pretrain_seed_of = pretrain_seed_of or {}
-
-    def pretrain_seed(seed):
-        return pretrain_seed_of.get(seed) if transfers else None
-
-    if frozen:
-        rows = Rows(len(table), features)
-        inputs = torch.cat([features[s]["features"] for s in sorted(features)])
-    else:
-        rows = Rows(len(table))
-        inputs = network_input(images)
-    labels_by_face = table[block.task].to_numpy()
-    # a row's target: the label of its face (a tensor over every row; only the rows of a
-    # member's own faces are ever indexed)
-    targets = torch.as_tensor(labels_by_face[rows.faces.numpy()])
-    test_faces = faces_with_role(roles, "test")
-    weights_of = (lambda labels: balanced_class_weights(labels, n_classes)) if protocol.objective == "balanced" \
-        else (lambda labels: np.ones(n_classes))
-    criterion = balanced_error if protocol.objective == "balanced" else plain_error
-
-    def initial_module(seed):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = build_classifier(architecture, n_classes)
-        if frozen:
-            return model[length:]  # the prefix is the source's, already applied in the features
-        if length:
-            transfer_prefix(model, trunks[pretrain_seed(seed)], length)
-        return model
-
-    plan = {}
-    for n_train in train_sizes:
-        for seed in seeds:
-            labelled = subset_faces(subsets, seed, n_train)
-            fit_faces, stop_faces = member_faces(labels_by_face, labelled, roles, protocol)
-            plan[(n_train, seed)] = (fit_faces, stop_faces)
-
-    metric_rows, curve_tables, states = [], [], {}
-    convolutions = trains_convolutions(block.scenario, length, architecture)
-    for group in stacking_groups(list(plan), protocol.stack, device, convolutions):
-        fit_faces = [plan[m][0] for m in group]
-        stop_faces = [plan[m][1] for m in group]
-        pretrain_seeds = [pretrain_seed(seed) for _, seed in group]
-        members = Members(
-            inputs=inputs, targets=targets,
-            train_rows=[rows.of(f, p) for f, p in zip(fit_faces, pretrain_seeds)],
-            class_weights=torch.tensor(np.stack([weights_of(labels_by_face[f]) for f in fit_faces]), dtype=torch.float32),
-            seeds=[seed for _, seed in group],
-            validation_rows=None if stop_faces[0] is None else [rows.of(f, p) for f, p in zip(stop_faces, pretrain_seeds)],
-            validation_weights=None if stop_faces[0] is None else torch.tensor(
-                np.stack([weights_of(labels_by_face[f]) for f in stop_faces]), dtype=torch.float32),
-        )
-        modules = [initial_module(seed) for _, seed in group]
-        result = fit_stacked(modules, members, weighted_cross_entropy, settings, criterion=criterion, device=device,
-                             label=f"{block} members={group}")
-        for module, state in zip(modules, result.states):
-            module.load_state_dict(state)
-        test_predicted = predict_stacked(modules, inputs, [rows.of(test_faces, p) for p in pretrain_seeds], device).argmax(-1)
-        if members.validation_rows is not None:
-            stop_rows, _ = padded(members.validation_rows)
-            stop_predicted = Stack(modules, device).forward_rows(inputs.to(device), stop_rows.to(device)).argmax(-1).cpu()
-        for member, (n_train, seed) in enumerate(group):
-            scores = classification_metrics(labels_by_face[test_faces], test_predicted[member].numpy(), n_classes)
-            validation = {"accuracy": float("nan"), "balanced_accuracy": float("nan")}
-            if members.validation_rows is not None:
-                n_stop = len(stop_faces[member])
-                validation = classification_metrics(
-                    labels_by_face[stop_faces[member]], stop_predicted[member, :n_stop].numpy(), n_classes)
-            metric_rows.append({
-                "task": block.task, "scenario": block.scenario, "source": block.source, "depth": block.depth,
-                "n_train": n_train, "seed": seed, "pretrain_seed": pretrain_seeds[member] if transfers else -1,
-                "n_fit": len(fit_faces[member]), "n_early_stopping": 0 if stop_faces[member] is None else len(stop_faces[member]),
-                "accuracy": scores["accuracy"], "balanced_accuracy": scores["balanced_accuracy"],
-                "macro_f1": scores["macro_f1"], "confusion": json.dumps(scores["confusion"]),
-                "validation_accuracy": validation["accuracy"], "validation_balanced_accuracy": validation["balanced_accuracy"],
-                "epochs_run": result.epochs_run[member], "best_epoch": result.best_epoch[member],
-                "train_seconds": result.seconds / len(group),
-            })
-            states[(n_train, seed)] = result.states[member]
-        keys = pd.DataFrame(group, columns=["n_train", "seed"])
-        curves = result.curves.join(keys, on="member").drop(columns="member")
-        curve_tables.append(curves)
-    curves = pd.concat(curve_tables, ignore_index=True).assign(
-        task=block.task, scenario=block.scenario, source=block.source, depth=block.depth)
-    metrics = pd.DataFrame(metric_rows).sort_values(["n_train", "seed"], ignore_index=True)
-    return metrics, curves, states
+    labels = faces.table[block.task].to_numpy()
+    inputs = BlockInputs(labels, features=features) if scenarios.is_frozen(block.scenario) else BlockInputs(labels, images)
+    inputs.to(device)
+    members = plan_members(block, design, faces)
+    results = fit_members(block, design, members, inputs, device, trunks)
+    metrics = pd.DataFrame([score_member(block, design, m, r, inputs, faces) for m, r in zip(members, results)])
+    curves = pd.concat([r.curve.assign(n_train=m.n_train, seed=m.seed) for m, r in zip(members, results)], ignore_index=True)
+    curves = curves.assign(task=block.task, scenario=block.scenario, source=block.source, depth=block.depth)
+    states = {(m.n_train, m.seed): r.state for m, r in zip(members, results)}
+    return metrics.sort_values(["n_train", "seed"], ignore_index=True), curves, states

@@ -16,7 +16,7 @@ from .networks import Architecture, ConvAutoencoder, build_classifier, network_i
 from .splits import faces_with_role
 from .tasks import N_CLASSES
 from .training import (
-    FitSettings, Members, balanced_error, fit_stacked, predict_stacked, reconstruction_error, weighted_cross_entropy,
+    FitSettings, TrainingRows, balanced_error, fit, predict, reconstruction_error, weighted_cross_entropy,
 )
 
 
@@ -36,11 +36,12 @@ def train_cae(images, roles, architecture: Architecture, settings: FitSettings, 
     inputs = network_input(images)
     targets = images.float() / 255
     pool, validation = _pool_and_validation(roles)
-    members = Members(inputs, targets, [pool], torch.ones(1, 1), [seed], [validation], torch.ones(1, 1))
-    result = fit_stacked([model], members, reconstruction_error, settings, device=device, label=f"CAE seed {seed}")
-    model.load_state_dict(result.states[0])
+    unweighted = torch.ones(1)
+    result = fit(model, inputs, targets, TrainingRows(pool, validation, unweighted, unweighted, seed), reconstruction_error,
+                 settings, device=device, label=f"CAE seed {seed}")
+    model.load_state_dict(result.state)
     test = torch.as_tensor(faces_with_role(roles, "test"))
-    reconstructed = predict_stacked([model], inputs, test, device)[0]
+    reconstructed = predict(model, inputs.to(device), test.to(device)).cpu()
     test_error = float(((reconstructed - targets[test]) ** 2).mean())
     samples = torch.stack([targets[test[:n_samples]], reconstructed[:n_samples]], dim=1)
     checkpoint = {
@@ -49,9 +50,9 @@ def train_cae(images, roles, architecture: Architecture, settings: FitSettings, 
         "trunk_state": model.encoder.state_dict(),
         "model_state": model.state_dict(),
         "test_reconstruction_mse": test_error,
-        "epochs_run": result.epochs_run[0],
+        "epochs_run": result.epochs_run,
     }
-    return checkpoint, result.curves.drop(columns="member"), samples
+    return checkpoint, result.curve, samples
 
 
 def train_source_cnn(images, table, roles, task: str, architecture: Architecture, settings: FitSettings, seed: int, device):
@@ -63,14 +64,14 @@ def train_source_cnn(images, table, roles, task: str, architecture: Architecture
     pool, validation = _pool_and_validation(roles)
 
     def weights(rows):
-        return torch.tensor(balanced_class_weights(labels[rows], n_classes), dtype=torch.float32).unsqueeze(0)
+        return torch.tensor(balanced_class_weights(labels[rows], n_classes), dtype=torch.float32)
 
-    members = Members(inputs, labels, [pool], weights(pool), [seed], [validation], weights(validation))
-    result = fit_stacked([model], members, weighted_cross_entropy, settings, criterion=balanced_error, device=device,
-                         label=f"source CNN {task} seed {seed}")
-    model.load_state_dict(result.states[0])
+    rows = TrainingRows(pool, validation, weights(pool), weights(validation), seed)
+    result = fit(model, inputs, labels, rows, weighted_cross_entropy, settings, criterion=balanced_error, device=device,
+                 label=f"source CNN {task} seed {seed}")
+    model.load_state_dict(result.state)
     test = torch.as_tensor(faces_with_role(roles, "test"))
-    predicted = predict_stacked([model], inputs, test, device)[0].argmax(-1)
+    predicted = predict(model, inputs.to(device), test.to(device)).argmax(-1).cpu()
     metrics = classification_metrics(labels[test].numpy(), predicted.numpy(), n_classes)
     trunk_names = architecture.trunk_names()
     checkpoint = {
@@ -81,6 +82,6 @@ def train_source_cnn(images, table, roles, task: str, architecture: Architecture
         "model_state": model.state_dict(),
         "test_accuracy": metrics["accuracy"],
         "test_balanced_accuracy": metrics["balanced_accuracy"],
-        "epochs_run": result.epochs_run[0],
+        "epochs_run": result.epochs_run,
     }
-    return checkpoint, result.curves.drop(columns="member")
+    return checkpoint, result.curve

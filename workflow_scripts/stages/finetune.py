@@ -7,7 +7,7 @@ import torch
 
 from workflow_scripts.atomic import save_torch, write_csv
 from workflow_scripts.faces import load_face_set, load_labels
-from workflow_scripts.finetuning import Block, run_block
+from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
 from workflow_scripts.networks import Architecture, source_trunk
 from workflow_scripts.protocol import Protocol
 from workflow_scripts.stage import run_stage
@@ -28,22 +28,19 @@ def main(snakemake):
         features = {seed: torch.load(path, weights_only=True) for seed, path in zip(pretrain_seeds, inputs.features)}
         table = load_labels(inputs.table)
     else:
-        faces = load_face_set(inputs.images, inputs.table)
-        images, table = faces.images, faces.table
+        face_set = load_face_set(inputs.images, inputs.table)
+        images, table = face_set.images, face_set.table
     if "models" in inputs.keys():
         trunks = {seed: source_trunk(torch.load(path, weights_only=True), architecture) for seed, path in zip(pretrain_seeds, inputs.models)}
-    protocol = Protocol.from_config(p.protocol)
-    log.info("block %s on %s; %s", block, device, protocol.describe())
-    metrics, curves, states = run_block(
-        block=block, architecture=architecture, table=table, roles=pd.read_csv(inputs.roles),
-        subsets=pd.read_csv(inputs.subsets), settings=FitSettings.from_config(p.settings), protocol=protocol,
-        train_sizes=p.train_sizes, seeds=p.seeds, device=device, pretrain_seed_of=p.pretrain_seed_of,
-        images=images, features=features, trunks=trunks,
-    )
+    design = FinetuneDesign(architecture, FitSettings.from_config(p.settings), Protocol.from_config(p.protocol),
+                            tuple(p.train_sizes), tuple(p.seeds), dict(p.pretrain_seed_of))
+    faces = LabelledFaces(table, pd.read_csv(inputs.roles), pd.read_csv(inputs.subsets))
+    log.info("block %s on %s; %s", block, device, design.protocol.describe())
+    metrics, curves, states = run_block(block, design, faces, device, images=images, features=features, trunks=trunks)
     for row in metrics.itertuples():
         log.info("n=%d seed=%d: test accuracy %.4f, balanced %.4f; early-stopping balanced %.4f on %d faces; %d epochs",
-                 row.n_train, row.seed, row.accuracy, row.balanced_accuracy, row.validation_balanced_accuracy,
-                 row.n_early_stopping, row.epochs_run)
+                 row.n_train, row.seed, row.accuracy, row.balanced_accuracy, row.stop_balanced_accuracy,
+                 row.n_stop, row.epochs_run)
     write_csv(curves, snakemake.output.curves)
     save_torch(states, snakemake.output.models)
     write_csv(metrics, snakemake.output.metrics)

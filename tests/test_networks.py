@@ -45,8 +45,8 @@ def test_transfer_copies_exactly_the_named_layers(depth):
     assert copied == ARCH.trunk_names()[:length]
     source_state = source.state_dict()
     for key, value in target.state_dict().items():
-        block = key.split(".")[0]
-        if block in copied:
+        layer = key.split(".")[0]
+        if layer in copied:
             assert torch.equal(value, source_state[key]), key
         else:
-            assert torch.equal(value, before[key]), f"{key} changed but {block} was not transferred"
+            assert torch.equal(value, before[key]), f"{key} changed but {layer} was not transferred"

@@ -1,13 +1,13 @@
 """The study's networks, built from the config's architecture, and layer transfer.
 
-Every network shares one trunk: conv blocks ``conv1 .. convK`` (conv, ReLU, max-pool)
+Every network shares one trunk: conv layers ``conv1 .. convK`` (conv, ReLU, max-pool)
 and ``fc1`` (flatten, linear, ReLU). A task classifier adds ``fc2`` (linear, ReLU) and
 ``out`` (linear, one logit per class). The CAE's encoder is the trunk itself, ``fc1``
-being its bottleneck; its decoder mirrors it back to the image. Because block names and
-shapes are the same everywhere, transferring a depth means copying named blocks.
+being its bottleneck; its decoder mirrors it back to the image. Because layer names and
+shapes are the same everywhere, transferring a depth means copying named layers.
 
-A transfer depth names a prefix of the trunk: ``conv<k>`` (the first k conv blocks) or
-``conv<K>+fc1`` (all K conv blocks and fc1).
+A transfer depth names a prefix of the trunk: ``conv<k>`` (the first k conv layers) or
+``conv<K>+fc1`` (all K conv layers and fc1).
 """
 
 from collections import OrderedDict
@@ -16,15 +16,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .depths import blocks_covered, depth_names
-from .scenarios import HEAD_BLOCKS
+from .depths import depth_names, layers_covered
+from .scenarios import HEAD_LAYERS
 
 
 @dataclass(frozen=True)
 class ConvSpec:
+    """One conv layer of config ``network.conv``."""
+
     channels: int
     kernel: int
-    pool: int
+    pool: int  # max-pool factor (1: no max-pooling); named as the config key
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,8 @@ class Architecture:
         return [f"conv{k}" for k in range(1, self.n_conv + 1)] + ["fc1"]
 
     def classifier_names(self) -> list[str]:
-        """Every block of a task classifier, input to output."""
-        return self.trunk_names() + list(HEAD_BLOCKS)
+        """Every layer of a task classifier, input to output."""
+        return self.trunk_names() + list(HEAD_LAYERS)
 
     def depths(self) -> list[str]:
         """Every transfer depth this architecture allows, shallow to deep."""
@@ -61,18 +63,18 @@ class Architecture:
 
 
 def prefix_length(depth: str, architecture: Architecture) -> int:
-    """How many trunk blocks a transfer depth covers; ValueError if it does not fit."""
+    """How many trunk layers a transfer depth covers; ValueError if it does not fit."""
     if depth not in architecture.depths():
         raise ValueError(f"transfer depth {depth!r} is not one of {architecture.depths()}")
-    return blocks_covered(depth)
+    return layers_covered(depth)
 
 
-def prefix_blocks(depth: str, architecture: Architecture) -> list[str]:
-    """The names of the trunk blocks a transfer depth covers (conv2 -> conv1, conv2)."""
+def prefix_layers(depth: str, architecture: Architecture) -> list[str]:
+    """The names of the trunk layers a transfer depth covers (conv2 -> conv1, conv2)."""
     return architecture.trunk_names()[:prefix_length(depth, architecture)]
 
 
-def _conv_block(in_channels, spec: ConvSpec):
+def _conv_layer(in_channels, spec: ConvSpec):
     layers = [nn.Conv2d(in_channels, spec.channels, spec.kernel, padding=spec.kernel // 2), nn.ReLU()]
     if spec.pool > 1:
         layers.append(nn.MaxPool2d(spec.pool))
@@ -81,23 +83,23 @@ def _conv_block(in_channels, spec: ConvSpec):
 
 def build_trunk(architecture: Architecture) -> nn.Sequential:
     """conv1 .. convK and fc1, as one Sequential with those names."""
-    blocks = OrderedDict()
+    layers = OrderedDict()
     in_channels = 1
     for k, spec in enumerate(architecture.conv, start=1):
-        blocks[f"conv{k}"] = _conv_block(in_channels, spec)
+        layers[f"conv{k}"] = _conv_layer(in_channels, spec)
         in_channels = spec.channels
     c, h, w = architecture.conv_output_shape()
-    blocks["fc1"] = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, architecture.fc1), nn.ReLU())
-    return nn.Sequential(blocks)
+    layers["fc1"] = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, architecture.fc1), nn.ReLU())
+    return nn.Sequential(layers)
 
 
 def build_classifier(architecture: Architecture, n_classes: int) -> nn.Sequential:
     """Trunk, then fc2 and out: one Sequential whose prefixes are the transfer depths."""
-    blocks = OrderedDict(build_trunk(architecture).named_children())
-    hidden, output = HEAD_BLOCKS
-    blocks[hidden] = nn.Sequential(nn.Linear(architecture.fc1, architecture.fc2), nn.ReLU())
-    blocks[output] = nn.Linear(architecture.fc2, n_classes)
-    return nn.Sequential(blocks)
+    layers = OrderedDict(build_trunk(architecture).named_children())
+    hidden, output = HEAD_LAYERS
+    layers[hidden] = nn.Sequential(nn.Linear(architecture.fc1, architecture.fc2), nn.ReLU())
+    layers[output] = nn.Linear(architecture.fc2, n_classes)
+    return nn.Sequential(layers)
 
 
 class ConvAutoencoder(nn.Module):
@@ -127,7 +129,7 @@ def network_input(images: torch.Tensor) -> torch.Tensor:
 
 
 def transfer_prefix(target: nn.Sequential, source_trunk: nn.Sequential, length: int) -> list[str]:
-    """Copy the first ``length`` named blocks of ``source_trunk`` into ``target``; return their names."""
+    """Copy the first ``length`` named layers of ``source_trunk`` into ``target``; return their names."""
     names = [name for name, _ in list(target.named_children())[:length]]
     for name in names:
         getattr(target, name).load_state_dict(getattr(source_trunk, name).state_dict())

@@ -7,32 +7,32 @@ plots all read scenario names from here.
   trained on another task, and frozen, so the four tasks can share it at inference;
 - ``cae_tuned`` / ``cnn_tuned``: the same copy, fine-tuned (no longer shareable).
 
-A source network is named ``cae`` or ``cnn_<task>``; with ``pretrain.per_seed`` there is
-one of each per pretraining seed.
+The source of a block is the network its layers come from: ``cae``, or the source task
+of a CNN (its network is named ``cnn_<task>``); with ``pretrain.per_seed`` there is one
+of each per pretraining seed. A block of ``none`` has source and depth ``none`` too.
 """
 
 from .tasks import TASKS
 
-NONE = "none"
-FROZEN = ("cae", "cnn")
-TUNED = ("cae_tuned", "cnn_tuned")
+NONE = "none"  # the no-transfer scenario, and the source and depth of its blocks
+CAE = "cae"  # the scenario, and the name of its source network
+CNN = "cnn"
+FROZEN = (CAE, CNN)
+TUNED = (f"{CAE}_tuned", f"{CNN}_tuned")
 SCENARIOS = (NONE, *FROZEN, *TUNED)
 CONFIGURABLE = (NONE, *FROZEN)  # what finetune.scenarios lists; tuned variants follow tune_transferred
+SOURCES = (NONE, CAE, *TASKS)  # every source a block can name
 
-# a classifier is the trunk (conv1 .. convK, fc1) and this task-specific head
-HEAD_BLOCKS = ("fc2", "out")
-OUTPUT_BLOCK = "out"
+# a classifier is the trunk (conv1 .. convK, fc1) and these task-specific layers
+HEAD_LAYERS = ("fc2", "out")
+OUTPUT_LAYER = "out"
 
-NETWORK_PATTERN = r"cae|cnn_(" + "|".join(TASKS) + ")"
+NETWORK_PATTERN = rf"{CAE}|{CNN}_(" + "|".join(TASKS) + ")"
 
 
 def is_frozen(scenario: str) -> bool:
     """Transferred layers stay frozen (and can be shared by the tasks at inference)."""
     return scenario in FROZEN
-
-
-def is_tuned(scenario: str) -> bool:
-    return scenario in TUNED
 
 
 def transfers(scenario: str) -> bool:
@@ -49,20 +49,21 @@ def base_scenario(scenario: str) -> str:
 
 
 def from_cae(scenario: str) -> bool:
-    return base_scenario(scenario) == "cae"
+    return base_scenario(scenario) == CAE
 
 
 def cnn_network(task: str) -> str:
-    return f"cnn_{task}"
+    return f"{CNN}_{task}"
 
 
 def source_network(scenario: str, source: str) -> str | None:
     """The pretrained network a scenario's layers come from: cae, cnn_<task> or None."""
     if not transfers(scenario):
         return None
-    return "cae" if from_cae(scenario) else cnn_network(source)
+    return CAE if from_cae(scenario) else cnn_network(source)
 
 
 def network_task(network: str) -> str | None:
     """cnn_smile -> smile; cae -> None."""
-    return network.removeprefix("cnn_") if network.startswith("cnn_") else None
+    prefix = f"{CNN}_"
+    return network.removeprefix(prefix) if network.startswith(prefix) else None

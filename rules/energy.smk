@@ -34,7 +34,7 @@ rule estimate_layer_energy:
 
 rule four_task_energy:
     input:
-        layers=expand("results/energy/{hardware}/layers.csv", hardware=list(config["energy"]["hardware"])),
+        layers=expand("results/energy/{hardware}/layers.csv", hardware=HARDWARE),
     output:
         inference=report(
             "results/energy/inference.csv",
@@ -42,6 +42,7 @@ rule four_task_energy:
             caption="../workflow_scripts/captions/inference_energy.rst",
         ),
     params:
+        hardware=HARDWARE,  # the names of the layers files, in their order
         network=config["network"],
         image_size=config["data"]["image_size"],
         depths=FINETUNE["depths"],

@@ -7,7 +7,7 @@ from torch import nn
 
 from workflow_scripts.energy import (
     EnergyCheckError, HardwareError, add_bounds, count_layers, four_task_inference, layer_costs, scenario_prefixes,
-    sharing_ceiling, training_macs,
+    sharing_ceiling,
 )
 from workflow_scripts.networks import Architecture, ConvSpec, build_classifier
 from workflow_scripts.study_config import resolve_hardware_path
@@ -18,7 +18,7 @@ EYERISS = (resolve_hardware_path("zigzag:hardware/eyeriss_like.yaml"), resolve_h
 
 def test_hook_counts_match_hand_counts():
     table = count_layers(build_classifier(TINY, 5), (1, 16, 16))
-    assert list(table["block"]) == ["conv1", "conv2", "fc1", "fc2", "out"]
+    assert list(table["layer"]) == ["conv1", "conv2", "fc1", "fc2", "out"]
     # conv1: 16x16 outputs x 4 channels x (1 x 3 x 3); conv2: 8x8 x 8 x (4 x 3 x 3); fc1: 8*4*4 -> 16
     assert list(table["macs"]) == [16 * 16 * 4 * 9, 8 * 8 * 8 * 4 * 9, 128 * 16, 16 * 8, 8 * 5]
     assert list(table["weights"]) == [4 * 9, 8 * 4 * 9, 128 * 16, 16 * 8, 8 * 5]
@@ -32,7 +32,7 @@ def tiny_layers(tmp_path_factory):
 
 def test_zigzag_on_a_tiny_network(tiny_layers):
     layers = tiny_layers
-    assert list(layers["block"]) == ["conv1", "conv2", "fc1", "fc2", "out", "out"]
+    assert list(layers["layer"]) == ["conv1", "conv2", "fc1", "fc2", "out", "out"]
     assert list(layers["head_classes"]) == [0, 0, 0, 0, 2, 5]
     assert (layers["macs"] == layers["zigzag_macs"]).all()  # also enforced inside layer_costs
     assert (layers["energy_pj"] > 0).all() and (layers["latency_cycles"] > 0).all()
@@ -70,7 +70,7 @@ def test_missing_and_malformed_hardware_files_are_clear_errors(tmp_path):
 def hand_layers():
     """A made-up layer table: energies chosen so every sum can be checked by hand."""
     return pd.DataFrame({
-        "block": ["conv1", "conv2", "fc1", "fc2", "out", "out"],
+        "layer": ["conv1", "conv2", "fc1", "fc2", "out", "out"],
         "head_classes": [0, 0, 0, 0, 2, 5],
         "macs": [1000, 500, 100, 10, 2, 5],
         "energy_pj": [100.0, 50.0, 20.0, 4.0, 1.0, 2.0],
@@ -92,6 +92,7 @@ def test_sharing_arithmetic_on_a_hand_built_table():
     conv1 = 100 + 4 * (50 + 20 + 4) + 3 * 1 + 2
     assert table.loc[("cae", "conv1"), "energy_pj"] == pytest.approx(conv1)
     assert table.loc[("cae", "conv1"), "shared_energy_pj"] == pytest.approx(100)
+    assert table.loc[("cae", "conv1"), "shared_layers"] == "conv1" and table.loc[("none", "none"), "shared_layers"] == "-"
     # conv2+fc1: all conv layers and fc1 shared
     deep = 170 + 4 * 4 + 3 * 1 + 2
     assert table.loc[("cae", "conv2+fc1"), "energy_pj"] == pytest.approx(deep)
@@ -105,26 +106,7 @@ def test_sharing_arithmetic_on_a_hand_built_table():
     # the ceiling: everything but the output layers shared, the same for every row, below 4x
     ceiling = none / (174 + 3 * 1 + 2)
     assert table["ceiling_reduction"].tolist() == pytest.approx([ceiling] * len(table)) and ceiling < 4
-    assert set(table["ceiling_blocks"]) == {"conv1+conv2+fc1+fc2"}
-
-
-def test_training_macs_count_frozen_layers_forward_only():
-    forward = {("conv1", 0): 1000, ("conv2", 0): 500, ("fc1", 0): 100, ("fc2", 0): 10, ("out", 2): 2, ("out", 5): 5}
-    metrics = pd.DataFrame([
-        {"task": "smile", "scenario": "cae", "source": "cae", "depth": "conv2+fc1", "n_train": 60, "seed": 0, "epochs_run": 3,
-         "n_fit": 50, "n_early_stopping": 10},
-        {"task": "pose", "scenario": "none", "source": "none", "depth": "none", "n_train": 200, "seed": 1, "epochs_run": 2,
-         "n_fit": 200, "n_early_stopping": 0},
-    ])
-    table = training_macs(metrics, forward, {"conv2+fc1": ["conv1", "conv2", "fc1"]},
-                          ["conv1", "conv2", "fc1", "fc2", "out"], 100, {"smile": 2, "pose": 5})
-    frozen, scratch = table.iloc[0], table.iloc[1]
-    assert frozen["samples_seen"] == 3 * 2 * 50  # two passes over the 50 trained faces make an epoch of >= 100
-    # forward through the frozen prefix, three forwards' worth through fc2 and out, and
-    # each epoch the 10 early-stopping faces through the whole classifier
-    assert frozen["training_macs"] == 300 * (1600 + 3 * 12) + 3 * 10 * 1612
-    assert scratch["samples_seen"] == 2 * 200
-    assert scratch["training_macs"] == 400 * 3 * 1615 and scratch["frozen_forward_macs"] == 0
+    assert set(table["ceiling_layers"]) == {"conv1+conv2+fc1+fc2"}
 
 
 def test_unknown_layer_types_are_not_counted():

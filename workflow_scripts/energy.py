@@ -10,7 +10,7 @@ prefix (frozen, transferred) runs once, the task-specific rest once per task wit
 task's output size. Beside each scenario stands the ceiling of layer sharing: the
 reduction if everything but the output layers were shared, the most that four classifiers
 of this architecture can gain by sharing layers at all (always below the number of
-tasks). ``training_macs`` counts the MACs of learning on the device.
+tasks). The compute of learning on the device is ``training_compute``'s.
 
 Energies are in pJ, latencies in cycles, as ZigZag reports them. ReLU and max-pool cost
 nothing here: ZigZag models the conv and linear layers.
@@ -29,7 +29,6 @@ import yaml
 from torch import nn
 
 from . import scenarios
-from .protocol import passes_per_epoch
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,8 @@ def dram_of(hardware: dict) -> tuple[str, dict]:
 
 def count_layers(model: nn.Module, input_shape) -> pd.DataFrame:
     """Conv and linear layers of ``model`` counted by forward hooks on one input:
-    block, type, MACs, weights, input and output activations, output shape."""
+    layer (the name of the top-level module it sits in: conv1 … out), type, MACs, weights,
+    input and output activations, output shape."""
     rows = []
 
     def hook(module, inputs, output):
@@ -92,7 +92,7 @@ def count_layers(model: nn.Module, input_shape) -> pd.DataFrame:
             handle.remove()
     names = {module: name.split(".")[0] for name, module in model.named_modules()}
     table = pd.DataFrame(rows)
-    table.insert(0, "block", [names[m] for m in table.pop("module")])
+    table.insert(0, "layer", [names[m] for m in table.pop("module")])
     return table
 
 
@@ -188,12 +188,12 @@ def study_workloads(architecture, class_counts) -> list[tuple[str, nn.Module, tu
     workloads = [(f"classifier_{counts[0]}", build_classifier(architecture, counts[0]), (1, side, side), counts[0])]
     for n_classes in counts[1:]:
         lone = nn.Sequential(nn.Linear(architecture.fc2, n_classes))
-        workloads.append((f"{scenarios.OUTPUT_BLOCK}_{n_classes}", lone, (architecture.fc2,), n_classes))
+        workloads.append((f"{scenarios.OUTPUT_LAYER}_{n_classes}", lone, (architecture.fc2,), n_classes))
     return workloads
 
 
 def layer_costs(architecture, class_counts, hardware_path, mapping_path, work_folder) -> pd.DataFrame:
-    """One row per layer of the study's networks on one hardware: block (conv1 … out),
+    """One row per layer of the study's networks on one hardware: layer (conv1 … out),
     head_classes (classes of an ``out`` row, else 0), the hook counts, ZigZag's costs and
     the bound checks."""
     hardware = read_hardware(hardware_path)
@@ -204,9 +204,9 @@ def layer_costs(architecture, class_counts, hardware_path, mapping_path, work_fo
     tables = []
     for name, model, input_shape, n_classes in study_workloads(architecture, class_counts):
         counted = count_layers(model, input_shape)
-        if name.startswith(f"{scenarios.OUTPUT_BLOCK}_"):
-            counted["block"] = scenarios.OUTPUT_BLOCK
-        counted["head_classes"] = [n_classes if block == scenarios.OUTPUT_BLOCK else 0 for block in counted["block"]]
+        if name.startswith(f"{scenarios.OUTPUT_LAYER}_"):
+            counted["layer"] = scenarios.OUTPUT_LAYER
+        counted["head_classes"] = [n_classes if layer == scenarios.OUTPUT_LAYER else 0 for layer in counted["layer"]]
         onnx_path = work_folder / f"{name}.onnx"
         export_onnx(model, input_shape, onnx_path)
         try:
@@ -221,7 +221,7 @@ def layer_costs(architecture, class_counts, hardware_path, mapping_path, work_fo
     mismatched = layers[layers["macs"] != layers["zigzag_macs"]]
     if len(mismatched):
         row = mismatched.iloc[0]
-        raise EnergyCheckError(f"{row['block']}: PyTorch counts {row['macs']} MACs, ZigZag {row['zigzag_macs']}")
+        raise EnergyCheckError(f"{row['layer']}: PyTorch counts {row['macs']} MACs, ZigZag {row['zigzag_macs']}")
     return add_bounds(layers, hardware)
 
 
@@ -249,58 +249,59 @@ def add_bounds(layers: pd.DataFrame, hardware: dict) -> pd.DataFrame:
     if len(below):
         row = below.iloc[0]
         raise EnergyCheckError(
-            f"{row['block']}: ZigZag's {row['energy_pj']:.0f} pJ is below the compulsory-traffic bound {row['lower_bound_pj']:.0f} pJ"
+            f"{row['layer']}: ZigZag's {row['energy_pj']:.0f} pJ is below the compulsory-traffic bound {row['lower_bound_pj']:.0f} pJ"
         )
     return layers
 
 
-def head_layers(layers: pd.DataFrame, blocks, n_classes: int) -> pd.DataFrame:
-    """The rows of ``blocks`` for a task with ``n_classes`` outputs."""
-    chosen = layers[layers["block"].isin(blocks)]
-    return chosen[(chosen["block"] != scenarios.OUTPUT_BLOCK) | (chosen["head_classes"] == n_classes)]
+def head_layers(layers: pd.DataFrame, names, n_classes: int) -> pd.DataFrame:
+    """The rows of the layers ``names`` for a task with ``n_classes`` outputs."""
+    chosen = layers[layers["layer"].isin(names)]
+    return chosen[(chosen["layer"] != scenarios.OUTPUT_LAYER) | (chosen["head_classes"] == n_classes)]
 
 
 SUMMED = ("macs", "energy_pj", "mac_energy_pj", "latency_cycles")
 
 
 def scenario_prefixes(architecture, depths, study_scenarios) -> list[tuple[dict, list[str]]]:
-    """(scenario, depth) -> the blocks its four classifiers share. Frozen transfers (cae,
+    """(scenario, depth) -> the layers its four classifiers share. Frozen transfers (cae,
     cnn; for cnn, one source network's prefix serves all four tasks) share their prefix;
     none and the fine-tuned variants share nothing."""
-    from .networks import prefix_blocks
+    from .networks import prefix_layers
 
-    rows = [({"scenario": scenarios.NONE, "depth": "none"}, [])]
+    rows = [({"scenario": scenarios.NONE, "depth": scenarios.NONE}, [])]
     for scenario in study_scenarios:
         if not scenarios.transfers(scenario):
             continue
         for depth in depths:
-            shared = prefix_blocks(depth, architecture) if scenarios.is_frozen(scenario) else []
+            shared = prefix_layers(depth, architecture) if scenarios.is_frozen(scenario) else []
             rows.append(({"scenario": scenario, "depth": depth}, shared))
     return rows
 
 
 def sharing_ceiling(architecture) -> list[str]:
-    """The most four classifiers can share: every block but the output layer."""
-    return [b for b in architecture.classifier_names() if b != scenarios.OUTPUT_BLOCK]
+    """The most four classifiers can share: every layer but the output layer."""
+    return [name for name in architecture.classifier_names() if name != scenarios.OUTPUT_LAYER]
 
 
-def four_task_inference(layers: pd.DataFrame, block_names, prefixes, task_classes: dict, ceiling=None) -> pd.DataFrame:
+def four_task_inference(layers: pd.DataFrame, layer_names, prefixes, task_classes: dict, ceiling=None) -> pd.DataFrame:
     """Energy and cycles of one image through every task's classifier.
 
-    block_names: a classifier's blocks, input to output. prefixes: (label, shared blocks)
-    pairs; shared blocks run once; the rest of each classifier runs once per task with its
+    layer_names: a classifier's layers, input to output. prefixes: (label, shared layers)
+    pairs; shared layers run once; the rest of each classifier runs once per task with its
     own output size. A scenario that shares nothing runs every layer once per task.
-    Columns: shared_blocks, the SUMMED costs and every energy_* level of the layers, split
+    Columns: shared_layers, the SUMMED costs and every energy_* level of the layers, split
     into shared_* and total; reduction_vs_none; and, given ``ceiling`` (the most that can
-    be shared), ceiling_reduction: the reduction that sharing those blocks would give.
+    be shared), ceiling_layers and ceiling_reduction: the reduction that sharing those
+    layers would give.
     """
     level_columns = [c for c in layers.columns if c.startswith("energy_") and c not in SUMMED]
     columns = list(SUMMED) + level_columns
 
     def cost(shared):
-        shared_cost = layers[layers["block"].isin(shared)][columns].sum()  # never an output layer
+        shared_cost = layers[layers["layer"].isin(shared)][columns].sum()  # never an output layer
         total = shared_cost.copy()
-        rest = [b for b in block_names if b not in shared]
+        rest = [name for name in layer_names if name not in shared]
         for n_classes in task_classes.values():
             total += head_layers(layers, rest, n_classes)[columns].sum()
         return shared_cost, total
@@ -308,7 +309,7 @@ def four_task_inference(layers: pd.DataFrame, block_names, prefixes, task_classe
     rows = []
     for label, shared in prefixes:
         shared_cost, total = cost(shared)
-        row = {**label, "shared_blocks": "+".join(shared) or "-"}
+        row = {**label, "shared_layers": "+".join(shared) or "-"}
         row.update({f"shared_{c}": shared_cost[c] for c in ("energy_pj", "latency_cycles")})
         row.update({c: total[c] for c in columns})
         rows.append(row)
@@ -316,37 +317,6 @@ def four_task_inference(layers: pd.DataFrame, block_names, prefixes, task_classe
     no_sharing = cost([])[1]["energy_pj"]
     table["reduction_vs_none"] = no_sharing / table["energy_pj"]
     if ceiling is not None:
-        table["ceiling_blocks"] = "+".join(ceiling)
+        table["ceiling_layers"] = "+".join(ceiling)
         table["ceiling_reduction"] = no_sharing / cost(ceiling)[1]["energy_pj"]
-    return table
-
-
-def training_macs(metrics: pd.DataFrame, forward_macs: dict, prefix_blocks: dict, block_names, min_epoch_samples: int,
-                  task_classes: dict) -> pd.DataFrame:
-    """MACs of learning each classifier on the device, from the epochs it actually ran.
-
-    Samples seen = epochs_run x passes per epoch x n_fit (the faces it trained on). Frozen
-    layers cost a forward pass per sample; trained layers a forward and a backward (about
-    twice the forward: gradients for the inputs and for the weights). Early stopping
-    scores n_early_stopping faces through the whole classifier once per epoch.
-    forward_macs: (block, n_classes or 0) -> MACs; prefix_blocks: depth -> frozen blocks.
-    """
-    rows = []
-    for row in metrics.itertuples(index=False):
-        n_classes = task_classes[row.task]
-        frozen = prefix_blocks.get(row.depth, []) if scenarios.is_frozen(row.scenario) else []
-        trained = [b for b in block_names if b not in frozen]
-
-        def macs(blocks):
-            return sum(forward_macs[(b, n_classes if b == scenarios.OUTPUT_BLOCK else 0)] for b in blocks)
-
-        samples = row.epochs_run * passes_per_epoch(row.n_fit, min_epoch_samples) * row.n_fit
-        rows.append({
-            "task": row.task, "scenario": row.scenario, "source": row.source, "depth": row.depth,
-            "n_train": row.n_train, "seed": row.seed, "epochs_run": row.epochs_run, "samples_seen": samples,
-            "frozen_forward_macs": samples * macs(frozen), "trained_macs": samples * 3 * macs(trained),
-            "early_stopping_macs": row.epochs_run * row.n_early_stopping * macs(block_names),
-        })
-    table = pd.DataFrame(rows)
-    table["training_macs"] = table["frozen_forward_macs"] + table["trained_macs"] + table["early_stopping_macs"]
     return table

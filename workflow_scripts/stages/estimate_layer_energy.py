@@ -16,8 +16,8 @@ def main(snakemake):
     layers = layer_costs(architecture, p.class_counts, snakemake.input.hardware, snakemake.input.mapping, p.work_folder)
     for row in layers.itertuples():
         log.info("%s (%d classes): %d MACs, %.0f pJ, %.0f cycles, %.2fx the compulsory-traffic bound",
-                 row.block, row.head_classes, row.macs, row.energy_pj, row.latency_cycles, row.zigzag_over_lower_bound)
-    write_csv(layers.assign(hardware=snakemake.wildcards.hardware), snakemake.output.layers)
+                 row.layer, row.head_classes, row.macs, row.energy_pj, row.latency_cycles, row.zigzag_over_lower_bound)
+    write_csv(layers, snakemake.output.layers)
 
 
 run_stage(main, snakemake)  # noqa: F821

@@ -15,11 +15,10 @@ def main(snakemake):
     prefixes = scenario_prefixes(architecture, p.depths, p.scenarios)
     task_classes = {task: N_CLASSES[task] for task in p.tasks}
     tables = []
-    for path in snakemake.input.layers:
-        layers = pd.read_csv(path)
-        table = four_task_inference(layers, architecture.classifier_names(), prefixes, task_classes,
+    for hardware, path in zip(p.hardware, snakemake.input.layers, strict=True):
+        table = four_task_inference(pd.read_csv(path), architecture.classifier_names(), prefixes, task_classes,
                                     ceiling=sharing_ceiling(architecture))
-        tables.append(table.assign(hardware=layers["hardware"].iloc[0], n_tasks=len(task_classes)))
+        tables.append(table.assign(hardware=hardware, n_tasks=len(task_classes)))
     write_csv(pd.concat(tables, ignore_index=True), snakemake.output.inference)
 
 

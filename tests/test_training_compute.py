@@ -1,0 +1,38 @@
+"""The compute of learning on the device: frozen layers forward only, trained layers
+forward and backward, and the stop faces scored once per epoch."""
+
+import pandas as pd
+
+from workflow_scripts.networks import Architecture, ConvSpec
+from workflow_scripts.training_compute import forward_macs, frozen_layers, training_macs
+
+TINY = Architecture((ConvSpec(4, 3, 2), ConvSpec(8, 3, 2)), fc1=16, fc2=8, image_size=16)
+
+
+def test_training_macs_count_frozen_layers_forward_only():
+    forward = {("conv1", 0): 1000, ("conv2", 0): 500, ("fc1", 0): 100, ("fc2", 0): 10, ("out", 2): 2, ("out", 5): 5}
+    metrics = pd.DataFrame([
+        {"task": "smile", "scenario": "cae", "source": "cae", "depth": "conv2+fc1", "n_train": 60, "seed": 0, "epochs_run": 3,
+         "n_fit": 50, "n_stop": 10},
+        {"task": "pose", "scenario": "none", "source": "none", "depth": "none", "n_train": 200, "seed": 1, "epochs_run": 2,
+         "n_fit": 200, "n_stop": 0},
+    ])
+    table = training_macs(metrics, forward, {"conv2+fc1": ["conv1", "conv2", "fc1"]},
+                          ["conv1", "conv2", "fc1", "fc2", "out"], 100, {"smile": 2, "pose": 5})
+    frozen, scratch = table.iloc[0], table.iloc[1]
+    assert frozen["samples_seen"] == 3 * 2 * 50  # two passes over the 50 trained faces make an epoch of >= 100
+    # forward through the frozen prefix, three forwards' worth through fc2 and out, and
+    # each epoch the 10 stop faces through the whole classifier
+    assert frozen["training_macs"] == 300 * (1600 + 3 * 12) + 3 * 10 * 1612
+    assert frozen["early_stopping_macs"] == 3 * 10 * 1612
+    assert scratch["samples_seen"] == 2 * 200
+    assert scratch["training_macs"] == 400 * 3 * 1615 and scratch["frozen_forward_macs"] == 0
+    assert list(table.columns[:6]) == ["task", "scenario", "source", "depth", "n_train", "seed"]
+
+
+def test_forward_macs_per_layer_and_output_size():
+    macs = forward_macs(TINY, [5, 2, 2])
+    # conv1: 16x16 outputs x 4 channels x 9; conv2: 8x8 x 8 x (4 x 9); fc1: 128 -> 16; fc2: 16 -> 8
+    assert macs == {("conv1", 0): 16 * 16 * 4 * 9, ("conv2", 0): 8 * 8 * 8 * 4 * 9, ("fc1", 0): 128 * 16,
+                    ("fc2", 0): 16 * 8, ("out", 2): 8 * 2, ("out", 5): 8 * 5}
+    assert frozen_layers(TINY, ["conv1", "conv2+fc1"]) == {"conv1": ["conv1"], "conv2+fc1": ["conv1", "conv2", "fc1"]}

@@ -1,0 +1,64 @@
+"""The compute of learning each classifier of the grid on the device, in MACs, from the
+epochs it actually ran (``results/metrics.csv``) and the forward MACs of each layer.
+
+Frozen layers cost a forward pass per sample; trained layers a forward and a backward
+(about twice the forward: gradients for the inputs and for the weights). Early stopping
+scores the stop faces through the whole classifier once per epoch. The per-layer counts
+are ``energy.count_layers``'s forward hooks, the same ZigZag's counts are checked against.
+"""
+
+import pandas as pd
+
+from . import scenarios
+from .energy import count_layers
+from .networks import Architecture, build_classifier, prefix_layers
+from .protocol import passes_per_epoch
+from .study_grid import BLOCK_KEY
+
+BACKWARD_FACTOR = 2  # a backward pass costs about two forward passes
+
+
+def forward_macs(architecture: Architecture, class_counts) -> dict:
+    """(layer, n_classes or 0) -> forward MACs of one image: the output layer once per
+    class count, every other layer once (keyed 0)."""
+    side = architecture.image_size
+    macs = {}
+    for n_classes in sorted(set(class_counts)):
+        for row in count_layers(build_classifier(architecture, n_classes), (1, side, side)).itertuples():
+            macs[(row.layer, n_classes if row.layer == scenarios.OUTPUT_LAYER else 0)] = row.macs
+    return macs
+
+
+def frozen_layers(architecture: Architecture, depths) -> dict[str, list[str]]:
+    """Depth -> the layers a frozen transfer to that depth keeps fixed."""
+    return {depth: prefix_layers(depth, architecture) for depth in depths}
+
+
+def training_macs(metrics: pd.DataFrame, forward_macs: dict, frozen_layers: dict, layer_names, min_epoch_samples: int,
+                  task_classes: dict) -> pd.DataFrame:
+    """MACs of learning each classifier (a row of ``metrics``) on the device.
+
+    Samples seen = epochs_run x passes per epoch x n_fit (the faces it trained on); each
+    epoch also scores its n_stop stop faces through the whole classifier.
+    forward_macs: (layer, n_classes or 0) -> MACs; frozen_layers: depth -> frozen layers;
+    layer_names: a classifier's layers, input to output.
+    """
+    rows = []
+    for row in metrics.itertuples(index=False):
+        n_classes = task_classes[row.task]
+        frozen = frozen_layers.get(row.depth, []) if scenarios.is_frozen(row.scenario) else []
+        trained = [name for name in layer_names if name not in frozen]
+
+        def macs(names):
+            return sum(forward_macs[(name, n_classes if name == scenarios.OUTPUT_LAYER else 0)] for name in names)
+
+        samples = row.epochs_run * passes_per_epoch(row.n_fit, min_epoch_samples) * row.n_fit
+        rows.append({
+            **{key: getattr(row, key) for key in BLOCK_KEY},
+            "n_train": row.n_train, "seed": row.seed, "epochs_run": row.epochs_run, "samples_seen": samples,
+            "frozen_forward_macs": samples * macs(frozen), "trained_macs": samples * (1 + BACKWARD_FACTOR) * macs(trained),
+            "early_stopping_macs": row.epochs_run * row.n_stop * macs(layer_names),
+        })
+    table = pd.DataFrame(rows)
+    table["training_macs"] = table["frozen_forward_macs"] + table["trained_macs"] + table["early_stopping_macs"]
+    return table

@@ -35,7 +35,8 @@ from workflow_scripts.metrics import balanced_class_weights
 from workflow_scripts.networks import Architecture, build_classifier, build_trunk, network_input, prefix_length
 from workflow_scripts.protocol import Protocol, early_stopping_mask
 from workflow_scripts.splits import assign_roles, labelled_subsets, subset_faces
-from workflow_scripts.study_config import finetune_blocks, load_config_file
+from workflow_scripts.study_config import load_config_file
+from workflow_scripts.study_grid import finetune_blocks
 from workflow_scripts.training import FitSettings, Members, choose_device, fit_stacked, weighted_cross_entropy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
-from workflow_scripts import archive, depths, scenarios, study_config, tasks
+from workflow_scripts import archive, depths, scenarios, study_config, study_grid, tasks
 from workflow_scripts.protocol import Protocol
 
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
@@ -30,8 +30,8 @@ except study_config.ConfigError as error:
 wildcard_constraints:
     task="|".join(tasks.TASKS),
     scenario="|".join(scenarios.SCENARIOS),
-    source="|".join(("none", "cae", *tasks.TASKS)),
-    depth="none|" + depths.PATTERN.pattern,
+    source="|".join(scenarios.SOURCES),
+    depth=f"{scenarios.NONE}|{depths.PATTERN.pattern}",
     network=scenarios.NETWORK_PATTERN,
     seed=r"\d+",
     hardware=r"[A-Za-z0-9_\-]+",
@@ -41,10 +41,12 @@ wildcard_constraints:
 # machine's GPU slots (gpu_slots): --resources gpu_slots=4 lets four share one GPU
 TRAIN_GPUS = 1 if config["device"] == "cuda" else 0
 FINETUNE = config["finetune"]
-CLAIM = study_config.claim(config)
-PRETRAIN_SEEDS = study_config.pretrain_seeds(config)
-SOURCE_NETWORKS = study_config.source_networks(config)
+CLAIM = study_grid.claim(config)
+PRETRAIN_SEEDS = study_grid.pretrain_seeds(config)
+SOURCE_NETWORKS = study_grid.source_networks(config)
+HARDWARE = list(config["energy"]["hardware"])
 PROTOCOL_TEXT = Protocol.from_config(FINETUNE).describe()
+# a block of the grid (study_grid.BLOCK_KEY), as its wildcards
 BLOCK = "results/finetune/{task}/{scenario}/{source}/{depth}"
 BLOCK_LOG = "results/logs/finetune/{task}/{scenario}/{source}/{depth}"
 SOURCE_MODEL = "results/pretrain/{network}/seed{seed}/model.pt"
@@ -53,13 +55,13 @@ FEATURES = "results/features/{network}/seed{seed}/{depth}.pt"
 FRONT_PAGE = "results/analysis/report_front_page.rst"
 
 
-def data_source_settings():
-    """Only the settings of the data source in use that shape the faces, so neither the
-    other source's nor where the archive comes from trigger a rerun."""
-    return study_config.face_settings(config)
+def dataset_settings():
+    """Only the settings of the dataset in use that shape the faces, so neither the other
+    dataset's nor where the archive comes from trigger a rerun."""
+    return study_config.dataset_settings(config)
 
 
-def data_source_inputs():
+def dataset_inputs():
     return {"archive": config["mtfl"]["path"]} if config["data"]["source"] == "mtfl" else {}
 
 
@@ -78,7 +80,7 @@ if mtfl_download_needed():
 
 def block_pretrain_seeds(wildcards):
     """Pretraining seed of each fine-tuning seed, for blocks that transfer (none: nothing)."""
-    return study_config.pretrain_seed_of(config) if scenarios.transfers(wildcards.scenario) else {}
+    return study_grid.pretrain_seed_of(config) if scenarios.transfers(wildcards.scenario) else {}
 
 
 def finetune_inputs(wildcards):
@@ -86,7 +88,7 @@ def finetune_inputs(wildcards):
     source models) otherwise."""
     inputs = {"table": "results/data/faces.csv", "roles": "results/data/roles.csv", "subsets": "results/data/subsets.csv"}
     network = scenarios.source_network(wildcards.scenario, wildcards.source)
-    seeds = study_config.distinct_pretrain_seeds(block_pretrain_seeds(wildcards))
+    seeds = study_grid.distinct_pretrain_seeds(block_pretrain_seeds(wildcards))
     if scenarios.is_frozen(wildcards.scenario):
         inputs["features"] = [FEATURES.format(network=network, seed=s, depth=wildcards.depth) for s in seeds]
     else:
@@ -110,16 +112,16 @@ def hardware_file(name, kind):
 
 
 def study_scenarios():
-    return study_config.study_scenarios(config)
+    return study_grid.study_scenarios(config)
 
 
 def block_outputs(name):
-    return [f"{BLOCK.format(**block)}/{name}" for block in study_config.finetune_blocks(config)]
+    return [f"{BLOCK.format(**block)}/{name}" for block in study_grid.finetune_blocks(config)]
 
 
 def protocol_settings():
     """The keys of finetune that say how a classifier learns and stops."""
-    return {key: FINETUNE[key] for key in ("validation", "validation_fraction_of_n", "objective", "stack")}
+    return {key: FINETUNE[key] for key in Protocol.config_keys()}
 
 
 def report_front_page():
@@ -138,5 +140,5 @@ def study_targets():
         "results/summary.md",
         FRONT_PAGE,
         "results/figures/balanced_accuracy_vs_labels.png",
-        f"results/pretrain/cae/seed{PRETRAIN_SEEDS[0]}/reconstructions.png" if "cae" in SOURCE_NETWORKS else [],
+        f"results/pretrain/cae/seed{PRETRAIN_SEEDS[0]}/reconstructions.png" if scenarios.CAE in SOURCE_NETWORKS else [],
     ]

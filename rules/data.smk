@@ -31,14 +31,14 @@ if mtfl_download_needed():
 
 rule prepare_faces:
     input:
-        **data_source_inputs(),
+        **dataset_inputs(),
     output:
         images="results/data/faces.pt",
         table="results/data/faces.csv",
         skipped="results/data/skipped_records.csv",
     params:
         data=config["data"],
-        source=data_source_settings(),
+        dataset=dataset_settings(),
     log:
         "results/logs/data/prepare_faces.log",
     benchmark:

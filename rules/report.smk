@@ -36,10 +36,10 @@ rule analyse_results:
         ),
         front_page=FRONT_PAGE,
     params:
-        data_source=config["data"]["source"],
+        dataset=config["data"]["source"],
         claim=CLAIM,
         protocol_text=PROTOCOL_TEXT,
-        pretraining_text=study_config.pretraining_description(config),
+        pretraining_text=study_grid.pretraining_description(config),
     log:
         "results/logs/report/analyse_results.log",
     benchmark:

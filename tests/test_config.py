@@ -6,9 +6,9 @@ from snakemake.utils import validate
 
 from conftest import ROOT
 from workflow_scripts.study_config import (
-    SCHEMA_PATH, ConfigError, check_config, claim, coerce_command_line, config_hash, finetune_blocks, load_schema,
-    pretrain_seed_of, pretrain_seeds, source_networks, validate_with_schema,
+    SCHEMA_PATH, ConfigError, check_config, coerce_command_line, config_hash, load_schema, validate_with_schema,
 )
+from workflow_scripts.study_grid import BLOCK_KEY, claim, finetune_blocks, pretrain_seed_of, pretrain_seeds, source_networks
 
 SHIPPED = ["config.yaml", "workflow_scripts/config/mtfl_paper.yaml", "workflow_scripts/config/mtfl_quick.yaml"]
 
@@ -53,7 +53,7 @@ def test_schema_rejects_with_one_line_naming_the_key(edit, message):
         (lambda c: c["finetune"].update(depths=["conv5"]), r"key 'finetune.depths': 'conv5' does not fit a trunk of 4 conv layers"),
         (lambda c: c["finetune"].update(depths=["conv2+fc1"]), r"'conv2\+fc1' does not fit"),
         (lambda c: c["finetune"].update(train_sizes=[50, 9001]), r"key 'finetune.train_sizes': 9001 exceeds the training pool of 9000 faces"),
-        (lambda c: c["data"].update(image_size=36), r"key 'data.image_size': 36 is not divisible by the product of network.conv pools \(16\)"),
+        (lambda c: c["data"].update(image_size=36), r"key 'data.image_size': 36 is not divisible by the product of the max-pool factors network.conv\[\].pool \(16\)"),
         (lambda c: c["network"]["conv"][1].update(kernel=4), r"key 'network.conv.1.kernel': 4 is even"),
         (lambda c: c["finetune"].update(cnn_sources={"gender": ["gender"]}), r"cnn_sources.gender': a task cannot be its own source"),
         (lambda c: c["analysis"]["claim"].update(depth="conv3"), r"key 'analysis.claim.depth': 'conv3' is not in finetune.depths"),
@@ -75,6 +75,8 @@ def test_default_grid():
     # per task: none once, cae at every depth, cnn from the 3 other tasks at every depth
     assert len(blocks) == 4 * (1 + depths + 3 * depths)
     assert {"task": "smile", "scenario": "cnn", "source": "gender", "depth": "conv4+fc1"} in blocks
+    assert all(tuple(b) == BLOCK_KEY for b in blocks)
+    assert {"task": "smile", "scenario": "none", "source": "none", "depth": "none"} in blocks
     assert not any(b["scenario"] == "cnn" and b["source"] == b["task"] for b in blocks)
     assert source_networks(config) == ["cae", "cnn_gender", "cnn_glasses", "cnn_pose", "cnn_smile"]
 

@@ -1,5 +1,6 @@
-"""The config beyond its schema: checks that span keys, values given on the command line,
-and the study grid the config names.
+"""The config: its schema, the checks that span keys, values given on the command line,
+and the hash stamped on result tables. What the config asks to compute (the grid, the
+claim) is ``study_grid``'s.
 
 The Snakefile validates the config against ``config/schema.yaml`` (types, ranges,
 unknown keys) and then calls ``check_config`` for what a schema cannot say. Both report
@@ -13,8 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from . import scenarios
-from .depths import blocks_covered, depth_names
+from .depths import depth_names
 
 SCHEMA_PATH = Path(__file__).parent / "config" / "schema.yaml"
 # where the input lives, not what is computed: left out of the config hash
@@ -124,12 +124,12 @@ def plain_dict(value):
     return value
 
 
-def face_settings(config: dict) -> dict:
-    """The settings of the data source in use that shape the prepared faces."""
-    source = config["data"]["source"]
-    if source == "mtfl":
+def dataset_settings(config: dict) -> dict:
+    """The settings of the dataset in use (``data.source``) that shape the prepared faces."""
+    dataset = config["data"]["source"]
+    if dataset == "mtfl":
         return {key: config["mtfl"][key] for key in ("crop_margin", "skip_bad_records")}
-    return dict(config[source])
+    return dict(config[dataset])
 
 
 def pool_size(config: dict) -> int | None:
@@ -154,11 +154,11 @@ def check_config(config: dict, config_name="config"):
     size = config["data"]["image_size"]
     shrink = math.prod(layer["pool"] for layer in conv)
     if size % shrink:
-        raise ConfigError(f"{config_name}: key 'data.image_size': {size} is not divisible by the product of network.conv pools ({shrink})")
-    pool = pool_size(config)
+        raise ConfigError(f"{config_name}: key 'data.image_size': {size} is not divisible by the product of the max-pool factors network.conv[].pool ({shrink})")
+    n_pool = pool_size(config)
     largest = max(config["finetune"]["train_sizes"])
-    if pool is not None and largest > pool:
-        raise ConfigError(f"{config_name}: key 'finetune.train_sizes': {largest} exceeds the training pool of {pool} faces")
+    if n_pool is not None and largest > n_pool:
+        raise ConfigError(f"{config_name}: key 'finetune.train_sizes': {largest} exceeds the training pool of {n_pool} faces")
     tasks = config["finetune"]["tasks"]
     sources = config["finetune"]["cnn_sources"]
     if isinstance(sources, dict):
@@ -179,41 +179,6 @@ def check_config(config: dict, config_name="config"):
         raise ConfigError(f"{config_name}: key 'analysis.hardware': {hardware!r} is not in energy.hardware ({', '.join(config['energy']['hardware'])})")
 
 
-def claim(config: dict) -> dict:
-    """The pre-declared claim with its defaults resolved: depth, n_train, metric, alpha,
-    energy_reduction_at_least and hardware."""
-    given = config["analysis"]["claim"]
-    depths, sizes = config["finetune"]["depths"], config["finetune"]["train_sizes"]
-    return {
-        **given,
-        "depth": max(depths, key=blocks_covered) if given["depth"] == "deepest" else given["depth"],
-        "n_train": min(sizes) if given["n_train"] == "smallest" else given["n_train"],
-        "hardware": analysis_hardware(config),
-    }
-
-
-def analysis_hardware(config: dict) -> str:
-    """The accelerator of the verdict: analysis.hardware, or the first of energy.hardware."""
-    name = config["analysis"]["hardware"]
-    return next(iter(config["energy"]["hardware"])) if name == "first" else name
-
-
-def cnn_sources(config: dict, task: str) -> list[str]:
-    sources = config["finetune"]["cnn_sources"]
-    if sources == "all_others":
-        return [t for t in config["finetune"]["tasks"] if t != task]
-    return list(sources.get(task, []))
-
-
-def study_scenarios(config: dict) -> list[str]:
-    """The configured scenarios, with the fine-tuned variants when asked for."""
-    f = config["finetune"]
-    chosen = list(f["scenarios"])
-    if f["tune_transferred"]:
-        chosen += [scenarios.tuned_variant(s) for s in f["scenarios"] if scenarios.transfers(s)]
-    return chosen
-
-
 def resolve_hardware_path(value: str) -> str:
     """``zigzag:hardware/eyeriss_like.yaml`` -> that file inside the installed ZigZag
     package; any other value is a path of the user's own."""
@@ -227,56 +192,9 @@ def resolve_hardware_path(value: str) -> str:
     return str(Path(spec.origin).parent / "inputs" / value.removeprefix("zigzag:"))
 
 
-def finetune_blocks(config: dict) -> list[dict]:
-    """Every (task, scenario, source, depth) block of the grid, in a stable order."""
-    f = config["finetune"]
-    blocks = []
-    for task in f["tasks"]:
-        for scenario in study_scenarios(config):
-            if not scenarios.transfers(scenario):
-                blocks.append({"task": task, "scenario": scenario, "source": "none", "depth": "none"})
-                continue
-            sources = ["cae"] if scenarios.from_cae(scenario) else cnn_sources(config, task)
-            for source in sources:
-                for depth in f["depths"]:
-                    blocks.append({"task": task, "scenario": scenario, "source": source, "depth": depth})
-    return blocks
-
-
-def source_networks(config: dict) -> list[str]:
-    """Pretrained networks the grid needs."""
-    needed = {scenarios.source_network(b["scenario"], b["source"]) for b in finetune_blocks(config)}
-    return sorted(n for n in needed if n is not None)
-
-
-def pretrain_seeds(config: dict) -> list[int]:
-    """Seeds the source networks are trained with: every fine-tuning seed, or pretrain.seed."""
-    return list(config["finetune"]["seeds"]) if config["pretrain"]["per_seed"] else [config["pretrain"]["seed"]]
-
-
-def pretrain_seed_of(config: dict) -> dict[int, int]:
-    """Fine-tuning seed -> the seed of the source networks it transfers from."""
-    per_seed = config["pretrain"]["per_seed"]
-    return {seed: seed if per_seed else config["pretrain"]["seed"] for seed in config["finetune"]["seeds"]}
-
-
-def pretraining_description(config: dict) -> str:
-    """One sentence: how many source networks, and whether the intervals cover them."""
-    if config["pretrain"]["per_seed"]:
-        return (f"one CAE and one CNN per source for every fine-tuning seed {config['finetune']['seeds']} "
-                "(pretrain.per_seed), so the intervals cover the pretraining's randomness")
-    return (f"one CAE and one CNN per source, seed {config['pretrain']['seed']}, shared by every fine-tuning seed "
-            "(pretrain.per_seed: false), so the intervals do not cover the pretraining's randomness")
-
-
-def distinct_pretrain_seeds(pretrain_seed_of: dict) -> list[int]:
-    """The pretraining seeds a fine-tuning block reads, in the order its inputs list them."""
-    return list(dict.fromkeys(pretrain_seed_of.values()))
-
-
 def config_hash(config: dict) -> str:
     """Short, stable hash of the (defaults-filled) config, stamped on result tables. Left
-    out, as they do not change what is computed: the settings of the data source not in
+    out, as they do not change what is computed: the settings of the dataset not in
     use, and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256, which names
     the content, is in)."""
     kept = json.loads(json.dumps(config))

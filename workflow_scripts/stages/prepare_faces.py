@@ -10,12 +10,12 @@ log = logging.getLogger("prepare_faces")
 
 
 def main(snakemake):
-    data, source = snakemake.params.data, snakemake.params.source
+    data, settings = snakemake.params.data, snakemake.params.dataset
     if data["source"] == "mtfl":
         from workflow_scripts.mtfl import read_mtfl
 
         faces, skipped = read_mtfl(
-            snakemake.input.archive, data["image_size"], source["crop_margin"], source["skip_bad_records"], snakemake.threads
+            snakemake.input.archive, data["image_size"], settings["crop_margin"], settings["skip_bad_records"], snakemake.threads
         )
         if len(skipped):
             log.warning("skipped %d bad records (listed in %s):", len(skipped), snakemake.output.skipped)
@@ -26,7 +26,7 @@ def main(snakemake):
 
         from workflow_scripts.synthetic_faces import make_synthetic_faces
 
-        faces = make_synthetic_faces(source["n_train"], source["n_test"], data["image_size"], source["seed"], source["signal"])
+        faces = make_synthetic_faces(settings["n_train"], settings["n_test"], data["image_size"], settings["seed"], settings["signal"])
         skipped = pd.DataFrame(columns=["where", "path", "reason"])
     log.info("%d faces (%s), images %s", len(faces.table), faces.table["split"].value_counts().to_dict(), tuple(faces.images.shape))
     write_csv(skipped, snakemake.output.skipped)

@@ -1,0 +1,96 @@
+"""The study grid the config names: its blocks, the source networks and pretraining seeds
+they need, and the pre-declared claim with its defaults resolved. Torch-free; read by the
+Snakemake rules at DAG build, by the stages and by the benchmarks.
+
+A block is one cell of the grid, keyed by ``BLOCK_KEY``: a task, a scenario, the source
+its layers come from and the transfer depth (``none`` for both without transfer). One
+fine-tuning job trains a block at every training size and seed.
+"""
+
+from . import scenarios
+from .depths import deepest
+
+BLOCK_KEY = ("task", "scenario", "source", "depth")
+
+
+def cnn_sources(config: dict, task: str) -> list[str]:
+    """The source tasks of the cnn scenarios for one target task."""
+    sources = config["finetune"]["cnn_sources"]
+    if sources == "all_others":
+        return [t for t in config["finetune"]["tasks"] if t != task]
+    return list(sources.get(task, []))
+
+
+def study_scenarios(config: dict) -> list[str]:
+    """The configured scenarios, with the fine-tuned variants when asked for."""
+    f = config["finetune"]
+    chosen = list(f["scenarios"])
+    if f["tune_transferred"]:
+        chosen += [scenarios.tuned_variant(s) for s in f["scenarios"] if scenarios.transfers(s)]
+    return chosen
+
+
+def finetune_blocks(config: dict) -> list[dict]:
+    """Every block of the grid (a dict of the BLOCK_KEY columns), in a stable order."""
+    f = config["finetune"]
+    blocks = []
+    for task in f["tasks"]:
+        for scenario in study_scenarios(config):
+            if not scenarios.transfers(scenario):
+                blocks.append(dict(zip(BLOCK_KEY, (task, scenario, scenarios.NONE, scenarios.NONE))))
+                continue
+            sources = [scenarios.CAE] if scenarios.from_cae(scenario) else cnn_sources(config, task)
+            for source in sources:
+                for depth in f["depths"]:
+                    blocks.append(dict(zip(BLOCK_KEY, (task, scenario, source, depth))))
+    return blocks
+
+
+def source_networks(config: dict) -> list[str]:
+    """Pretrained networks the grid needs."""
+    needed = {scenarios.source_network(b["scenario"], b["source"]) for b in finetune_blocks(config)}
+    return sorted(n for n in needed if n is not None)
+
+
+def pretrain_seeds(config: dict) -> list[int]:
+    """Seeds the source networks are trained with: every fine-tuning seed, or pretrain.seed."""
+    return list(config["finetune"]["seeds"]) if config["pretrain"]["per_seed"] else [config["pretrain"]["seed"]]
+
+
+def pretrain_seed_of(config: dict) -> dict[int, int]:
+    """Fine-tuning seed -> the seed of the source networks it transfers from."""
+    per_seed = config["pretrain"]["per_seed"]
+    return {seed: seed if per_seed else config["pretrain"]["seed"] for seed in config["finetune"]["seeds"]}
+
+
+def distinct_pretrain_seeds(pretrain_seed_of: dict) -> list[int]:
+    """The pretraining seeds a fine-tuning block reads, in the order its inputs list them."""
+    return list(dict.fromkeys(pretrain_seed_of.values()))
+
+
+def pretraining_description(config: dict) -> str:
+    """One sentence: how many source networks, and whether the intervals cover them."""
+    if config["pretrain"]["per_seed"]:
+        return (f"one CAE and one CNN per source for every fine-tuning seed {config['finetune']['seeds']} "
+                "(pretrain.per_seed), so the intervals cover the pretraining's randomness")
+    return (f"one CAE and one CNN per source, seed {config['pretrain']['seed']}, shared by every fine-tuning seed "
+            "(pretrain.per_seed: false), so the intervals do not cover the pretraining's randomness")
+
+
+def analysis_hardware(config: dict) -> str:
+    """The accelerator of the verdict: analysis.hardware, or the first of energy.hardware."""
+    name = config["analysis"]["hardware"]
+    return next(iter(config["energy"]["hardware"])) if name == "first" else name
+
+
+def claim(config: dict) -> dict:
+    """The pre-declared claim with its defaults resolved: depth, n_train, metric, alpha,
+    energy_reduction_at_least and hardware."""
+    given = config["analysis"]["claim"]
+    depths, sizes = config["finetune"]["depths"], config["finetune"]["train_sizes"]
+    return {
+        **given,
+        "depth": deepest(depths) if given["depth"] == "deepest" else given["depth"],
+        "n_train": min(sizes) if given["n_train"] == "smallest" else given["n_train"],
+        "hardware": analysis_hardware(config),
+    }

@@ -1,30 +1,36 @@
 """How a classifier of the grid learns and when it stops. Torch-free.
 
-Validation protocols (``finetune.validation``):
+Early stopping scores a member on its *stop faces* (early-stopping faces), chosen by the
+validation protocol (``finetune.validation``):
 
-- ``from_labels``: early stopping uses a stratified part of the member's own N labelled
+- ``from_labels``: the stop faces are a stratified part of the member's own N labelled
   faces (``validation_fraction_of_n``); the rest trains. N counts every label used, so a
   "few labels" result really uses few labels.
-- ``held_out``: early stopping on the labelled validation split of the data set (every
+- ``held_out``: the stop faces are the data set's labelled validation split (every
   class, about a thousand faces on MTFL), on top of the N training labels.
-- ``fixed_epochs``: no early stopping; train ``max_epochs`` on all N faces, keep the last.
+- ``fixed_epochs``: no stop faces and no early stopping; train ``max_epochs`` on all N
+  faces, keep the last.
 
 Objectives (``finetune.objective``):
 
 - ``balanced``: cross-entropy weighted by inverse class frequency, early stopping on the
-  validation balanced error (1 - balanced accuracy);
-- ``plain``: unweighted cross-entropy, early stopping on the validation error
+  stop faces' balanced error (1 - balanced accuracy);
+- ``plain``: unweighted cross-entropy, early stopping on the stop faces' error
   (1 - accuracy), the paper's likely protocol.
+
+The allowed values and the defaults are the config schema's (``config/schema.yaml``),
+read from there.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from fractions import Fraction
 
 import numpy as np
 
-VALIDATION_PROTOCOLS = ("from_labels", "held_out", "fixed_epochs")
-OBJECTIVES = ("balanced", "plain")
+from .study_config import load_schema
+
+SCHEMA = load_schema()["properties"]["finetune"]["properties"]  # finetune's keys: enum, default, description
 
 
 def passes_per_epoch(n: int, min_epoch_samples: int) -> int:
@@ -33,7 +39,7 @@ def passes_per_epoch(n: int, min_epoch_samples: int) -> int:
 
 
 def early_stopping_mask(labels_in_order, fraction: float) -> np.ndarray:
-    """Which faces of a labelled set early stopping holds out: True for held out.
+    """Which faces of a labelled set are stop faces (held out for early stopping): True for held out.
 
     ``labels_in_order`` are the faces' labels in their labelled order (a labelled subset of
     N faces is the first N of one ordering of the pool). Within each class, the k-th face
@@ -59,31 +65,30 @@ def early_stopping_mask(labels_in_order, fraction: float) -> np.ndarray:
     return held_out
 
 
-STACKING = ("auto", "block", "seeds", "none")
-
-
 @dataclass(frozen=True)
 class Protocol:
-    """The fine-tuning protocol of a study (config ``finetune``)."""
+    """The fine-tuning protocol of a study: these keys of config ``finetune``, with the
+    schema's defaults and, where the schema lists them, its allowed values."""
 
-    validation: str = "from_labels"
-    validation_fraction_of_n: float = 0.2
-    objective: str = "balanced"
-    stack: str = "auto"
+    validation: str = SCHEMA["validation"]["default"]
+    validation_fraction_of_n: float = SCHEMA["validation_fraction_of_n"]["default"]
+    objective: str = SCHEMA["objective"]["default"]
+    stack: str = SCHEMA["stack"]["default"]
 
     def __post_init__(self):
-        for name, value, allowed in (("validation", self.validation, VALIDATION_PROTOCOLS),
-                                     ("objective", self.objective, OBJECTIVES), ("stack", self.stack, STACKING)):
-            if value not in allowed:
-                raise ValueError(f"finetune.{name}: {value!r} is not one of {', '.join(allowed)}")
+        for name in self.config_keys():
+            allowed = SCHEMA[name].get("enum")
+            if allowed is not None and getattr(self, name) not in allowed:
+                raise ValueError(f"finetune.{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+
+    @classmethod
+    def config_keys(cls) -> list[str]:
+        """The keys of config ``finetune`` that make the protocol."""
+        return [field.name for field in fields(cls)]
 
     @classmethod
     def from_config(cls, finetune: dict) -> "Protocol":
-        return cls(**{k: finetune[k] for k in cls.__dataclass_fields__ if k in finetune})
-
-    @property
-    def early_stopping(self) -> bool:
-        return self.validation != "fixed_epochs"
+        return cls(**{k: finetune[k] for k in cls.config_keys() if k in finetune})
 
     def describe(self) -> str:
         """One sentence for summaries and logs."""

@@ -6,7 +6,7 @@ import pandas as pd
 from workflow_scripts.analysis import claim_test, headline, paired_gains, summarise, tradeoff
 from workflow_scripts.atomic import write_csv
 from workflow_scripts.stage import run_stage
-from workflow_scripts.summary_markdown import write_front_page, write_summary
+from workflow_scripts.summary_pages import write_front_page, write_summary
 
 
 def main(snakemake):
@@ -23,7 +23,7 @@ def main(snakemake):
     write_csv(top, snakemake.output.headline)
     write_csv(tradeoff(summary, inference), snakemake.output.tradeoff)
     context = {"claim_table": claim_table, "gains": gains, "claim": p.claim, "config_hash": metrics["config_hash"].iloc[0],
-               "data_source": p.data_source, "protocol_text": p.protocol_text, "pretraining_text": p.pretraining_text}
+               "dataset": p.dataset, "protocol_text": p.protocol_text, "pretraining_text": p.pretraining_text}
     write_summary(snakemake.output.markdown, headline=top, summary=summary, inference=inference,
                   sources=pd.read_csv(snakemake.input.sources), **context)
     write_front_page(snakemake.output.front_page, **context)

@@ -1,16 +1,18 @@
-"""``results/summary.md`` and the report's first page: the study's answer for a reader.
+"""The study's answer for a reader: ``results/summary.md`` (Markdown) and the report's
+first page (reStructuredText).
 
 Both open with the paper's claims beside this run's measurements; then the one
 pre-declared test (Holm-corrected across tasks); everything after that is exploratory.
+What the verdicts say is decided in ``verdicts``; this module lays them out.
 """
 
 import math
 
 import pandas as pd
 
-from . import paper
+from . import paper, scenarios
 from .atomic import atomic_path
-from .tasks import TASKS
+from .verdicts import accuracy_verdicts, claim_answer, energy_verdict
 
 METRIC_WORDS = {"accuracy": "accuracy", "balanced_accuracy": "balanced-accuracy"}
 
@@ -48,52 +50,27 @@ def interval(mean, low, high) -> str:
     return f"{points(mean)} [{points(low)}, {points(high)}]"
 
 
-def _exploratory_verdict(gain, low, high) -> str:
-    if math.isnan(low):
-        return "exploratory: no CI"
-    side = "above 0" if low > 0 else "below 0" if high < 0 else "includes 0"
-    return f"exploratory: 95 % CI {side}"
-
-
 def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict) -> pd.DataFrame:
     """claim | paper | this run (mean, 95 % CI) | holds? — per task the accuracy and the
     balanced-accuracy gain of the CAE at the claim's depth and N (points), then the
     four-task inference energy reduction on the claim's hardware."""
     rows = []
-    cae = gains[(gains["scenario"] == "cae") & (gains["depth"] == claim["depth"]) & (gains["n_train"] == claim["n_train"])]
-    tested = claim_table.set_index("task") if len(claim_table) else pd.DataFrame()
-    for task in [t for t in TASKS if t in set(cae["task"])]:
-        for metric in ("accuracy", "balanced_accuracy"):
-            found = cae[(cae["task"] == task) & (cae["metric"] == metric)]
-            if found.empty:
-                continue
-            row = found.iloc[0]
-            quoted = paper.ACCURACY_GAIN_POINTS.get(task) if metric == "accuracy" else None
-            if metric == claim["metric"] and task in tested.index:
-                test = tested.loc[task]
-                verdict = ("yes" if test["accuracy_half_holds"] else "no") + f" (Holm p = {test['p_holm']:.3g})"
-            else:
-                verdict = _exploratory_verdict(row["gain"], row["ci_low"], row["ci_high"])
-            rows.append({
-                "claim": f"{task}: {METRIC_WORDS[metric]} gain, CAE {claim['depth']} frozen vs none, N = {claim['n_train']} (points)",
-                "paper": "not reported" if quoted is None else f"{quoted:+.2f}",
-                "this run (mean, 95 % CI)": interval(row["gain"], row["ci_low"], row["ci_high"]),
-                "holds?": verdict,
-            })
+    for row in accuracy_verdicts(claim_table, gains, claim).itertuples(index=False):
+        quoted = paper.ACCURACY_GAIN_POINTS.get(row.task) if row.metric == "accuracy" else None
+        rows.append({
+            "claim": f"{row.task}: {METRIC_WORDS[row.metric]} gain, CAE {claim['depth']} frozen vs none, N = {claim['n_train']} (points)",
+            "paper": "not reported" if quoted is None else f"{quoted:+.2f}",
+            "this run (mean, 95 % CI)": interval(row.gain, row.ci_low, row.ci_high),
+            "holds?": row.verdict,
+        })
     if len(claim_table):
         first = claim_table.iloc[0]
         reduction, ceiling = first["energy_reduction"], first["ceiling_reduction"]
-        if reduction >= paper.ENERGY_REDUCTION:
-            verdict = "yes"
-        elif paper.ENERGY_REDUCTION > ceiling:
-            verdict = f"no, and cannot: sharing layers gives at most {ceiling:.2f}x here"
-        else:
-            verdict = "no"
         rows.append({
             "claim": f"four-task inference energy reduction, CAE {claim['depth']} shared vs none, {claim['hardware']} (ZigZag)",
             "paper": f"{paper.ENERGY_REDUCTION:.2f}x",
             "this run (mean, 95 % CI)": f"{reduction:.2f}x (ceiling of layer sharing: {ceiling:.2f}x)",
-            "holds?": verdict,
+            "holds?": energy_verdict(reduction, ceiling),
         })
     return pd.DataFrame(rows, columns=["claim", "paper", "this run (mean, 95 % CI)", "holds?"])
 
@@ -105,7 +82,7 @@ def energy_note(claim_table: pd.DataFrame) -> str:
     first = claim_table.iloc[0]
     ceiling, hardware, k = first["ceiling_reduction"], first["hardware"], int(first["n_tasks"])
     text = (f"Energy: {k} task classifiers that share frozen layers run the shared part once instead of {k} "
-            f"times; even sharing everything but the output layers ({first['ceiling_blocks']}) cuts the "
+            f"times; even sharing everything but the output layers ({first['ceiling_layers']}) cuts the "
             f"{k}-task inference energy on {hardware} by at most {ceiling:.2f}x, and no sharing among {k} "
             f"equal networks reaches {k}x.")
     if paper.ENERGY_REDUCTION > ceiling:
@@ -122,10 +99,10 @@ def compact_headline(headline: pd.DataFrame, metric: str, hardware: str) -> pd.D
     rows = []
     for row in headline.to_dict("records"):
         shown = {"task": row["task"], "N": row["n_train"]}
-        for scenario, name in (("cae", "CAE"), ("cnn", "CNN")):
+        for scenario, name in ((scenarios.CAE, "CAE"), (scenarios.CNN, "CNN")):
             if f"{scenario}_depth" not in row or pd.isna(row.get(f"{scenario}_depth")):
                 continue
-            if scenario == "cnn":
+            if scenario == scenarios.CNN:
                 shown["CNN chosen (source, depth; among)"] = (
                     f"{row['cnn_source']}, {row['cnn_depth']}; {int(row['cnn_candidates'])}")
             else:
@@ -153,11 +130,11 @@ def verdict_table(claim_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_summary(path, *, claim_table, headline, summary, gains, inference, sources, claim, config_hash,
-                  data_source, protocol_text, pretraining_text):
+                  dataset, protocol_text, pretraining_text):
     lines = [
         "# Study summary",
         "",
-        f"Data: {data_source}. Config hash: `{config_hash}`. Fine-tuning: {protocol_text}. "
+        f"Data: {dataset}. Config hash: `{config_hash}`. Fine-tuning: {protocol_text}. "
         f"Pretraining: {pretraining_text}. Metrics are test-set means over seeds; gains are paired by "
         "seed against no transfer, with 95 % t-intervals.",
         "",
@@ -180,8 +157,9 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
         "## Exploratory (uncorrected for multiple comparisons)",
         "",
         "Everything below is exploratory: p-values and intervals are per comparison, not corrected. Where a "
-        "setting is chosen (the best other-task CNN per task and N), it is chosen by the validation mean "
-        "(early-stopping scores), and its test numbers are reported; read its p-value knowing it won a choice.",
+        "setting is chosen (the best other-task CNN per task and N), it is chosen by the mean early-stopping "
+        "score (on the members' stop faces), and its test numbers are reported; read its p-value knowing it won "
+        "a choice.",
         "",
         "### Headline: gains over no transfer and four-task inference energy reduction",
         "",
@@ -197,29 +175,27 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
     ]
     bacc = summary[summary["metric"] == "balanced_accuracy"]
     if len(bacc):
-        focus = bacc[(bacc["scenario"] == "none") | (bacc["depth"] == claim["depth"])]
+        focus = bacc[(bacc["scenario"] == scenarios.NONE) | (bacc["depth"] == claim["depth"])]
         table = focus.pivot_table(index=["task", "n_train"], columns=["scenario", "source"], values="mean")
-        table.columns = [f"{s} ({src})" if s.startswith("cnn") else s for s, src in table.columns]
+        table.columns = [f"{s} ({src})" if scenarios.base_scenario(s) == scenarios.CNN else s for s, src in table.columns]
         lines += [f"### Test balanced accuracy: no transfer and depth {claim['depth']}", "", markdown_table(table.reset_index()), ""]
     energy = inference[["hardware", "scenario", "depth", "energy_pj", "latency_cycles", "reduction_vs_none", "ceiling_reduction"]]
-    energy = energy[energy["scenario"].isin(["none", "cae"])]
+    energy = energy[energy["scenario"].isin([scenarios.NONE, scenarios.CAE])]
     lines += ["### Energy of one four-task inference (ZigZag)", "", markdown_table(energy, digits=2), ""]
     lines += ["### Source networks", "", markdown_table(sources, digits=4), ""]
     with atomic_path(path) as temporary:
         temporary.write_text("\n".join(lines))
 
 
-def write_front_page(path, *, claim_table, gains, claim, config_hash, data_source, protocol_text, pretraining_text):
+def write_front_page(path, *, claim_table, gains, claim, config_hash, dataset, protocol_text, pretraining_text):
     """The report's first page (reStructuredText): the answer, then how to read the rest."""
     comparison = paper_comparison(claim_table, gains, claim)
-    holds = claim_table[claim_table["holds"]]["task"].tolist() if len(claim_table) else []
-    answer = (f"The pre-declared claim holds for: {', '.join(holds)}." if holds
-              else "The pre-declared claim holds for no task.")
+    answer = claim_answer(claim_table)
     lines = [
         "The CAE transfer-learning study: its answer",
         "============================================",
         "",
-        f"Data: {data_source}. Config hash: ``{config_hash}``. Fine-tuning: {protocol_text}. "
+        f"Data: {dataset}. Config hash: ``{config_hash}``. Fine-tuning: {protocol_text}. "
         f"Pretraining: {pretraining_text}.",
         "",
         f"**{answer}** (CAE layers up to {claim['depth']}, frozen and shared, against no transfer at N = "
@@ -234,7 +210,7 @@ def write_front_page(path, *, claim_table, gains, claim, config_hash, data_sourc
         "",
         "How to read this report: **Analysis** holds the pre-declared test (claim.csv), the exploratory gains "
         "and headline tables and summary.md; **Figures** the accuracy against labels (settings chosen by "
-        "validation), the gain heatmaps (exploratory), the energy by memory level and the accuracy-energy "
+        "early-stopping score), the gain heatmaps (exploratory), the energy by memory level and the accuracy-energy "
         "trade-off (descriptive, every setting); **Accuracy** every classifier's test and early-stopping scores; "
         "**Energy** ZigZag's per-layer costs summed per scenario; **Pretraining** and **Data** what the study "
         "was built on. Every caption names the config it came from.",

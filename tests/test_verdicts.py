@@ -1,0 +1,97 @@
+"""The words of the verdicts, on tables built by hand: the tested task gets yes/no with
+Holm's p, everything else an exploratory label, and the one-sentence answer reads right
+for one task, two tasks and more."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from workflow_scripts.verdicts import accuracy_verdicts, claim_answer, energy_verdict, exploratory_verdict, joined
+
+CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
+         "energy_reduction_at_least": 2.0, "hardware": "hw"}
+
+
+def gain(task, metric, value, low, high, scenario="cae", depth="conv2+fc1", n_train=50):
+    source = "cae" if scenario == "cae" else "gender"
+    return {"task": task, "scenario": scenario, "source": source, "depth": depth, "n_train": n_train, "metric": metric,
+            "gain": value, "ci_low": low, "ci_high": high, "p_value": 0.01, "n_pairs": 3}
+
+
+def hand_gains():
+    return pd.DataFrame([
+        gain("smile", "balanced_accuracy", 0.02, -0.01, 0.05),
+        gain("smile", "accuracy", -0.03, -0.05, -0.01),
+        gain("gender", "balanced_accuracy", 0.05, 0.02, 0.08),
+        gain("gender", "accuracy", 0.03, 0.01, 0.05),
+        gain("pose", "balanced_accuracy", 0.01, float("nan"), float("nan")),  # one seed: no CI, and not in the test
+        # not the claim's setting: never a verdict
+        gain("smile", "balanced_accuracy", 0.9, 0.8, 1.0, depth="conv1"),
+        gain("smile", "balanced_accuracy", 0.9, 0.8, 1.0, n_train=200),
+        gain("smile", "balanced_accuracy", 0.9, 0.8, 1.0, scenario="cnn"),
+    ])
+
+
+def hand_claim_table(holds: dict):
+    """The claim test's verdict columns for the tasks in ``holds`` (task -> whole claim holds)."""
+    return pd.DataFrame([{"task": task, "metric": "balanced_accuracy", "p_holm": 0.01 if whole else 0.2,
+                          "accuracy_half_holds": whole, "energy_half_holds": True, "holds": whole}
+                         for task, whole in holds.items()])
+
+
+def test_the_tested_metric_gets_yes_or_no_and_the_rest_is_exploratory():
+    table = accuracy_verdicts(hand_claim_table({"gender": True, "smile": False}), hand_gains(), CLAIM)
+    verdicts = {(row.task, row.metric): row.verdict for row in table.itertuples()}
+    assert verdicts == {
+        ("gender", "accuracy"): "exploratory: 95 % CI above 0",
+        ("gender", "balanced_accuracy"): "yes (Holm p = 0.01)",
+        ("smile", "accuracy"): "exploratory: 95 % CI below 0",
+        ("smile", "balanced_accuracy"): "no (Holm p = 0.2)",
+        # the claim's metric, but the task is not in the test: exploratory, and one seed has no CI
+        ("pose", "balanced_accuracy"): "exploratory: no CI",
+    }
+    assert list(table["task"]) == ["gender", "gender", "smile", "smile", "pose"]  # the study's task order
+    assert table.set_index(["task", "metric"]).loc[("smile", "balanced_accuracy"), "gain"] == pytest.approx(0.02)
+
+
+def test_an_interval_that_straddles_zero_includes_it():
+    assert exploratory_verdict(-0.01, 0.05) == "exploratory: 95 % CI includes 0"
+    assert exploratory_verdict(0.0, 0.05) == "exploratory: 95 % CI includes 0"  # 0 itself is in the interval
+    assert exploratory_verdict(math.nan, math.nan) == "exploratory: no CI"
+
+
+def test_without_a_claim_test_every_verdict_is_exploratory():
+    table = accuracy_verdicts(pd.DataFrame(), hand_gains(), CLAIM)
+    assert table["verdict"].str.startswith("exploratory").all() and len(table) == 5
+
+
+def test_energy_verdicts_against_the_papers_reduction():
+    assert energy_verdict(7.0, 7.5, quoted=6.58) == "yes"
+    assert energy_verdict(3.5, 3.98, quoted=6.58) == "no, and cannot: sharing layers gives at most 3.98x here"
+    assert energy_verdict(3.5, 8.0, quoted=6.58) == "no"
+
+
+@pytest.mark.parametrize("holds, answer", [
+    ({"smile": True}, "The pre-declared claim holds for smile."),
+    ({"smile": False}, "The pre-declared claim does not hold for smile."),
+    ({"gender": True, "smile": True}, "The pre-declared claim holds for gender and smile."),
+    ({"gender": True, "smile": False}, "The pre-declared claim holds for gender, not for smile."),
+    ({"gender": False, "smile": True}, "The pre-declared claim holds for smile, not for gender."),
+    ({"gender": False, "smile": False}, "The pre-declared claim holds for neither gender nor smile."),
+    ({"gender": True, "smile": False, "glasses": False, "pose": True},
+     "The pre-declared claim holds for gender and pose, not for smile or glasses."),
+    ({"gender": False, "smile": False, "glasses": False}, "The pre-declared claim holds for none of gender, smile and glasses."),
+    ({"gender": True, "smile": True, "glasses": True, "pose": True},
+     "The pre-declared claim holds for gender, smile, glasses and pose."),
+])
+def test_the_answer_reads_right_for_one_two_and_more_tasks(holds, answer):
+    assert claim_answer(hand_claim_table(holds)) == answer
+
+
+def test_no_claim_test_is_said_so_not_called_a_failure():
+    assert "not tested" in claim_answer(pd.DataFrame())
+
+
+def test_joined():
+    assert [joined(["a"]), joined(["a", "b"]), joined(["a", "b", "c"], "or")] == ["a", "a and b", "a, b or c"]

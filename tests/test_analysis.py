@@ -4,8 +4,7 @@ import pytest
 from scipy import stats
 
 from workflow_scripts.analysis import (
-    choose_by_validation, claim_test, deepest_depth, figure_settings, headline, holm, paired_gains, pareto_mask,
-    summarise, tradeoff,
+    choose_by_stop_score, claim_test, figure_settings, headline, holm, paired_gains, pareto_mask, summarise, tradeoff,
 )
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
@@ -14,25 +13,25 @@ CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "al
 
 def hand_metrics():
     """smile at n=50, three seeds: none, cae at conv2+fc1, cnn from gender at conv1 and
-    conv2+fc1. Validation and test disagree on the cnn: conv1 wins on validation,
-    conv2+fc1 on test."""
+    conv2+fc1. The early-stopping scores and the test disagree on the cnn: conv1 wins on
+    the stop faces, conv2+fc1 on test."""
     rows = []
-    values = {  # (test balanced accuracy per seed, validation balanced accuracy per seed)
+    values = {  # (test balanced accuracy per seed, early-stopping balanced accuracy per seed)
         ("none", "none", "none"): ([0.50, 0.60, 0.55], [0.5, 0.5, 0.5]),
         ("cae", "cae", "conv2+fc1"): ([0.60, 0.65, 0.65], [0.6, 0.6, 0.6]),
         ("cnn", "gender", "conv1"): ([0.50, 0.60, 0.60], [0.9, 0.8, 0.85]),
         ("cnn", "gender", "conv2+fc1"): ([0.52, 0.62, 0.57], [0.4, 0.5, 0.45]),
     }
-    for (scenario, source, depth), (test, validation) in values.items():
-        for seed, (value, early) in enumerate(zip(test, validation)):
+    for (scenario, source, depth), (test, stop) in values.items():
+        for seed, (value, early) in enumerate(zip(test, stop)):
             rows.append({"task": "smile", "scenario": scenario, "source": source, "depth": depth, "n_train": 50,
                          "seed": seed, "accuracy": value + 0.1, "balanced_accuracy": value, "macro_f1": value - 0.1,
-                         "validation_accuracy": early + 0.05, "validation_balanced_accuracy": early})
+                         "stop_accuracy": early + 0.05, "stop_balanced_accuracy": early})
     return pd.DataFrame(rows)
 
 
 def hand_inference():
-    common = {"hardware": "hw", "ceiling_reduction": 4.5, "ceiling_blocks": "conv1+conv2+fc1+fc2", "n_tasks": 4}
+    common = {"hardware": "hw", "ceiling_reduction": 4.5, "ceiling_layers": "conv1+conv2+fc1+fc2", "n_tasks": 4}
     return pd.DataFrame([
         {**common, "scenario": "none", "depth": "none", "energy_pj": 400.0, "reduction_vs_none": 1.0},
         {**common, "scenario": "cae", "depth": "conv2+fc1", "energy_pj": 100.0, "reduction_vs_none": 4.0},
@@ -49,7 +48,7 @@ def test_summary_mean_std_and_t_interval():
     # t(0.975, 2) = 4.3027; half width = 4.3027 * 0.05 / sqrt(3)
     assert none["ci_high"] - none["mean"] == pytest.approx(4.302653 * 0.05 / np.sqrt(3), rel=1e-5)
     assert none["n_seeds"] == 3
-    assert summary.loc[("cnn", "conv1", "validation_balanced_accuracy"), "mean"] == pytest.approx(0.85)
+    assert summary.loc[("cnn", "conv1", "stop_balanced_accuracy"), "mean"] == pytest.approx(0.85)
 
 
 def test_paired_gains_and_test():
@@ -66,14 +65,14 @@ def test_paired_gains_and_test():
     assert gains.loc[("cnn", "conv2+fc1", "accuracy"), "gain"] == pytest.approx(0.02)
 
 
-def test_headline_reports_the_validation_winner_not_the_test_winner():
+def test_headline_reports_the_early_stopping_winner_not_the_test_winner():
     metrics = hand_metrics()
     table = headline(paired_gains(metrics), summarise(metrics), hand_inference(), CLAIM)
     row = table.iloc[0]
-    # on test, conv2+fc1 gains more (+0.02 against +0.017); on validation conv1 wins: conv1 is reported
+    # on test, conv2+fc1 gains more (+0.02 against +0.017); on the stop faces conv1 wins: conv1 is reported
     assert (row["cnn_source"], row["cnn_depth"]) == ("gender", "conv1")
     assert row["cnn_balanced_accuracy_gain"] == pytest.approx(0.05 / 3)
-    assert row["cnn_candidates"] == 2 and row["cnn_chosen_by"] == "best validation mean"
+    assert row["cnn_candidates"] == 2 and row["cnn_chosen_by"] == "best early-stopping score"
     assert row["cnn_energy_reduction_hw"] == pytest.approx(400 / 300)
     # the CAE's setting is the claim's, fixed beforehand
     assert row["cae_depth"] == "conv2+fc1" and row["cae_balanced_accuracy_gain"] == pytest.approx(0.25 / 3)
@@ -81,21 +80,21 @@ def test_headline_reports_the_validation_winner_not_the_test_winner():
     assert row["cae_energy_reduction_hw"] == pytest.approx(4.0)
 
 
-def test_figure_settings_follow_validation_and_fall_back_to_the_claim_depth_without_it():
+def test_figure_settings_follow_the_early_stopping_scores_and_fall_back_to_the_claim_depth_without_them():
     metrics = hand_metrics()
     chosen = figure_settings(summarise(metrics), "balanced_accuracy", "conv2+fc1").set_index("scenario")
-    assert chosen.loc["cnn", "depth"] == "conv1" and chosen.loc["cnn", "chosen_by"] == "validation"
+    assert chosen.loc["cnn", "depth"] == "conv1" and chosen.loc["cnn", "chosen_by"] == "early-stopping score"
     assert chosen.loc["none", "depth"] == "none"
-    blind = metrics.assign(validation_accuracy=np.nan, validation_balanced_accuracy=np.nan)  # fixed epochs
+    blind = metrics.assign(stop_accuracy=np.nan, stop_balanced_accuracy=np.nan)  # fixed epochs: no stop faces
     chosen = figure_settings(summarise(blind), "balanced_accuracy", "conv2+fc1")
     assert set(zip(chosen["scenario"], chosen["depth"])) == {("none", "none"), ("cae", "conv2+fc1"), ("cnn", "conv2+fc1")}
     assert chosen["chosen_by"].str.startswith("claim depth").all()
 
 
-def test_choose_by_validation_counts_the_candidates():
-    chosen = choose_by_validation(summarise(hand_metrics()), ["task", "scenario"], ["source", "depth"], "accuracy")
+def test_choose_by_stop_score_counts_the_candidates():
+    chosen = choose_by_stop_score(summarise(hand_metrics()), ["task", "scenario"], ["source", "depth"], "accuracy")
     cnn = chosen[chosen["scenario"] == "cnn"].iloc[0]
-    assert cnn["depth"] == "conv1" and cnn["candidates"] == 2 and cnn["validation_mean"] == pytest.approx(0.9)
+    assert cnn["depth"] == "conv1" and cnn["candidates"] == 2 and cnn["stop_mean"] == pytest.approx(0.9)
 
 
 def test_holm_against_hand_values():
@@ -122,11 +121,6 @@ def test_claim_test_corrects_across_tasks_and_its_energy_half_can_fail():
     assert (table["energy_reduction"] == 4.0).all() and table["energy_half_holds"].all()
     strict = claim_test(gains, hand_inference(), {**CLAIM, "energy_reduction_at_least": 5.0})
     assert not strict["energy_half_holds"].any() and not strict["holds"].any()
-
-
-def test_deepest_depth():
-    assert deepest_depth(["conv1", "conv4+fc1", "conv2"]) == "conv4+fc1"
-    assert deepest_depth(["conv10", "conv2"]) == "conv10"
 
 
 def test_pareto_mask():

@@ -9,3 +9,15 @@ def test_energy_parts_keep_their_colour_across_panels_and_differ_within_one():
     assert set(colors) == set(eyeriss) | set(tpu)
     for panel in (eyeriss, tpu):
         assert len({colors[part] for part in panel}) == len(panel), panel
+
+
+def test_pretraining_curves_draw_the_training_and_the_early_stopping_loss(tmp_path):
+    import pandas as pd
+
+    from workflow_scripts.plots import training_curves
+
+    curve = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.4], "stop_loss": [1.1, 0.7, 0.8],
+                          "stop_criterion": [1.1, 0.7, 0.8]})
+    png, pdf = tmp_path / "curves.png", tmp_path / "curves.pdf"
+    training_curves({("cae", 0): curve, ("cnn_smile", 0): curve, ("cnn_smile", 1): curve}, png, pdf)
+    assert png.stat().st_size > 0 and pdf.stat().st_size > 0

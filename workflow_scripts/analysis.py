@@ -3,9 +3,9 @@ pre-declared test of the claim (Holm-corrected across tasks), the exploratory he
 and the accuracy-energy Pareto front.
 
 Nothing is chosen on the test set. Where a table or figure picks among settings (the
-best other-task CNN, the setting a figure draws per scenario), it picks by the
-**validation** mean (the members' early-stopping scores at their best epoch) and then
-reports the chosen setting's test numbers. The claim's own setting (CAE at one depth,
+best other-task CNN, the setting a figure draws per scenario), it picks by the mean
+**early-stopping score** (the members' scores on their stop faces at their best epoch,
+columns ``stop_*``) and then reports the chosen setting's test numbers. The claim's own setting (CAE at one depth,
 one N, one metric) is fixed in the config beforehand and needs no choice.
 
 All functions take the tidy tables the pipeline writes (``results/metrics.csv``,
@@ -17,17 +17,18 @@ import pandas as pd
 from scipy import stats
 
 from . import scenarios
-from .depths import blocks_covered
+from .study_grid import BLOCK_KEY
 from .tasks import TASKS
 
-GRID = ["task", "scenario", "source", "depth", "n_train"]
+BLOCK = list(BLOCK_KEY)
+GRID = [*BLOCK_KEY, "n_train"]  # a grid point: a block at one training size
 METRICS = ["accuracy", "balanced_accuracy", "macro_f1"]
 GAIN_METRICS = ["accuracy", "balanced_accuracy"]
 
 
-def validation_metric(metric: str) -> str:
-    """The column of the early-stopping score that stands for a test metric."""
-    return f"validation_{metric}"
+def stop_metric(metric: str) -> str:
+    """The column of the early-stopping score (on the stop faces) that stands for a test metric."""
+    return f"stop_{metric}"
 
 
 def mean_interval(values, confidence=0.95) -> tuple[float, float, float, int]:
@@ -43,9 +44,9 @@ def mean_interval(values, confidence=0.95) -> tuple[float, float, float, int]:
 
 
 def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per grid point and metric (test metrics and validation scores): mean, standard
+    """Per grid point and metric (test metrics and early-stopping scores): mean, standard
     deviation, 95 % CI across seeds."""
-    measured = METRICS + [validation_metric(m) for m in GAIN_METRICS if validation_metric(m) in metrics]
+    measured = METRICS + [stop_metric(m) for m in GAIN_METRICS if stop_metric(m) in metrics]
     rows = []
     for key, group in metrics.groupby(GRID, sort=True):
         for metric in measured:
@@ -76,11 +77,6 @@ def paired_gains(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def deepest_depth(depths) -> str:
-    """The deepest of a list of depths: ``conv<K>+fc1`` (the paper's headline) when listed."""
-    return max(depths, key=blocks_covered)
-
-
 def holm(p_values) -> np.ndarray:
     """Holm's step-down adjustment of a family of p-values (NaN counts as 1, stays NaN)."""
     p = np.asarray(p_values, dtype=float)
@@ -95,37 +91,37 @@ def holm(p_values) -> np.ndarray:
     return np.where(np.isnan(p), np.nan, adjusted)
 
 
-def choose_by_validation(summary: pd.DataFrame, within: list[str], among: list[str], metric: str) -> pd.DataFrame:
+def choose_by_stop_score(summary: pd.DataFrame, within: list[str], among: list[str], metric: str) -> pd.DataFrame:
     """For each group of ``within``, the setting (columns ``among``) with the highest mean
-    validation score for ``metric``; groups without any validation score get no choice.
-    Columns: within, among, validation_mean, candidates."""
-    scores = summary[summary["metric"] == validation_metric(metric)]
+    early-stopping score for ``metric``; groups without any such score get no choice.
+    Columns: within, among, stop_mean, candidates."""
+    scores = summary[summary["metric"] == stop_metric(metric)]
     scores = scores.groupby(within + among, as_index=False)["mean"].mean().dropna(subset=["mean"])
     if scores.empty:
-        return pd.DataFrame(columns=within + among + ["validation_mean", "candidates"])
+        return pd.DataFrame(columns=within + among + ["stop_mean", "candidates"])
     best = scores.loc[scores.groupby(within)["mean"].idxmax()]
     counts = scores.groupby(within).size().rename("candidates").reset_index()
-    return best.rename(columns={"mean": "validation_mean"}).merge(counts, on=within).reset_index(drop=True)
+    return best.rename(columns={"mean": "stop_mean"}).merge(counts, on=within).reset_index(drop=True)
 
 
 def figure_settings(summary: pd.DataFrame, metric: str, claim_depth: str) -> pd.DataFrame:
-    """The setting a figure draws per task and scenario: the one with the best validation
-    mean over all sizes. Without validation scores (fixed epochs) nothing can be chosen:
-    the claim's depth is drawn, with every source of the scenario.
+    """The setting a figure draws per task and scenario: the one with the best mean
+    early-stopping score over all sizes. Without such scores (fixed epochs) nothing can be
+    chosen: the claim's depth is drawn, with every source of the scenario.
     Columns: task, scenario, source, depth, chosen_by."""
-    points = summary[summary["metric"] == metric][["task", "scenario", "source", "depth"]].drop_duplicates()
-    chosen = choose_by_validation(summary, ["task", "scenario"], ["source", "depth"], metric)
-    parts = [chosen[["task", "scenario", "source", "depth"]].assign(chosen_by="validation")]
+    points = summary[summary["metric"] == metric][BLOCK].drop_duplicates()
+    chosen = choose_by_stop_score(summary, ["task", "scenario"], ["source", "depth"], metric)
+    parts = [chosen[BLOCK].assign(chosen_by="early-stopping score")]
     unchosen = points.merge(chosen[["task", "scenario"]], on=["task", "scenario"], how="left", indicator=True)
     unchosen = unchosen[unchosen["_merge"] == "left_only"].drop(columns="_merge")
     fallback = unchosen[(unchosen["scenario"] == scenarios.NONE) | (unchosen["depth"] == claim_depth)]
-    parts.append(fallback.assign(chosen_by="claim depth (no validation scores)"))
+    parts.append(fallback.assign(chosen_by="claim depth (no early-stopping scores)"))
     return pd.concat(parts, ignore_index=True).sort_values(["task", "scenario", "source"], ignore_index=True)
 
 
 def headline(gains: pd.DataFrame, summary: pd.DataFrame, inference: pd.DataFrame, claim: dict) -> pd.DataFrame:
     """For each task and training size: the CAE at the claim's depth (fixed beforehand), and
-    the other-task CNN whose (source, depth) has the best validation mean at that size,
+    the other-task CNN whose (source, depth) has the best mean early-stopping score at that size,
     with their test gains over no transfer and their four-task inference energy reduction
     on each hardware. Exploratory: uncorrected, and the CNN is a chosen one."""
     if gains.empty:
@@ -134,15 +130,15 @@ def headline(gains: pd.DataFrame, summary: pd.DataFrame, inference: pd.DataFrame
     table = gains.set_index(GRID + ["metric"])
     reduction = inference.set_index(["hardware", "scenario", "depth"])["reduction_vs_none"]
     hardware = list(dict.fromkeys(inference["hardware"]))
-    chosen_cnn = choose_by_validation(summary[summary["scenario"] == "cnn"], ["task", "n_train"], ["source", "depth"], metric)
+    chosen_cnn = choose_by_stop_score(summary[summary["scenario"] == scenarios.CNN], ["task", "n_train"], ["source", "depth"], metric)
     chosen_cnn = chosen_cnn.set_index(["task", "n_train"])
     rows = []
     for (task, n_train), _ in gains.groupby(["task", "n_train"], sort=True):
         row = {"task": task, "n_train": n_train}
-        settings = {"cae": ("cae", claim["depth"], "fixed by analysis.claim", 1)}
+        settings = {scenarios.CAE: (scenarios.CAE, claim["depth"], "fixed by analysis.claim", 1)}
         if (task, n_train) in chosen_cnn.index:
             pick = chosen_cnn.loc[(task, n_train)]
-            settings["cnn"] = (pick["source"], pick["depth"], "best validation mean", int(pick["candidates"]))
+            settings[scenarios.CNN] = (pick["source"], pick["depth"], "best early-stopping score", int(pick["candidates"]))
         for scenario, (source, depth, chosen_by, candidates) in settings.items():
             key = (task, scenario, source, depth, n_train)
             if (*key, metric) not in table.index:
@@ -159,18 +155,25 @@ def headline(gains: pd.DataFrame, summary: pd.DataFrame, inference: pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def claim_gains(gains: pd.DataFrame, claim: dict) -> pd.DataFrame:
+    """The gains of the claim's setting, in every metric: the frozen CAE at the claim's
+    depth against no transfer at the claim's N."""
+    return gains[(gains["scenario"] == scenarios.CAE) & (gains["depth"] == claim["depth"])
+                 & (gains["n_train"] == claim["n_train"])]
+
+
 def claim_test(gains: pd.DataFrame, inference: pd.DataFrame, claim: dict) -> pd.DataFrame:
     """The one pre-declared test: per task, the gain of the CAE at the claim's depth over
     no transfer at the claim's N in the claim's metric, its paired t-test, and Holm's
     correction across the tasks. The accuracy half holds where the gain is positive and
     the Holm-adjusted p-value is below alpha; the energy half where the four-task
     reduction on the claim's hardware is at least ``energy_reduction_at_least``."""
-    chosen = gains[(gains["scenario"] == "cae") & (gains["depth"] == claim["depth"]) & (gains["n_train"] == claim["n_train"])
-                   & (gains["metric"] == claim["metric"])].copy()
+    chosen = claim_gains(gains, claim)
+    chosen = chosen[chosen["metric"] == claim["metric"]].copy()
     if chosen.empty:
         return pd.DataFrame()
     chosen["p_holm"] = holm(chosen["p_value"])
-    energy = inference[(inference["hardware"] == claim["hardware"]) & (inference["scenario"] == "cae")
+    energy = inference[(inference["hardware"] == claim["hardware"]) & (inference["scenario"] == scenarios.CAE)
                        & (inference["depth"] == claim["depth"])]
     reduction = float(energy["reduction_vs_none"].iloc[0]) if len(energy) else float("nan")
     ceiling = float(energy["ceiling_reduction"].iloc[0]) if len(energy) else float("nan")
@@ -178,7 +181,7 @@ def claim_test(gains: pd.DataFrame, inference: pd.DataFrame, claim: dict) -> pd.
     table = table.assign(
         accuracy_half_holds=(table["gain"] > 0) & (table["p_holm"] < claim["alpha"]),
         hardware=claim["hardware"], energy_reduction=reduction, ceiling_reduction=ceiling,
-        ceiling_blocks=energy["ceiling_blocks"].iloc[0] if len(energy) else "",
+        ceiling_layers=energy["ceiling_layers"].iloc[0] if len(energy) else "",
         n_tasks=int(energy["n_tasks"].iloc[0]) if len(energy) else 0,
         energy_half_holds=reduction >= claim["energy_reduction_at_least"],
     )

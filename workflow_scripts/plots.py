@@ -8,13 +8,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from . import scenarios  # noqa: E402
 from .analysis import figure_settings  # noqa: E402
 from .atomic import atomic_path  # noqa: E402
-from .depths import blocks_covered  # noqa: E402
+from .depths import layers_covered  # noqa: E402
+from .study_grid import BLOCK_KEY  # noqa: E402
 from .tasks import CLASS_NAMES, TASKS  # noqa: E402
 
 SHORT = {"male": "M", "female": "F", "smiling": "smile", "not smiling": "-", "glasses": "glasses", "no glasses": "-"}
@@ -53,12 +53,14 @@ def face_preview(images, table, roles, path, per_role: int = 8):
 
 TASK_TITLES = {"gender": "Gender", "smile": "Smile", "glasses": "Glasses", "pose": "Head pose (5 classes)"}
 METRIC_LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "macro_f1": "macro-F1"}
+_CAE_TUNED, _CNN_TUNED = (scenarios.tuned_variant(s) for s in (scenarios.CAE, scenarios.CNN))
 SCENARIO_LABELS = {
-    "none": "no transfer", "cae": "CAE, frozen", "cnn": "other-task CNN, frozen",
-    "cae_tuned": "CAE, fine-tuned", "cnn_tuned": "other-task CNN, fine-tuned",
+    scenarios.NONE: "no transfer", scenarios.CAE: "CAE, frozen", scenarios.CNN: "other-task CNN, frozen",
+    _CAE_TUNED: "CAE, fine-tuned", _CNN_TUNED: "other-task CNN, fine-tuned",
 }
 _PALETTE = sns.color_palette("colorblind")
-SCENARIO_COLORS = {"none": _PALETTE[7], "cae": _PALETTE[0], "cnn": _PALETTE[1], "cae_tuned": _PALETTE[2], "cnn_tuned": _PALETTE[4]}
+SCENARIO_COLORS = {scenarios.NONE: _PALETTE[7], scenarios.CAE: _PALETTE[0], scenarios.CNN: _PALETTE[1],
+                   _CAE_TUNED: _PALETTE[2], _CNN_TUNED: _PALETTE[4]}
 
 
 def save_figure_pair(figure, png_path, vector_path):
@@ -70,9 +72,9 @@ def save_figure_pair(figure, png_path, vector_path):
 
 def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth):
     """One panel per task: the test metric against labelled samples, a line per scenario at
-    the setting with the best validation mean (``analysis.figure_settings``)."""
+    the setting with the best mean early-stopping score (``analysis.figure_settings``)."""
     shown = figure_settings(summary, metric, claim_depth)
-    data = summary[summary["metric"] == metric].merge(shown, on=["task", "scenario", "source", "depth"])
+    data = summary[summary["metric"] == metric].merge(shown, on=list(BLOCK_KEY))
     tasks = [t for t in TASK_TITLES if t in set(data["task"])]
     figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.6), squeeze=False, sharey=False)
     for ax, task in zip(axes[0], tasks):
@@ -90,7 +92,7 @@ def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
     figure.suptitle(f"Test {METRIC_LABELS[metric]} against labelled samples (mean and 95 % CI over seeds; "
-                    "settings chosen by validation score)", fontsize=11)
+                    "settings chosen by early-stopping score)", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)
 
@@ -106,7 +108,7 @@ def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy"):
         for col, task in enumerate(tasks):
             ax = axes[row][col]
             cells = data[(data["task"] == task) & (data["scenario"] == scenario)]
-            table = cells.groupby(["depth", "n_train"])["gain"].mean().unstack("n_train").sort_index(key=lambda d: d.map(blocks_covered))
+            table = cells.groupby(["depth", "n_train"])["gain"].mean().unstack("n_train").sort_index(key=lambda d: d.map(layers_covered))
             sns.heatmap(table * 100, ax=ax, cmap="vlag_r", vmin=-limit * 100, vmax=limit * 100, center=0,
                         annot=True, fmt=".1f", cbar=col == len(tasks) - 1,
                         cbar_kws={"label": "gain, percentage points"} if col == len(tasks) - 1 else None)
@@ -142,7 +144,7 @@ def energy_bars(inference, png_path, vector_path):
     colors = part_colors(panels)
     for ax, name, panel in zip(axes[0], hardware, panels):
         rows = shown[shown["hardware"] == name].reset_index(drop=True)
-        labels = ["no transfer" if s == "none" else f"shared {d}" for s, d in zip(rows["scenario"], rows["depth"])]
+        labels = [f"shared {d}" if scenarios.transfers(s) else "no transfer" for s, d in zip(rows["scenario"], rows["depth"])]
         bottom = np.zeros(len(rows))
         for part in panel:
             values = rows[part].fillna(0).to_numpy() / 1e6
@@ -191,15 +193,17 @@ def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_a
 
 
 def training_curves(curve_tables: dict, png_path, vector_path):
-    """Loss curves of the pretrained networks, {(network, seed): curve}: training and
-    validation loss per epoch, one panel per network, one line pair per seed."""
+    """Loss curves of the pretrained networks, {(network, seed): curve}: the training loss
+    and the early-stopping loss (``stop_loss``: on the validation split, for pretraining)
+    per epoch, one panel per network, one line pair per seed."""
     networks = list(dict.fromkeys(network for network, _ in curve_tables))
     figure, axes = plt.subplots(1, len(networks), figsize=(3.2 * len(networks), 3), squeeze=False)
     for ax, network in zip(axes[0], networks):
         for index, ((name, seed), curve) in enumerate((k, v) for k, v in curve_tables.items() if k[0] == network):
             first = index == 0
             ax.plot(curve["epoch"], curve["train_loss"], label="training" if first else None, color=_PALETTE[0], alpha=0.8)
-            ax.plot(curve["epoch"], curve["validation_loss"], label="validation" if first else None, color=_PALETTE[1], alpha=0.8)
+            ax.plot(curve["epoch"], curve["stop_loss"], label="validation split (early stopping)" if first else None,
+                    color=_PALETTE[1], alpha=0.8)
         task = scenarios.network_task(network)
         ax.set_title("CAE" if task is None else f"CNN {task}", fontsize=9)
         ax.set_xlabel("epoch")

@@ -7,11 +7,12 @@ import torch
 from workflow_scripts import scenarios
 from workflow_scripts.atomic import write_csv
 from workflow_scripts.stage import run_stage
+from workflow_scripts.study_grid import BLOCK_KEY
 
 
 def main(snakemake):
     metrics = pd.concat([pd.read_csv(path) for path in snakemake.input.metrics], ignore_index=True)
-    metrics = metrics.sort_values(["task", "scenario", "source", "depth", "n_train", "seed"], ignore_index=True)
+    metrics = metrics.sort_values([*BLOCK_KEY, "n_train", "seed"], ignore_index=True)
     write_csv(metrics.assign(config_hash=snakemake.params.config_hash), snakemake.output.metrics)
     curves = pd.concat([pd.read_csv(path) for path in snakemake.input.curves], ignore_index=True)
     write_csv(curves, snakemake.output.curves)
@@ -19,7 +20,7 @@ def main(snakemake):
     for path in snakemake.input.sources:
         checkpoint = torch.load(path, weights_only=True)
         sources.append({
-            "network": "cae" if checkpoint["kind"] == "cae" else scenarios.cnn_network(checkpoint["task"]),
+            "network": scenarios.CAE if checkpoint["kind"] == scenarios.CAE else scenarios.cnn_network(checkpoint["task"]),
             "seed": checkpoint["seed"],
             "epochs_run": checkpoint["epochs_run"],
             "test_accuracy": checkpoint.get("test_accuracy"),

@@ -123,7 +123,7 @@ def test_real_archive_counts_and_label_balance():
     assert counts["train"] == 10000 and counts["test"] == 2995
     train = faces.table[faces.table["split"] == "train"]
     test = faces.table[faces.table["split"] == "test"]
-    # ../shared/datasets/README.md, label balance counted from the annotation files
+    # the label balance counted from the archive's MTFL/training.txt and MTFL/testing.txt
     assert train["gender"].value_counts().sort_index().tolist() == [5807, 4193]
     assert train["smile"].value_counts().sort_index().tolist() == [5616, 4384]
     assert train["glasses"].value_counts().sort_index().tolist() == [1408, 8592]

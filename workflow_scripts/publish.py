@@ -7,7 +7,7 @@ own, emptied first, so the wall time is that of a complete run), builds its repo
 copies what a reader needs into DEST: ``summary.md``, ``metrics.csv``, the claim and
 headline tables, the figures, and ``run.json`` (command, date, machine, wall time, config
 hash, archive SHA-256) with a ``README.md`` that says the same in words. The paper-side
-table of ``summary.md`` also replaces the block between ``<!-- DEST:begin -->`` and
+table of ``summary.md`` also replaces the section between ``<!-- DEST:begin -->`` and
 ``<!-- DEST:end -->`` in the project's README. Nothing in DEST is written by hand.
 """
 
@@ -59,13 +59,13 @@ def paper_table(summary_text: str) -> str:
     return summary_text[start:end].strip()
 
 
-def replace_block(text: str, name: str, block: str) -> str:
-    """``text`` with the block between the markers of ``name`` replaced (unchanged without markers)."""
+def replace_section(text: str, name: str, section: str) -> str:
+    """``text`` with the section between the markers of ``name`` replaced (unchanged without markers)."""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     if begin not in text or end not in text:
         return text
     i, j = text.index(begin) + len(begin), text.index(end)
-    return text[:i] + "\n" + block + "\n" + text[j:]
+    return text[:i] + "\n" + section + "\n" + text[j:]
 
 
 def main(argv=None):
@@ -126,7 +126,7 @@ def main(argv=None):
               "![accuracy against labels](balanced_accuracy_vs_labels.png)", ""]
     (args.dest / "README.md").write_text("\n".join(lines))
     readme = ROOT / "README.md"
-    readme.write_text(replace_block(readme.read_text(), name, paper_table(summary_text)))
+    readme.write_text(replace_section(readme.read_text(), name, paper_table(summary_text)))
     print(f"published {args.dest} ({wall / 60:.1f} min)")
 
 

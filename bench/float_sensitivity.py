@@ -19,25 +19,17 @@ import pandas as pd
 import torch
 
 from workflow_scripts.faces import load_face_set
-from workflow_scripts.finetuning import Block, run_block
-from workflow_scripts.networks import Architecture
-from workflow_scripts.protocol import Protocol
+from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
 from workflow_scripts.study_config import load_config_file
-from workflow_scripts.training import FitSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def train_none_block(config, data: Path, faces, task: str, onednn: bool) -> pd.DataFrame:
-    finetune = config["finetune"]
     torch.backends.mkldnn.enabled = onednn
-    metrics, _, _ = run_block(
-        block=Block(task, "none", "none", "none"),
-        architecture=Architecture.from_config(config["network"], config["data"]["image_size"]),
-        table=faces.table, roles=pd.read_csv(data / "roles.csv"), subsets=pd.read_csv(data / "subsets.csv"),
-        settings=FitSettings.from_config(finetune["training"]), protocol=Protocol.from_config(finetune),
-        train_sizes=finetune["train_sizes"], seeds=finetune["seeds"], device=torch.device("cpu"), images=faces.images,
-    )
+    labelled = LabelledFaces(faces.table, pd.read_csv(data / "roles.csv"), pd.read_csv(data / "subsets.csv"))
+    metrics, _, _ = run_block(Block(task, "none", "none", "none"), FinetuneDesign.from_config(config), labelled,
+                              torch.device("cpu"), images=faces.images)
     return metrics.set_index(["n_train", "seed"])[["balanced_accuracy", "epochs_run"]]
 
 

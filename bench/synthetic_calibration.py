@@ -13,19 +13,17 @@ compared: the generator is calibrated on learning from scratch, never on transfe
 """
 
 import argparse
+import dataclasses
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from workflow_scripts.finetuning import Block, run_block
-from workflow_scripts.networks import Architecture
-from workflow_scripts.protocol import Protocol
+from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
 from workflow_scripts.splits import assign_roles, labelled_subsets
 from workflow_scripts.study_config import load_config_file
 from workflow_scripts.synthetic_faces import make_synthetic_faces
-from workflow_scripts.training import FitSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,12 +35,9 @@ def none_curve(task, config, signal, sizes):
     faces = make_synthetic_faces(synthetic["n_train"], synthetic["n_test"], data["image_size"], synthetic["seed"], signal)
     roles = assign_roles(faces.table, data["validation_fraction"], data["split_seed"])
     subsets = labelled_subsets(faces.table, roles, sizes, finetune["seeds"])
-    metrics, _, _ = run_block(
-        block=Block(task, "none", "none", "none"), architecture=Architecture.from_config(config["network"], data["image_size"]),
-        table=faces.table, roles=roles, subsets=subsets, settings=FitSettings.from_config(finetune["training"]),
-        protocol=Protocol.from_config(finetune), train_sizes=sizes, seeds=finetune["seeds"], device=torch.device("cpu"),
-        images=faces.images,
-    )
+    design = dataclasses.replace(FinetuneDesign.from_config(config), train_sizes=tuple(sizes))
+    metrics, _, _ = run_block(Block(task, "none", "none", "none"), design, LabelledFaces(faces.table, roles, subsets),
+                              torch.device("cpu"), images=faces.images)
     return metrics.groupby("n_train")["balanced_accuracy"].mean().rename(task)
 
 

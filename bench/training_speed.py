@@ -1,97 +1,143 @@
-"""Training throughput of the default study's blocks, measured in one run.
+"""How fast the pipeline's trainer trains a study's blocks, against one model at a time.
 
-1. A block from images (scenario none): its trainings stacked into one model (torch.func),
-   the seeds of each size stacked, or one model at a time.
-2. A frozen block (scenario cae): trained on features cached once versus with the
-   frozen prefix run inside every batch; and, on cached features, the same three stackings.
+    .venv/bin/python bench/training_speed.py [--config config.yaml] [--epochs 3] [--device auto]
+        [--threads 1] [--archive PATH] [--task smile]
 
-Every side trains the same members (all sizes and seeds of the config) for a fixed number
-of epochs (early stopping off), so both sides of a comparison do the same work. Usage:
+For one block from images (scenario ``none``) and one ``cae`` block at each of the
+config's depths, every member (all sizes and seeds of the config) trains for a fixed
+number of epochs (early stopping never ends one, so every side does the same work), on
+the early-stopping protocol of the config, four ways, all through the library:
 
-    .venv/bin/python bench/training_speed.py [--config config.yaml] [--epochs 3] [--device auto] [--threads 1]
+- pipeline: ``finetuning.fit_members`` as ``finetune.stack: auto`` groups the members on
+  this device (stacked where only fully-connected layers train on the CPU; all on a GPU);
+- plain loop: ``training.fit``, one model at a time (``finetune.stack: none``);
+- stacked one at a time: ``stacked_training.fit_stacked`` called with one member;
+- stacked block: every member of the block in one stack (``finetune.stack: block``).
+
+It prints the seconds of each and the ratio of the pipeline and of the whole-block stack
+to the plain loop. The cae blocks read features of a randomly initialised trunk: the
+time of a training does not depend on what the features hold. Faces come from MTFL when
+the config reads it and the archive is found, else from the synthetic generator at the
+config's image size.
 """
 
 import argparse
-import copy
+import dataclasses
 import time
+from pathlib import Path
 
 import torch
 
-from workflow_scripts.finetuning import extract_features
-from workflow_scripts.metrics import balanced_class_weights
-from workflow_scripts.networks import Architecture, build_classifier, build_trunk, network_input, prefix_length
-from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
+from workflow_scripts.finetuning import (
+    Block, BlockInputs, FinetuneDesign, LabelledFaces, extract_features, fit_members, initial_model, plan_members,
+)
+from workflow_scripts.networks import build_trunk, prefix_length
+from workflow_scripts.splits import assign_roles, labelled_subsets
+from workflow_scripts.stacked_training import fit_stacked
 from workflow_scripts.study_config import load_config_file
-from workflow_scripts.synthetic_faces import make_synthetic_faces
-from workflow_scripts.training import FitSettings, Members, choose_device, fit_stacked, weighted_cross_entropy
+from workflow_scripts.training import balanced_error, choose_device, plain_error, weighted_cross_entropy
 
-TASK, N_CLASSES = "smile", 2
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_faces(config, archive: Path | None):
+    """The config's faces: MTFL from ``archive`` (or mtfl.path) when it reads MTFL and the
+    archive exists, else synthetic faces of the config's size."""
+    size = config["data"]["image_size"]
+    archive = Path(archive or config["mtfl"]["path"])
+    if config["data"]["source"] == "mtfl" and archive.exists():
+        from workflow_scripts.mtfl import read_mtfl
+
+        return read_mtfl(archive, size, config["mtfl"]["crop_margin"], threads=4)[0], f"MTFL ({archive})"
+    from workflow_scripts.synthetic_faces import make_synthetic_faces
+
+    synthetic = config["synthetic"]
+    return (make_synthetic_faces(synthetic["n_train"], synthetic["n_test"], size, synthetic["seed"], synthetic["signal"]),
+            "synthetic faces")
+
+
+def timed_design(config, epochs: int, stack: str) -> FinetuneDesign:
+    """The config's design, trained ``epochs`` epochs with no early end, grouped by ``stack``."""
+    design = FinetuneDesign.from_config(config)
+    return dataclasses.replace(design, training=dataclasses.replace(design.training, max_epochs=epochs, patience=epochs + 1),
+                               protocol=dataclasses.replace(design.protocol, stack=stack))
+
+
+def synchronise(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def seconds_of(train, device) -> float:
+    started = time.perf_counter()
+    train()
+    synchronise(device)
+    return time.perf_counter() - started
+
+
+def measure(config, faces, task: str, epochs: int, device, kinds) -> list[dict]:
+    """Seconds of every way of training each block kind ((scenario, depth) pairs)."""
+    roles = assign_roles(faces.table, config["data"]["validation_fraction"], config["data"]["split_seed"])
+    subsets = labelled_subsets(faces.table, roles, config["finetune"]["train_sizes"], config["finetune"]["seeds"])
+    labelled = LabelledFaces(faces.table, roles, subsets)
+    labels = faces.table[task].to_numpy()
+    designs = {stack: timed_design(config, epochs, stack) for stack in ("auto", "none", "block")}
+    architecture = designs["auto"].architecture
+    torch.manual_seed(0)
+    trunk = build_trunk(architecture)
+    criterion = balanced_error if designs["auto"].protocol.objective == "balanced" else plain_error
+    rows = []
+    for scenario, depth in kinds:
+        block = Block(task, scenario, "cae" if scenario == "cae" else "none", depth)
+        if scenario == "cae":
+            every_face = list(range(len(faces.table)))
+            features = {None: extract_features(trunk, prefix_length(depth, architecture), faces.images, every_face, device)}
+            inputs = BlockInputs(labels, features=features).to(device)
+        else:
+            inputs = BlockInputs(labels, faces.images).to(device)
+        members = plan_members(block, designs["auto"], labelled)
+
+        def one_stack_each():
+            for member in members:
+                fit_stacked([initial_model(block, designs["none"], member, None)], inputs.tensor, inputs.targets,
+                            [inputs.training_rows(member)], weighted_cross_entropy, designs["none"].training,
+                            criterion=criterion, device=device)
+
+        fit_members(block, designs["none"], members[:1], inputs, device)  # warm-up: first-call allocations and kernels
+        timed = {name: seconds_of(lambda: fit_members(block, designs[stack], members, inputs, device), device)
+                 for name, stack in (("pipeline", "auto"), ("plain loop", "none"), ("stacked block", "block"))}
+        timed["stacked one at a time"] = seconds_of(one_stack_each, device)
+        rows.append({"block": f"{scenario} {depth}", "members": len(members), **timed})
+    return rows
+
+
+def print_table(rows, epochs: int):
+    columns = ["pipeline", "plain loop", "stacked one at a time", "stacked block"]
+    print(f"{'block':>16} {'members':>8} " + " ".join(f"{c + ' s':>22}" for c in columns)
+          + f" {'pipeline / plain':>17} {'block / plain':>14}")
+    for row in rows:
+        print(f"{row['block']:>16} {row['members']:>8} " + " ".join(f"{row[c]:>22.1f}" for c in columns)
+              + f" {row['plain loop'] / row['pipeline']:>16.2f}x {row['plain loop'] / row['stacked block']:>13.2f}x")
+    print(f"(speed-ups are plain-loop seconds over the column's seconds; {epochs} epochs per member)")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yaml")
+    parser.add_argument("--archive", type=Path, help="the MTFL archive (default: the config's mtfl.path)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (a finetune job gets 1)")
+    parser.add_argument("--task", default="smile")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = load_config_file(args.config)
     device = choose_device(args.device)
-    data, finetune, synthetic = config["data"], config["finetune"], config["synthetic"]
-    faces = make_synthetic_faces(synthetic["n_train"], synthetic["n_test"], data["image_size"], synthetic["seed"], synthetic["signal"])
-    architecture = Architecture.from_config(config["network"], data["image_size"])
-    roles = assign_roles(faces.table, data["validation_fraction"], 0)
-    seeds, sizes = finetune["seeds"], finetune["train_sizes"]
-    subsets = labelled_subsets(faces.table, roles, sizes, seeds)
-    settings = FitSettings.from_config({**finetune["training"], "max_epochs": args.epochs, "patience": args.epochs + 1})
-    labels = torch.tensor(faces.table[TASK].to_numpy())
-    images = network_input(faces.images)
-    validation = torch.tensor(faces_with_role(roles, "validation"))
-    plan = [(n, seed) for n in sizes for seed in seeds]
-    print(f"device {device}, {args.threads} thread(s), {args.epochs} epochs, task {TASK}, sizes {sizes}, seeds {seeds}, "
-          f"{len(validation)} validation faces, images {data['image_size']} px")
-
-    def weights(rows):
-        return torch.tensor(balanced_class_weights(labels[rows], N_CLASSES), dtype=torch.float32)
-
-    def fit(inputs, members, length=0, prefix=None):
-        """Seconds to train ``members`` ((n, seed) pairs) as one stack."""
-        rows = [torch.tensor(subset_faces(subsets, seed, n)) for n, seed in members]
-        modules = []
-        for _, seed in members:
-            torch.manual_seed(seed)
-            modules.append(build_classifier(architecture, N_CLASSES)[length:])
-        data_of = Members(inputs, labels, rows, torch.stack([weights(r) for r in rows]), [s for _, s in members],
-                          [validation] * len(rows), torch.stack([weights(validation)] * len(rows)))
-        started = time.perf_counter()
-        fit_stacked(modules, data_of, weighted_cross_entropy, settings, device=device, frozen_prefix=prefix)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - started
-
-    def stackings(inputs, length=0):
-        block = fit(inputs, plan, length)
-        by_size = sum(fit(inputs, [m for m in plan if m[0] == n], length) for n in sizes)
-        alone = sum(fit(inputs, [m], length) for m in plan)
-        return block, by_size, alone
-
-    header = f"{'':>14} {'block s':>9} {'seeds s':>9} {'one by one s':>13} {'block vs one':>13} {'seeds vs one':>13}"
-    print(f"\n1. scenario none, from images: {len(plan)} trainings\n{header}")
-    block, by_size, alone = stackings(images)
-    print(f"{'images':>14} {block:>9.2f} {by_size:>9.2f} {alone:>13.2f} {alone / block:>12.2f}x {alone / by_size:>12.2f}x")
-
-    print(f"\n2. scenario cae: cached features (three stackings) and the prefix run in every batch (block)\n"
-          f"{header} {'full-network s':>15} {'cached speed-up':>16}")
-    torch.manual_seed(0)
-    trunk = build_trunk(architecture)
-    for depth in finetune["depths"]:
-        length = prefix_length(depth, architecture)
-        features = extract_features(trunk, length, faces.images, list(range(len(labels))), device)["features"]
-        block, by_size, alone = stackings(features, length)
-        full = fit(images, plan, length, prefix=copy.deepcopy(trunk[:length]))
-        print(f"{depth:>14} {block:>9.2f} {by_size:>9.2f} {alone:>13.2f} {alone / block:>12.2f}x {alone / by_size:>12.2f}x"
-              f" {full:>15.2f} {full / block:>15.2f}x")
+    faces, source = load_faces(config, args.archive)
+    kinds = [("none", "none")] + [("cae", depth) for depth in config["finetune"]["depths"]]
+    print(f"{source}, {config['data']['image_size']} px; device {device}, {args.threads} thread(s); task {args.task}; "
+          f"sizes {config['finetune']['train_sizes']} x seeds {config['finetune']['seeds']}")
+    print_table(measure(config, faces, args.task, args.epochs, device, kinds), args.epochs)
 
 
 if __name__ == "__main__":

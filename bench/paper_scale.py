@@ -1,7 +1,7 @@
 """What the paper-scale study (workflow_scripts/config/mtfl_paper.yaml) costs, measured.
 
-    .venv/bin/python bench/paper_scale.py blocks [--device auto] [--epochs 2] [--archive PATH]
-    .venv/bin/python bench/paper_scale.py slice [--task gender] [--scenario cae] [--cores all] [-- SNAKEMAKE ARGS]
+    .venv/bin/python bench/paper_scale.py [--config FILE] [--archive PATH] blocks [--device auto] [--epochs 2]
+    .venv/bin/python bench/paper_scale.py [--config FILE] [--archive PATH] slice [--task gender] [--scenario cae] [--cores all] [-- SNAKEMAKE ARGS]
 
 ``blocks`` times three blocks of the paper config the ways ``bench/training_speed.py``
 does (the pipeline's grouping, the plain loop one model at a time, the stacked trainer

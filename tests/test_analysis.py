@@ -119,6 +119,7 @@ def test_claim_test_corrects_across_tasks_and_its_energy_half_can_fail():
     assert smile["accuracy_half_holds"] == (smile["p_holm"] < 0.05)
     assert not gender["accuracy_half_holds"]
     assert (table["energy_reduction"] == 4.0).all() and table["energy_half_holds"].all()
+    assert set(table["ceiling_layers"]) == {"conv1+conv2+fc1+fc2"} and set(table["ceiling_reduction"]) == {4.5}
     strict = claim_test(gains, hand_inference(), {**CLAIM, "energy_reduction_at_least": 5.0})
     assert not strict["energy_half_holds"].any() and not strict["holds"].any()
 

@@ -17,8 +17,7 @@ How far apart each task's two (or five) classes sit is set per task by ``signal`
 the class means of that task's attributes (the teeth's frequency and the frames' opacity
 with them; 0 = no signal) and, for pose, how far the silhouette turns with the yaw (the
 eyes, nose and mouth follow the yaw at any signal). The defaults are calibrated so that
-each task's from-scratch learning curve matches real MTFL's at 32 px (README, "The
-embedded synthetic faces").
+each task's from-scratch learning curve matches real MTFL's at 32 px (docs/synthetic.md).
 
 Rendering is vectorised in torch on a normalised grid; the same seed gives the same
 images on any CPU.

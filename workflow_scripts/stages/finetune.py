@@ -11,7 +11,7 @@ from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, ru
 from workflow_scripts.networks import Architecture, source_trunk
 from workflow_scripts.protocol import Protocol
 from workflow_scripts.stage import run_stage
-from workflow_scripts.study_config import distinct_pretrain_seeds
+from workflow_scripts.study_grid import distinct_pretrain_seeds
 from workflow_scripts.training import FitSettings, choose_device
 
 log = logging.getLogger("finetune")

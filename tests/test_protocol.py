@@ -2,6 +2,8 @@
 other (test faces only to be scored), its early-stopping faces are a stratified part of
 them, and nested subsets stay nested."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from workflow_scripts.finetuning import (
 from workflow_scripts.networks import Architecture, ConvSpec, build_trunk, prefix_length
 from workflow_scripts.protocol import Protocol, early_stopping_mask, passes_per_epoch
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
+from workflow_scripts.study_grid import BLOCK_KEY
 from workflow_scripts.training import FitSettings
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
@@ -133,6 +136,10 @@ def test_fixed_epochs_trains_on_all_n_and_records_no_early_stopping_score(study)
 def test_an_unknown_protocol_is_a_clear_error():
     with pytest.raises(ValueError, match="finetune.validation: 'test_set' is not one of"):
         Protocol(validation="test_set")
+
+
+def test_a_block_is_the_grid_key():
+    assert tuple(field.name for field in dataclasses.fields(Block)) == BLOCK_KEY
 
 
 def test_stacking_groups_follow_the_setting(study):

@@ -15,6 +15,7 @@ labelled faces (training and, under ``from_labels``, early stopping), of the hel
 validation split only under ``held_out``, and of the test faces only to be scored.
 """
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -34,6 +35,8 @@ from .training import FitResult, FitSettings, TrainingRows, balanced_error, fit,
 
 @dataclass(frozen=True)
 class Block:
+    """One grid cell; its fields are ``study_grid.BLOCK_KEY``, in order."""
+
     task: str
     scenario: str
     source: str
@@ -262,8 +265,7 @@ def score_member(block: Block, design: FinetuneDesign, member: Member, result: F
     stop = {"accuracy": float("nan"), "balanced_accuracy": float("nan")} if member.stop_faces is None \
         else scores(member.stop_faces)
     return {
-        "task": block.task, "scenario": block.scenario, "source": block.source, "depth": block.depth,
-        "n_train": member.n_train, "seed": member.seed,
+        **dataclasses.asdict(block), "n_train": member.n_train, "seed": member.seed,
         "pretrain_seed": -1 if member.pretrain_seed is None else member.pretrain_seed,
         "n_fit": len(member.fit_faces), "n_stop": 0 if member.stop_faces is None else len(member.stop_faces),
         "accuracy": test["accuracy"], "balanced_accuracy": test["balanced_accuracy"], "macro_f1": test["macro_f1"],
@@ -289,6 +291,6 @@ def run_block(block: Block, design: FinetuneDesign, faces: LabelledFaces, device
     results = fit_members(block, design, members, inputs, device, trunks)
     metrics = pd.DataFrame([score_member(block, design, m, r, inputs, faces) for m, r in zip(members, results)])
     curves = pd.concat([r.curve.assign(n_train=m.n_train, seed=m.seed) for m, r in zip(members, results)], ignore_index=True)
-    curves = curves.assign(task=block.task, scenario=block.scenario, source=block.source, depth=block.depth)
+    curves = curves.assign(**dataclasses.asdict(block))
     states = {(m.n_train, m.seed): r.state for m, r in zip(members, results)}
     return metrics.sort_values(["n_train", "seed"], ignore_index=True), curves, states

@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
-from workflow_scripts import archive, depths, scenarios, study_config, study_grid, tasks
+from workflow_scripts import depths, scenarios, study_config, study_grid, tasks
 from workflow_scripts.protocol import Protocol
 
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
@@ -66,16 +66,10 @@ def dataset_inputs():
 
 
 def mtfl_download_needed():
-    """True when the study reads MTFL, nothing is at mtfl.path and mtfl.url names a source."""
+    """True when the study reads MTFL, nothing is at mtfl.path and mtfl.url names a source.
+    Looks at the local disk only: the network is the fetch_mtfl job's alone."""
     mtfl = config["mtfl"]
     return config["data"]["source"] == "mtfl" and not Path(mtfl["path"]).exists() and bool(mtfl["url"])
-
-
-if mtfl_download_needed():
-    try:  # before Snakemake asks the server itself: one line naming the URL and what to do
-        archive.check_reachable(config["mtfl"]["url"])
-    except archive.ArchiveError as error:
-        raise WorkflowError(f"{config_name}: key 'mtfl.url': {error}") from None
 
 
 def block_pretrain_seeds(wildcards):

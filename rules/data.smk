@@ -7,9 +7,8 @@ localrules:
 
 if mtfl_download_needed():
 
+    # no input: the job itself downloads, so parsing and dry runs never ask the server
     rule fetch_mtfl:
-        input:
-            download=storage.http(config["mtfl"]["url"]),
         output:
             archive=config["mtfl"]["path"],
         params:

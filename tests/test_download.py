@@ -1,10 +1,13 @@
-"""Fetching MTFL from mtfl.url through Snakemake's HTTP storage plugin, tested without the
-internet: a loopback server (127.0.0.1) serves a small archive in MTFL's format."""
+"""Fetching MTFL from mtfl.url in the fetch_mtfl job, tested without the internet: a
+loopback server (127.0.0.1) serves a small archive in MTFL's format; and, in a network
+namespace with no network at all (``unshare -rn``), parsing, dry runs, lint and report
+never reach out, while the download job fails with one line."""
 
 import functools
 import hashlib
 import http.server
 import socket
+import subprocess
 import threading
 
 import pandas as pd
@@ -12,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import write_mtfl_folder, zip_folder
-from test_workflow import TINY, snakemake
+from test_workflow import SNAKEMAKE, TINY, snakemake
 from workflow_scripts.atomic import partial_files
 
 
@@ -72,7 +75,7 @@ def test_a_wrong_checksum_stops_with_one_line_and_leaves_no_archive(tmp_path, se
     assert not (work / "data" / "MTFL.zip").exists() and not partial_files(work / "data" / "MTFL.zip")
 
 
-def test_an_unreachable_address_stops_with_one_line_before_any_job(tmp_path):
+def test_an_unreachable_address_fails_in_the_download_job_with_one_line(tmp_path):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -80,5 +83,54 @@ def test_an_unreachable_address_stops_with_one_line_before_any_job(tmp_path):
     result = snakemake(tmp_path, mtfl_config(url), "--cores", "1", "results/data/faces.csv", check=False)
     assert result.returncode != 0
     line = one_line(result, "cannot be reached")
-    assert url in line and "mtfl.url" in line and "set mtfl.path" in line
-    assert not (tmp_path / "results").exists() and not (tmp_path / "data").exists()
+    assert line.startswith("rule fetch_mtfl failed: ") and url in line and "mtfl.url" in line and "set mtfl.path" in line
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+    assert not (tmp_path / "results" / "data" / "faces.pt").exists()
+
+
+def offline(command: list, cwd):
+    """``command`` in a network namespace of its own: no interface but a loopback that is
+    down, so any connection attempt, a DNS lookup included, fails at once."""
+    return subprocess.run(["unshare", "--map-root-user", "--net", *command], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def no_network_namespace() -> bool:
+    try:
+        return subprocess.run(["unshare", "--map-root-user", "--net", "true"], capture_output=True).returncode != 0
+    except FileNotFoundError:
+        return True
+
+
+needs_unshare = pytest.mark.skipif(no_network_namespace(), reason="needs unprivileged network namespaces (unshare -rn)")
+
+
+@needs_unshare
+def test_parsing_dry_run_lint_and_report_never_reach_the_network(tmp_path):
+    """The archive is missing and mtfl.url is the official address: only the planned
+    fetch_mtfl job may go out; Snakemake itself never does."""
+    config = mtfl_config("http://mmlab.ie.cuhk.edu.hk/projects/TCDCN/data/MTFL.zip")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    base = [*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(tmp_path / "config.yaml")]
+    dry = offline([*base, "-n", "--cores", "1"], tmp_path)
+    assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+    assert "fetch_mtfl" in dry.stdout
+    lint = offline([*base, "--lint"], tmp_path)
+    assert "cannot be reached" not in lint.stdout + lint.stderr and "Traceback" not in lint.stderr, lint.stderr[-2000:]
+    # the report of what is there (nothing yet, as at the end of a run whose archive was moved)
+    report = offline([*base, "--report", "report.html", "results/data/faces.csv"], tmp_path)
+    assert report.returncode == 0, report.stdout[-2000:] + report.stderr[-2000:]
+    assert (tmp_path / "report.html").stat().st_size > 0
+    assert not (tmp_path / "data").exists()
+
+
+@needs_unshare
+def test_without_a_network_a_missing_archive_fails_with_one_line_naming_path_and_url(tmp_path):
+    url = "http://mmlab.ie.cuhk.edu.hk/projects/TCDCN/data/MTFL.zip"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(mtfl_config(url)))
+    result = offline([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(tmp_path / "config.yaml"),
+                      "--cores", "1", "results/data/faces.csv"], tmp_path)
+    assert result.returncode != 0
+    line = one_line(result, "cannot be reached")
+    assert line.startswith("rule fetch_mtfl failed: ") and url in line and "set mtfl.path" in line and "mtfl.url" in line
+    assert not (tmp_path / "data" / "MTFL.zip").exists() and not partial_files(tmp_path / "data" / "MTFL.zip")

@@ -1,7 +1,8 @@
 """The MTFL archive fetched from its URL: checked, then put in place atomically.
 
-Snakemake's HTTP storage plugin downloads ``mtfl.url`` into its local storage folder;
-``install_archive`` checks that copy (its SHA-256 when ``mtfl.sha256`` is set, and in any
+Only the job of rule ``fetch_mtfl`` touches the network: ``download`` streams ``mtfl.url``
+to a file beside ``mtfl.path`` (parsing the workflow, ``--dry-run``, ``--lint`` and
+``--report`` never ask the server anything); ``install_archive`` checks that copy (its SHA-256 when ``mtfl.sha256`` is set, and in any
 case that it is a readable MTFL archive: a zip with the annotation files, so a truncated
 download never passes) and only then moves it to ``mtfl.path``. A copy that fails the
 check is deleted, so the next run downloads afresh.
@@ -54,18 +55,23 @@ def install_archive(downloaded, target, url: str, sha256: str = "") -> str:
     return found
 
 
-def check_reachable(url: str, timeout: float = 15.0):
-    """Raise ArchiveError, in one line naming the URL and what to do, unless a HEAD request
-    to ``url`` answers 200 (after redirects)."""
+ADVICE = "download MTFL.zip yourself and set mtfl.path to it, or fix mtfl.url"
+
+
+def download(url: str, target, timeout: float = 60.0, chunk: int = 1 << 20):
+    """Stream ``url`` to ``target``; ArchiveError in one line naming the URL and what to do
+    when the server cannot be reached or does not answer 200 (after redirects)."""
     import requests
 
-    advice = "download MTFL.zip yourself and set mtfl.path to it, or fix mtfl.url"
     try:
-        response = requests.head(url, allow_redirects=True, timeout=timeout)
+        with requests.get(url, stream=True, allow_redirects=True, timeout=timeout) as response:
+            if response.status_code != 200:
+                raise ArchiveError(f"{url}: the server answers HTTP {response.status_code}; {ADVICE}")
+            with open(target, "wb") as file:
+                for block in response.iter_content(chunk):
+                    file.write(block)
     except requests.RequestException as error:
         # requests nests the cause deep in its message: keep the system's own words
         cause = re.search(r"\[Errno -?\d+\] [^'\")]+", str(error))
         reason = cause.group(0) if cause else type(error).__name__
-        raise ArchiveError(f"{url}: cannot be reached ({reason}); {advice}") from None
-    if response.status_code != 200:
-        raise ArchiveError(f"{url}: the server answers HTTP {response.status_code}; {advice}")
+        raise ArchiveError(f"{url}: cannot be reached ({reason}); {ADVICE}") from None

@@ -14,7 +14,7 @@ from workflow_scripts.finetuning import (
     Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block, stacking_groups,
 )
 from workflow_scripts.networks import Architecture, ConvSpec, build_trunk, prefix_length
-from workflow_scripts.protocol import Protocol, early_stopping_mask, passes_per_epoch
+from workflow_scripts.protocol import Protocol, cross_validation_folds, early_stopping_mask, passes_per_epoch
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.study_grid import BLOCK_KEY
 from workflow_scripts.training import FitSettings
@@ -101,16 +101,18 @@ def _design(protocol, pretrain_seed_of=None):
     return FinetuneDesign(ARCH, SETTINGS, protocol, (30, 60), (0, 1), pretrain_seed_of or {})
 
 
-def _block(study, table, validation):
+def _block(study, table, validation, with_curves=False):
     faces, roles, subsets = study
-    metrics, _, _ = run_block(
-        Block(TASK, "none", "none", "none"), _design(Protocol(validation=validation, objective="balanced", stack="none")),
+    metrics, curves, _ = run_block(
+        Block(TASK, "none", "none", "none"),
+        _design(Protocol(validation=validation, folds=3, objective="balanced", stack="none")),
         LabelledFaces(table, roles, subsets), torch.device("cpu"), images=faces.images,
     )
-    return metrics
+    return (metrics, curves) if with_curves else metrics
 
 
-def test_from_labels_reads_no_label_but_its_own_and_the_test_faces(study):
+@pytest.mark.parametrize("validation", ["from_labels", "cross_validated"])
+def test_the_n_label_protocols_read_no_label_but_their_own_and_the_test_faces(study, validation):
     """Every label outside the labelled subsets and the test set is scrambled: a member
     that read any of them (validation split, the rest of the pool) would change."""
     faces, roles, subsets = study
@@ -119,11 +121,39 @@ def test_from_labels_reads_no_label_but_its_own_and_the_test_faces(study):
     others = np.array(sorted(set(range(len(scrambled))) - used))
     scrambled.loc[others, TASK] = 1 - scrambled.loc[others, TASK]
     columns = ["accuracy", "balanced_accuracy", "stop_balanced_accuracy", "epochs_run", "best_epoch", "n_fit"]
-    honest = _block(study, faces.table, "from_labels")
-    pd.testing.assert_frame_equal(honest[columns], _block(study, scrambled, "from_labels")[columns])
-    assert (honest["n_fit"] + honest["n_stop"] == honest["n_train"]).all()
+    honest = _block(study, faces.table, validation)
+    pd.testing.assert_frame_equal(honest[columns], _block(study, scrambled, validation)[columns])
+    # from_labels splits the N faces; cross-validation trains on all N after every one served as a stop face
+    budget = honest["n_fit"] + honest["n_stop"] if validation == "from_labels" else honest["n_fit"]
+    assert (budget == honest["n_train"]).all() and (honest["n_stop"] <= honest["n_train"]).all()
     # the same scrambling does reach a member that stops on the held-out validation split
     assert not _block(study, faces.table, "held_out")[columns].equals(_block(study, scrambled, "held_out")[columns])
+
+
+def test_cross_validated_members_train_on_all_n_for_the_count_their_folds_chose(study):
+    faces, _, _ = study
+    metrics, curves = _block(study, faces.table, "cross_validated", with_curves=True)
+    assert (metrics["n_fit"] == metrics["n_train"]).all() and (metrics["n_stop"] == metrics["n_train"]).all()
+    assert (metrics["folds"] == 3).all() and metrics["stop_balanced_accuracy_sd"].notna().all()
+    for row in metrics.itertuples():
+        member = curves[(curves["n_train"] == row.n_train) & (curves["seed"] == row.seed)]
+        refit, folds = member[member["fold"] == -1], member[member["fold"] >= 0]
+        assert row.epochs_run == row.best_epoch == len(refit) and refit["stop_criterion"].isna().all()
+        mean = folds.groupby("epoch")["stop_criterion"].mean()
+        assert set(folds.groupby("fold")["epoch"].max()) == {mean.index.max()}  # the folds ran in step
+        assert row.best_epoch == mean[mean == mean.min()].index.max()  # lowest mean, ties to the later epoch
+
+
+def test_cross_validation_folds_deal_each_class_in_turn():
+    # classes sorted stably: 0 at positions 0, 2, 3, 6; 1 at 1, 4, 5; 2 at 7 -> dealt to folds 0, 1, 2, 0, 1, ...
+    assert cross_validation_folds([0, 1, 0, 0, 1, 1, 0, 2], 3).tolist() == [0, 1, 1, 2, 2, 0, 0, 1]
+    assert cross_validation_folds([1, 0, 1, 0], 2).tolist() == [0, 0, 1, 1]
+    labels = np.repeat([0, 1], [37, 13])
+    fold_of = cross_validation_folds(labels, 5)
+    assert sorted(np.bincount(fold_of)) == [10] * 5
+    assert all(abs(np.sum((fold_of == f) & (labels == 1)) - 13 / 5) < 1 for f in range(5))
+    with pytest.raises(ValueError, match="finetune.folds: 6 folds of 5 labelled faces"):
+        cross_validation_folds([0, 1, 0, 1, 0], 6)
 
 
 def test_fixed_epochs_trains_on_all_n_and_records_no_early_stopping_score(study):

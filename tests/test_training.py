@@ -4,6 +4,7 @@ alike), cached features give the model that training the full network with its p
 frozen gives, frozen layers stay bit-identical, and the losses are torch's own."""
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ from workflow_scripts.networks import Architecture, ConvSpec, build_classifier, 
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.stacked_training import StackedAdam, fit_stacked
 from workflow_scripts.training import (
-    FitSettings, TrainingRows, balanced_error, fit, plain_error, reconstruction_error, weighted_cross_entropy,
+    FitSettings, TrainingRows, balanced_error, cross_validate, fit, plain_error, reconstruction_error,
+    weighted_cross_entropy,
 )
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
@@ -209,3 +211,69 @@ def test_the_losses_are_torchs_and_padding_rows_count_for_nothing():
     torch.testing.assert_close(reconstruction_error(reconstructed, images), F.mse_loss(reconstructed, images))
     torch.testing.assert_close(reconstruction_error(reconstructed, images, None, torch.tensor([1.0, 1, 0, 0])),
                                F.mse_loss(reconstructed[:2], images[:2]))
+
+
+def _folds(labels, labelled, seed, n_folds=3):
+    """A member's cross-validation folds, dealt in turn (the rows' order stands in for
+    the stratified deal of protocol.cross_validation_folds, tested there)."""
+    fold_of = torch.arange(len(labelled)) % n_folds
+    return [training_rows(labels, labelled[fold_of != f], labelled[fold_of == f], seed) for f in range(n_folds)]
+
+
+def test_stacked_cross_validation_equals_the_plain_folds_in_step(study):
+    """Folds of two members in one stack stop as ``cross_validate`` stops each member's
+    folds alone: on the mean over its folds, ties going to the later epoch."""
+    _, _, subsets = study
+    _, inputs, labels, _, _, models = _setup(study, 0)
+    settings = FitSettings(max_epochs=10, patience=3, batch_size=16, learning_rate=3e-3, min_epoch_samples=100)
+    plan = [(40, 0), (80, 1)]
+    folds = {m: _folds(labels, torch.tensor(subset_faces(subsets, m[1], m[0])), m[1]) for m in plan}
+    owners = [m for m in plan for _ in folds[m]]
+    stacked = fit_stacked([copy.deepcopy(models[seed]) for _, seed in owners], inputs, labels,
+                          [rows for m in plan for rows in folds[m]], weighted_cross_entropy, settings,
+                          criterion=balanced_error, folds_of=owners)
+    chosen = set()
+    for m in plan:
+        alone = cross_validate([copy.deepcopy(models[m[1]]) for _ in folds[m]], inputs, labels, folds[m],
+                               weighted_cross_entropy, settings, criterion=balanced_error)
+        mine = [r for r, owner in zip(stacked, owners) if owner == m]
+        for together, by_itself in zip(mine, alone):
+            _assert_same_fit(together, by_itself)
+        # the rule, read off the recorded curves: the last epoch of lowest mean, then patience more
+        mean = np.mean([r.curve["stop_criterion"].to_numpy() for r in alone], axis=0)
+        best = len(mean) - 1 - int(np.argmin(mean[::-1]))
+        assert {r.best_epoch for r in alone} == {best + 1}
+        assert {r.epochs_run for r in alone} == {min(best + 1 + settings.patience, settings.max_epochs)}
+        chosen.add(best + 1)
+    assert len(chosen) > 1, "members whose folds chose different epoch counts"
+
+
+def test_a_refit_trains_its_own_epoch_count_stacked_or_alone(study):
+    _, inputs, labels, rows, _, models = _setup(study, 0, seeds=(0, 1))
+    members = [dataclasses.replace(training_rows(labels, r, None, seed), epochs=epochs)
+               for (seed, r), epochs in zip(enumerate(rows), (2, 5))]
+    stacked = fit_stacked([copy.deepcopy(m) for m in models], inputs, labels, members, weighted_cross_entropy, SETTINGS)
+    for member, result in enumerate(stacked):
+        assert result.epochs_run == result.best_epoch == members[member].epochs == len(result.curve)
+        _assert_same_fit(result, fit(copy.deepcopy(models[member]), inputs, labels, members[member],
+                                     weighted_cross_entropy, SETTINGS))
+
+
+def test_ties_go_to_the_first_epoch_when_early_stopping_and_to_the_last_when_cross_validating(study):
+    """With a learning rate of 0 every epoch scores the same: early stopping keeps epoch 1
+    and ends after ``patience`` more; cross-validation takes each tie as the better
+    (the later epoch), so it never runs out of patience and chooses ``max_epochs``."""
+    _, _, subsets = study
+    _, inputs, labels, _, validation, models = _setup(study, 0, seeds=(0,))
+    frozen = FitSettings(max_epochs=5, patience=2, batch_size=16, learning_rate=0.0)
+    labelled = torch.tensor(subset_faces(subsets, 0, 40))
+    alone = fit(copy.deepcopy(models[0]), inputs, labels, training_rows(labels, labelled, validation, 0),
+                weighted_cross_entropy, frozen, criterion=balanced_error)
+    assert (alone.best_epoch, alone.epochs_run) == (1, 3)
+    folds = _folds(labels, labelled, 0)
+    in_step = cross_validate([copy.deepcopy(models[0]) for _ in folds], inputs, labels, folds, weighted_cross_entropy,
+                             frozen, criterion=balanced_error)
+    stacked = fit_stacked([copy.deepcopy(models[0]) for _ in folds], inputs, labels, folds, weighted_cross_entropy, frozen,
+                          criterion=balanced_error, folds_of=[0] * len(folds))
+    for result in in_step + stacked:
+        assert (result.best_epoch, result.epochs_run) == (5, 5)

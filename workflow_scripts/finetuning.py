@@ -26,11 +26,13 @@ import torch
 from . import scenarios
 from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, build_classifier, network_input, prefix_length, transfer_prefix
-from .protocol import Protocol, early_stopping_mask
+from .protocol import Protocol, cross_validation_folds, early_stopping_mask
 from .splits import faces_with_role, subset_faces
 from .stacked_training import fit_stacked
 from .tasks import N_CLASSES
-from .training import FitResult, FitSettings, TrainingRows, balanced_error, fit, plain_error, predict, weighted_cross_entropy
+from .training import (
+    FitResult, FitSettings, TrainingRows, balanced_error, cross_validate, fit, plain_error, predict, weighted_cross_entropy,
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ class LabelledFaces:
 class Member:
     """One classifier of a block: its labelled-set size and seed, the pretraining seed of
     the source it transfers from (None without transfer), the faces it trains on, the
-    early-stopping faces (None: fixed epochs), and the class weights of both losses."""
+    early-stopping faces (None: fixed epochs or cross-validated), the class weights of
+    both losses, and, cross-validated, the members of its folds (each trains on the
+    others' faces and stops on its own)."""
 
     n_train: int
     seed: int
@@ -88,6 +92,16 @@ class Member:
     stop_faces: np.ndarray | None
     class_weights: np.ndarray
     stop_class_weights: np.ndarray | None
+    folds: tuple["Member", ...] = ()
+
+
+@dataclass
+class Fitted:
+    """A trained member: its classifier's training, and, cross-validated, each fold's
+    member (its faces) beside the fold model's training (its state at the chosen count)."""
+
+    result: FitResult
+    folds: list[tuple[Member, FitResult]]
 
 
 def needed_faces(roles: pd.DataFrame, subsets: pd.DataFrame) -> np.ndarray:
@@ -113,7 +127,7 @@ def member_faces(labels_by_face: np.ndarray, labelled: np.ndarray, roles: pd.Dat
         return labelled[~held_out], labelled[held_out]
     if protocol.validation == "held_out":
         return labelled, faces_with_role(roles, "validation")
-    return labelled, None
+    return labelled, None  # fixed_epochs, and cross_validated (whose folds are planned apart)
 
 
 class BlockInputs:
@@ -150,13 +164,13 @@ class BlockInputs:
             raise ValueError("cached features lack some faces the block needs; rerun extract_features")
         return found
 
-    def training_rows(self, member: Member) -> TrainingRows:
+    def training_rows(self, member: Member, epochs: int | None = None) -> TrainingRows:
         def weights(values):
             return None if values is None else torch.tensor(values, dtype=torch.float32)
 
         stop = None if member.stop_faces is None else self.rows(member.stop_faces, member.pretrain_seed)
         return TrainingRows(self.rows(member.fit_faces, member.pretrain_seed), stop, weights(member.class_weights),
-                            weights(member.stop_class_weights), member.seed)
+                            weights(member.stop_class_weights), member.seed, epochs)
 
 
 def trains_convolutions(scenario: str, length: int, architecture: Architecture) -> bool:
@@ -193,26 +207,42 @@ def trained_part(block: Block, architecture: Architecture) -> torch.nn.Sequentia
     return model[transferred_length(block, architecture):] if scenarios.is_frozen(block.scenario) else model
 
 
+def loss_weights(labels_by_face: np.ndarray, faces, n_classes: int, objective: str) -> np.ndarray | None:
+    """The class weights of a loss over ``faces``: inverse class frequency (``balanced``)
+    or ones (``plain``); None without faces."""
+    if faces is None:
+        return None
+    if objective == "balanced":
+        return balanced_class_weights(labels_by_face[faces], n_classes)
+    return np.ones(n_classes)
+
+
 def plan_members(block: Block, design: FinetuneDesign, faces: LabelledFaces) -> list[Member]:
     """Every (size, seed) member of the block, with the faces it reads."""
     labels = faces.table[block.task].to_numpy()
-    n_classes = N_CLASSES[block.task]
 
     def class_weights(of_faces):
-        if of_faces is None:
-            return None
-        if design.protocol.objective == "balanced":
-            return balanced_class_weights(labels[of_faces], n_classes)
-        return np.ones(n_classes)
+        return loss_weights(labels, of_faces, N_CLASSES[block.task], design.protocol.objective)
 
+    cross_validated = design.protocol.validation == "cross_validated"
     members = []
     for n_train in design.train_sizes:
         for seed in design.seeds:
             labelled = subset_faces(faces.subsets, seed, n_train)
             fit_faces, stop_faces = member_faces(labels, labelled, faces.roles, design.protocol)
             pretrain_seed = design.pretrain_seed_of.get(seed) if scenarios.transfers(block.scenario) else None
-            members.append(Member(n_train, seed, pretrain_seed, fit_faces, stop_faces,
-                                  class_weights(fit_faces), class_weights(stop_faces)))
+            member = Member(n_train, seed, pretrain_seed, fit_faces, stop_faces, class_weights(fit_faces),
+                            class_weights(stop_faces))
+            if cross_validated:
+                # fold f stops on the member's faces in fold f and trains on the rest, with
+                # the member's seed (its initialisation and batch-order seed)
+                fold_of = cross_validation_folds(labels[labelled], design.protocol.folds)
+                member = dataclasses.replace(member, folds=tuple(
+                    dataclasses.replace(member, fit_faces=labelled[fold_of != f], stop_faces=labelled[fold_of == f],
+                                        class_weights=class_weights(labelled[fold_of != f]),
+                                        stop_class_weights=class_weights(labelled[fold_of == f]))
+                    for f in range(design.protocol.folds)))
+            members.append(member)
     return members
 
 
@@ -231,47 +261,78 @@ def initial_model(block: Block, design: FinetuneDesign, member: Member, trunks: 
 
 
 def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inputs: BlockInputs, device,
-                trunks: dict | None = None) -> list[FitResult]:
-    """Train every member, stacked where ``finetune.stack`` says so, else one at a time."""
+                trunks: dict | None = None) -> list[Fitted]:
+    """Train every member, stacked where ``finetune.stack`` says so, else one at a time.
+    Cross-validated, a member's folds train first and choose its epoch count (stacked
+    with the other folds of its group, or in step with each other alone); then the member
+    trains on all its N faces for that many epochs."""
     criterion = balanced_error if design.protocol.objective == "balanced" else plain_error
     convolutions = trains_convolutions(block.scenario, transferred_length(block, design.architecture), design.architecture)
-    results = {}
+    train_args = (inputs.tensor, inputs.targets)
+    train_kwargs = {"loss": weighted_cross_entropy, "settings": design.training, "criterion": criterion, "device": device}
+
+    def models_and_rows(group: list[Member], epochs=None):
+        rows = [inputs.training_rows(m, e) for m, e in zip(group, epochs or [None] * len(group))]
+        return [initial_model(block, design, m, trunks) for m in group], rows
+
+    fitted = {}
     for group in stacking_groups(members, design.protocol.stack, device, convolutions):
-        models = [initial_model(block, design, m, trunks) for m in group]
-        rows = [inputs.training_rows(m) for m in group]
         label = f"{block} n={group[0].n_train} seed={group[0].seed}" + (f" and {len(group) - 1} more" if len(group) > 1 else "")
+        epochs, folds = None, {(m.n_train, m.seed): [] for m in group}
+        if design.protocol.validation == "cross_validated":
+            owners, fold_group = zip(*[((m.n_train, m.seed), fold) for m in group for fold in m.folds])
+            models, rows = models_and_rows(list(fold_group))
+            if len(group) == 1:
+                fold_results = cross_validate(models, *train_args, rows, **train_kwargs, label=f"{label} folds")
+            else:
+                fold_results = fit_stacked(models, *train_args, rows, **train_kwargs, label=f"{label} folds", folds_of=list(owners))
+            for owner, fold, result in zip(owners, fold_group, fold_results):
+                folds[owner].append((fold, result))
+            epochs = [folds[(m.n_train, m.seed)][0][1].best_epoch for m in group]  # the count its folds chose
+        models, rows = models_and_rows(group, epochs)
         if len(group) == 1:
-            fitted = [fit(models[0], inputs.tensor, inputs.targets, rows[0], weighted_cross_entropy, design.training,
-                          criterion=criterion, device=device, label=label)]
+            results = [fit(models[0], *train_args, rows[0], **train_kwargs, label=label)]
         else:
-            fitted = fit_stacked(models, inputs.tensor, inputs.targets, rows, weighted_cross_entropy, design.training,
-                                 criterion=criterion, device=device, label=label)
-        results.update({(m.n_train, m.seed): r for m, r in zip(group, fitted)})
-    return [results[(m.n_train, m.seed)] for m in members]
+            results = fit_stacked(models, *train_args, rows, **train_kwargs, label=label)
+        fitted.update({(m.n_train, m.seed): Fitted(r, folds[(m.n_train, m.seed)]) for m, r in zip(group, results)})
+    return [fitted[(m.n_train, m.seed)] for m in members]
 
 
-def score_member(block: Block, design: FinetuneDesign, member: Member, result: FitResult, inputs: BlockInputs,
+def score_member(block: Block, design: FinetuneDesign, member: Member, fitted: Fitted, inputs: BlockInputs,
                  faces: LabelledFaces) -> dict:
-    """The metrics row of a trained member: its test scores and its early-stopping score."""
+    """The metrics row of a trained member: its test scores and its early-stopping score
+    (cross-validated: the mean and the spread over folds of each fold model's score on
+    its own stop faces, at the chosen epoch count)."""
     labels, n_classes = faces.table[block.task].to_numpy(), N_CLASSES[block.task]
-    model = trained_part(block, design.architecture).to(inputs.tensor.device)
-    model.load_state_dict(result.state)
 
-    def scores(of_faces):
+    def scores(state, of_faces):
+        model = trained_part(block, design.architecture).to(inputs.tensor.device)
+        model.load_state_dict(state)
         predicted = predict(model, inputs.tensor, inputs.rows(of_faces, member.pretrain_seed).to(inputs.tensor.device))
         return classification_metrics(labels[of_faces], predicted.argmax(-1).cpu().numpy(), n_classes)
 
-    test = scores(faces_with_role(faces.roles, "test"))
-    stop = {"accuracy": float("nan"), "balanced_accuracy": float("nan")} if member.stop_faces is None \
-        else scores(member.stop_faces)
+    test = scores(fitted.result.state, faces_with_role(faces.roles, "test"))
+    if fitted.folds:
+        stop_parts = pd.DataFrame([scores(result.state, fold.stop_faces) for fold, result in fitted.folds])
+        stop = {f"{m}{suffix}": getattr(stop_parts[m], how)() for m in ("accuracy", "balanced_accuracy")
+                for suffix, how in (("", "mean"), ("_sd", "std"))}
+        n_stop = sum(len(fold.stop_faces) for fold, _ in fitted.folds)
+    elif member.stop_faces is not None:
+        stop = {**scores(fitted.result.state, member.stop_faces), "accuracy_sd": np.nan, "balanced_accuracy_sd": np.nan}
+        n_stop = len(member.stop_faces)
+    else:
+        stop = dict.fromkeys(["accuracy", "balanced_accuracy", "accuracy_sd", "balanced_accuracy_sd"], np.nan)
+        n_stop = 0
     return {
         **dataclasses.asdict(block), "n_train": member.n_train, "seed": member.seed,
         "pretrain_seed": -1 if member.pretrain_seed is None else member.pretrain_seed,
-        "n_fit": len(member.fit_faces), "n_stop": 0 if member.stop_faces is None else len(member.stop_faces),
+        "n_fit": len(member.fit_faces), "n_stop": n_stop, "folds": len(fitted.folds),
         "accuracy": test["accuracy"], "balanced_accuracy": test["balanced_accuracy"], "macro_f1": test["macro_f1"],
         "confusion": json.dumps(test["confusion"]),
         "stop_accuracy": stop["accuracy"], "stop_balanced_accuracy": stop["balanced_accuracy"],
-        "epochs_run": result.epochs_run, "best_epoch": result.best_epoch, "train_seconds": result.seconds,
+        "stop_accuracy_sd": stop["accuracy_sd"], "stop_balanced_accuracy_sd": stop["balanced_accuracy_sd"],
+        "epochs_run": fitted.result.epochs_run, "best_epoch": fitted.result.best_epoch,
+        "train_seconds": fitted.result.seconds + sum(result.seconds for _, result in fitted.folds),
     }
 
 
@@ -288,9 +349,11 @@ def run_block(block: Block, design: FinetuneDesign, faces: LabelledFaces, device
     inputs = BlockInputs(labels, features=features) if scenarios.is_frozen(block.scenario) else BlockInputs(labels, images)
     inputs.to(device)
     members = plan_members(block, design, faces)
-    results = fit_members(block, design, members, inputs, device, trunks)
-    metrics = pd.DataFrame([score_member(block, design, m, r, inputs, faces) for m, r in zip(members, results)])
-    curves = pd.concat([r.curve.assign(n_train=m.n_train, seed=m.seed) for m, r in zip(members, results)], ignore_index=True)
-    curves = curves.assign(**dataclasses.asdict(block))
-    states = {(m.n_train, m.seed): r.state for m, r in zip(members, results)}
+    fitted = fit_members(block, design, members, inputs, device, trunks)
+    metrics = pd.DataFrame([score_member(block, design, m, f, inputs, faces) for m, f in zip(members, fitted)])
+    curves = pd.concat([
+        result.curve.assign(n_train=m.n_train, seed=m.seed, fold=fold)
+        for m, f in zip(members, fitted) for fold, result in [(-1, f.result), *enumerate(r for _, r in f.folds)]
+    ], ignore_index=True).assign(**dataclasses.asdict(block))
+    states = {(m.n_train, m.seed): f.result.state for m, f in zip(members, fitted)}
     return metrics.sort_values(["n_train", "seed"], ignore_index=True), curves, states

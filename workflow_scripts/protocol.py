@@ -6,6 +6,10 @@ validation protocol (``finetune.validation``):
 - ``from_labels``: the stop faces are a stratified part of the member's own N labelled
   faces (``validation_fraction_of_n``); the rest trains. N counts every label used, so a
   "few labels" result really uses few labels.
+- ``cross_validated``: stratified k-fold inside the member's own N labelled faces
+  (``folds``): each fold's faces are the stop faces of a model trained on the other
+  folds; the mean over folds chooses the epoch count, and the member then trains on all N
+  faces for that many epochs (choose on a split of the budget, refit on the whole budget).
 - ``held_out``: the stop faces are the data set's labelled validation split (every
   class, about a thousand faces on MTFL), on top of the N training labels.
 - ``fixed_epochs``: no stop faces and no early stopping; train ``max_epochs`` on all N
@@ -65,6 +69,20 @@ def early_stopping_mask(labels_in_order, fraction: float) -> np.ndarray:
     return held_out
 
 
+def cross_validation_folds(labels_in_order, folds: int) -> np.ndarray:
+    """The fold (0 .. folds-1) of each face of a labelled set, stratified on its labels:
+    the faces sorted by label (stable, so in labelled order within a class) are dealt to
+    the folds in turn, so every fold holds each class's faces to within one and the
+    folds' sizes differ by one at most."""
+    labels = np.asarray(labels_in_order)
+    if not 2 <= folds <= len(labels):
+        raise ValueError(f"finetune.folds: {folds} folds of {len(labels)} labelled faces; "
+                         f"need 2 <= folds <= N")
+    fold_of = np.empty(len(labels), dtype=np.int64)
+    fold_of[np.argsort(labels, kind="stable")] = np.arange(len(labels)) % folds
+    return fold_of
+
+
 @dataclass(frozen=True)
 class Protocol:
     """The fine-tuning protocol of a study: these keys of config ``finetune``, with the
@@ -72,6 +90,7 @@ class Protocol:
 
     validation: str = SCHEMA["validation"]["default"]
     validation_fraction_of_n: float = SCHEMA["validation_fraction_of_n"]["default"]
+    folds: int = SCHEMA["folds"]["default"]
     objective: str = SCHEMA["objective"]["default"]
     stack: str = SCHEMA["stack"]["default"]
 
@@ -95,6 +114,8 @@ class Protocol:
         stopping = {
             "from_labels": f"early stopping on {self.validation_fraction_of_n:.0%} of each member's N labelled faces "
                            "(stratified; N counts every label used)",
+            "cross_validated": f"epoch count chosen by {self.folds}-fold cross-validation inside each member's N labelled "
+                               "faces (stratified; mean over folds, ties to the later epoch), then trained on all N",
             "held_out": "early stopping on the held-out labelled validation split (labels beyond N)",
             "fixed_epochs": "no early stopping (max_epochs, last state kept)",
         }[self.validation]

@@ -123,9 +123,13 @@ def epoch_schedule(members: list[TrainingRows], generators, settings: FitSetting
 
 
 def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, settings: FitSettings, *,
-                criterion=None, device=torch.device("cpu"), label="fit") -> list[FitResult]:
+                criterion=None, device=torch.device("cpu"), label="fit", folds_of: list | None = None) -> list[FitResult]:
     """Train ``modules[s]`` on ``members[s]`` for every s at once; each member's result
-    is what ``training.fit`` returns for it (``seconds``: its share of the whole)."""
+    is what ``training.fit`` returns for it (``seconds``: its share of the whole).
+
+    ``folds_of``: members that are the folds of one cross-validation share a key here;
+    they stop together, as ``training.cross_validate`` stops them: on the mean of their
+    criteria, ties going to the later epoch."""
     started = time.perf_counter()
     n_members = len(modules)
     if len(members) != n_members:
@@ -139,6 +143,11 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
         stop_weights = torch.stack([m.stop_class_weights for m in members]).to(device)
         stop_targets = targets[stop_rows]
         score_of = torch.vmap(criterion) if criterion is not None else None
+    # who stops together: each member alone, or the folds of one cross-validation
+    keys = list(range(n_members)) if folds_of is None else folds_of
+    group = torch.tensor([list(dict.fromkeys(keys)).index(k) for k in keys])
+    n_groups, later_ties = int(group.max()) + 1, folds_of is not None
+    epoch_cap = torch.tensor([m.epoch_cap(settings) for m in members])
 
     member_losses = torch.vmap(lambda p, b, x, y, w, m: loss(stack.member_forward(p, b, x), y, w, m))
     optimiser = StackedAdam(stack.params, settings.learning_rate, settings.weight_decay)
@@ -146,12 +155,12 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
     samples = torch.tensor([settings.passes_per_epoch(len(m.fit)) * len(m.fit) for m in members], dtype=torch.float32)
 
     alive = torch.arange(n_members)  # members still training, as indices into the full stack
-    best_score = torch.full((n_members,), math.inf)
-    best_epoch = torch.zeros(n_members, dtype=torch.long)
-    stopped_at = torch.full((n_members,), settings.max_epochs, dtype=torch.long)
+    best_score = torch.full((n_groups,), math.inf, dtype=torch.float64)
+    best_epoch = torch.zeros(n_groups, dtype=torch.long)
+    stopped_at = epoch_cap.clone()
     best_params = {k: v.detach().clone() for k, v in stack.params.items()}
     curves = {s: [] for s in range(n_members)}
-    for epoch in range(1, settings.max_epochs + 1):
+    for epoch in range(1, int(epoch_cap.max()) + 1):
         alive_list, alive_device = alive.tolist(), alive.to(device)
         schedule, schedule_mask = epoch_schedule([members[s] for s in alive_list], [generators[s] for s in alive_list],
                                                  settings, device)
@@ -165,27 +174,34 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
             train_loss += losses.detach() * mask.sum(1)
         train_loss = train_loss.cpu() / samples[alive]
 
+        groups, member_group = group[alive].unique(return_inverse=True)
         if stopping:
             outputs = stack.forward_rows(inputs, stop_rows[alive_device])
             alive_targets, alive_mask = stop_targets[alive_device], stop_mask[alive_device]
             stop_loss = torch.vmap(loss)(outputs, alive_targets, stop_weights[alive_device], alive_mask).cpu()
             score = stop_loss if score_of is None else score_of(outputs, alive_targets, alive_mask).cpu()
-            improved = score < best_score[alive]
+            # the mean over each group's members (a member alone: its own score), summed in
+            # member order in double precision, as training.cross_validate sums them
+            group_score = torch.zeros(len(groups), dtype=torch.float64).index_add_(0, member_group, score.double())
+            group_score /= torch.bincount(member_group, minlength=len(groups))
+            better = group_score <= best_score[groups] if later_ties else group_score < best_score[groups]
         else:  # fixed epochs: the last state is the kept one
             stop_loss = score = torch.full((len(alive_list),), math.nan)
-            improved = torch.ones(len(alive_list), dtype=torch.bool)
+            group_score, better = torch.full((len(groups),), math.nan), torch.ones(len(groups), dtype=torch.bool)
+        improved = better[member_group]
         if improved.any():
-            chosen = alive[improved]
             for k, v in stack.params.items():
-                best_params[k][chosen.to(device)] = v.detach()[improved.to(device)]
-            best_score[chosen] = score[improved]
-            best_epoch[chosen] = epoch
+                best_params[k][alive[improved].to(device)] = v.detach()[improved.to(device)]
+            best_score[groups[better]] = group_score[better].double()
+            best_epoch[groups[better]] = epoch
         for i, s in enumerate(alive_list):
             curves[s].append((epoch, train_loss[i].item(), stop_loss[i].item(), score[i].item()))
-        finished = (epoch - best_epoch[alive]) >= settings.patience if stopping else torch.zeros(len(alive_list), dtype=torch.bool)
+        finished = epoch >= epoch_cap[alive]
+        if stopping:
+            finished |= (epoch - best_epoch[group[alive]]) >= settings.patience
         stopped_at[alive[finished]] = epoch
-        log.info("%s epoch %d/%d: %d/%d members training, train loss %.4f, early-stopping criterion %.4f",
-                 label, epoch, settings.max_epochs, len(alive_list), n_members, train_loss.mean(), score.mean())
+        log.info("%s epoch %d: %d/%d members training, train loss %.4f, early-stopping criterion %.4f",
+                 label, epoch, len(alive_list), n_members, train_loss.mean(), score.mean())
         if finished.any():
             keep = (~finished).nonzero().flatten()
             alive = alive[keep]
@@ -199,7 +215,7 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
     return [
         FitResult(
             state={k: v[s].detach().cpu().clone() for k, v in {**best_params, **buffers}.items()},
-            best_epoch=int(best_epoch[s]), epochs_run=int(stopped_at[s]),
+            best_epoch=int(best_epoch[group[s]]), epochs_run=int(stopped_at[s]),
             curve=pd.DataFrame(curves[s], columns=CURVE_COLUMNS), seconds=seconds,
         )
         for s in range(n_members)

@@ -195,11 +195,14 @@ def resolve_hardware_path(value: str) -> str:
 def config_hash(config: dict) -> str:
     """Short, stable hash of the (defaults-filled) config, stamped on result tables. Left
     out, as they do not change what is computed: the settings of the dataset not in
-    use, and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256, which names
-    the content, is in)."""
+    use, the settings of a validation protocol not in use (finetune.folds outside
+    cross_validated), and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256,
+    which names the content, is in)."""
     kept = json.loads(json.dumps(config))
     unused = {"synthetic": "mtfl", "mtfl": "synthetic"}[kept["data"]["source"]]
     kept.pop(unused, None)
+    if kept.get("finetune", {}).get("validation") != "cross_validated":
+        kept.get("finetune", {}).pop("folds", None)
     for section, key in LOCATION_KEYS:
         kept.get(section, {}).pop(key, None)
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:12]

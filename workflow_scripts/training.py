@@ -57,17 +57,22 @@ class TrainingRows:
     fit: the rows it trains on; stop: the rows early stopping scores (None: fixed epochs);
     class_weights [C]: its training loss's class weights (ones: unweighted; [1] for the
     CAE); stop_class_weights: those of the early-stopping loss drawn in the curves;
-    seed: seeds its batch order."""
+    seed: seeds its batch order; epochs: without stop rows, how many epochs it trains
+    (None: ``max_epochs``; a cross-validated refit trains the chosen count)."""
 
     fit: torch.Tensor
     stop: torch.Tensor | None
     class_weights: torch.Tensor
     stop_class_weights: torch.Tensor | None
     seed: int
+    epochs: int | None = None
 
     def __post_init__(self):
         if len(self.fit) == 0:
             raise ValueError("a model has no training rows")
+
+    def epoch_cap(self, settings) -> int:
+        return settings.max_epochs if self.epochs is None else self.epochs
 
 
 @dataclass
@@ -173,37 +178,89 @@ def evaluate(model, loss, criterion, inputs, targets, rows, class_weights) -> tu
     return rows_loss, rows_loss if criterion is None else criterion(outputs, targets[rows])
 
 
+class Run:
+    """One model in training: its rows on the device, Adam over the parameters that
+    require a gradient, the seeded generator of its batch order, and its best state."""
+
+    def __init__(self, model, rows: TrainingRows, settings: FitSettings, device):
+        self.model, self.rows, self.settings = model.to(device), rows, settings
+        self.fit_rows, self.class_weights = rows.fit.to(device), rows.class_weights.to(device)
+        if rows.stop is not None:
+            self.stop_rows, self.stop_weights = rows.stop.to(device), rows.stop_class_weights.to(device)
+        self.optimizer = torch.optim.Adam([p for p in self.model.parameters() if p.requires_grad],
+                                          lr=settings.learning_rate, weight_decay=settings.weight_decay)
+        self.generator = torch.Generator().manual_seed(int(rows.seed))
+        self.passes = settings.passes_per_epoch(len(self.fit_rows))
+        self.best_state, self.curve = None, []
+
+    def train_epoch(self, loss, inputs, targets) -> float:
+        batches = epoch_batches(self.fit_rows, self.generator, self.passes, self.settings.batch_size)
+        return train_one_epoch(self.model, self.optimizer, loss, inputs, targets, batches, self.class_weights).item()
+
+    def score(self, loss, criterion, inputs, targets) -> tuple[float, float]:
+        """(loss, criterion) on the stop rows; NaN without them."""
+        if self.rows.stop is None:
+            return math.nan, math.nan
+        return tuple(v.item() for v in evaluate(self.model, loss, criterion, inputs, targets, self.stop_rows, self.stop_weights))
+
+    def keep_state(self):
+        self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def result(self, best_epoch: int, epochs_run: int, seconds: float) -> FitResult:
+        return FitResult(state={k: v.cpu() for k, v in self.best_state.items()}, best_epoch=best_epoch,
+                         epochs_run=epochs_run, curve=pd.DataFrame(self.curve, columns=CURVE_COLUMNS), seconds=seconds)
+
+
 def fit(model, inputs, targets, rows: TrainingRows, loss, settings: FitSettings, *, criterion=None,
         device=torch.device("cpu"), label="fit") -> FitResult:
     """Train ``model`` (its parameters that require a gradient) with Adam on ``rows``;
     return its best state by the early-stopping criterion (the last, without early stopping)."""
     started = time.perf_counter()
-    model = model.to(device)
     inputs, targets = inputs.to(device), targets.to(device)
-    fit_rows, class_weights = rows.fit.to(device), rows.class_weights.to(device)
+    run = Run(model, rows, settings, device)
     stopping = rows.stop is not None
-    if stopping:
-        stop_rows, stop_weights = rows.stop.to(device), rows.stop_class_weights.to(device)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
-                                 lr=settings.learning_rate, weight_decay=settings.weight_decay)
-    generator = torch.Generator().manual_seed(int(rows.seed))
-    passes = settings.passes_per_epoch(len(fit_rows))
-    best_score, best_epoch, best_state, curve = math.inf, 0, None, []
-    for epoch in range(1, settings.max_epochs + 1):
-        batches = epoch_batches(fit_rows, generator, passes, settings.batch_size)
-        train_loss = train_one_epoch(model, optimizer, loss, inputs, targets, batches, class_weights).item()
-        stop_loss = score = math.nan
-        if stopping:
-            stop_loss, score = (v.item() for v in evaluate(model, loss, criterion, inputs, targets, stop_rows, stop_weights))
+    best_score, best_epoch = math.inf, 0
+    for epoch in range(1, rows.epoch_cap(settings) + 1):
+        train_loss = run.train_epoch(loss, inputs, targets)
+        stop_loss, score = run.score(loss, criterion, inputs, targets)
         if not stopping or score < best_score:
             best_score, best_epoch = score, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        curve.append((epoch, train_loss, stop_loss, score))
-        log.info("%s epoch %d/%d: train loss %.4f, early-stopping criterion %.4f (best %.4f at epoch %d)",
-                 label, epoch, settings.max_epochs, train_loss, score, best_score, best_epoch)
+            run.keep_state()
+        run.curve.append((epoch, train_loss, stop_loss, score))
+        log.info("%s epoch %d: train loss %.4f, early-stopping criterion %.4f (best %.4f at epoch %d)",
+                 label, epoch, train_loss, score, best_score, best_epoch)
         if stopping and epoch - best_epoch >= settings.patience:
             break
-    return FitResult(
-        state={k: v.cpu() for k, v in best_state.items()}, best_epoch=best_epoch, epochs_run=epoch,
-        curve=pd.DataFrame(curve, columns=CURVE_COLUMNS), seconds=time.perf_counter() - started,
-    )
+    return run.result(best_epoch, epoch, time.perf_counter() - started)
+
+
+def cross_validate(models, inputs, targets, folds: list[TrainingRows], loss, settings: FitSettings, *, criterion=None,
+                   device=torch.device("cpu"), label="cross-validation") -> list[FitResult]:
+    """Choose an epoch count by cross-validation: one model per fold (each with its own
+    stop rows) trains in step with the others, one epoch at a time; after each epoch the
+    mean over folds of the early-stopping criterion is taken, the lowest mean so far
+    (ties: the later epoch) marks the best epoch, and ``patience`` epochs without a mean
+    as low end every fold. Each fold's result holds that best epoch (the chosen count)
+    and its state then."""
+    started = time.perf_counter()
+    inputs, targets = inputs.to(device), targets.to(device)
+    runs = [Run(model, rows, settings, device) for model, rows in zip(models, folds)]
+    best_mean, best_epoch = math.inf, 0
+    for epoch in range(1, settings.max_epochs + 1):
+        scores = []
+        for run in runs:
+            train_loss = run.train_epoch(loss, inputs, targets)
+            stop_loss, score = run.score(loss, criterion, inputs, targets)
+            run.curve.append((epoch, train_loss, stop_loss, score))
+            scores.append(score)
+        mean = sum(scores) / len(scores)
+        if mean <= best_mean:
+            best_mean, best_epoch = mean, epoch
+            for run in runs:
+                run.keep_state()
+        log.info("%s epoch %d: mean early-stopping criterion %.4f over %d folds (best %.4f at epoch %d)",
+                 label, epoch, mean, len(runs), best_mean, best_epoch)
+        if epoch - best_epoch >= settings.patience:
+            break
+    seconds = (time.perf_counter() - started) / len(runs)
+    return [run.result(best_epoch, epoch, seconds) for run in runs]

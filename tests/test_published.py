@@ -1,6 +1,6 @@
 """Published answers cannot go stale silently: docs/mtfl_quick/ must be the output of
 today's mtfl_quick.yaml (its config hash, with the schema's defaults), and the README
-must quote its table as published."""
+must quote its answer and table as published."""
 
 import json
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from workflow_scripts.publish import paper_table
+from workflow_scripts.publish import paper_table, published_answer, readme_section
 from workflow_scripts.study_config import config_hash, load_config_file
 
 PUBLISHED = {"mtfl_quick": ROOT / "workflow_scripts" / "config" / "mtfl_quick.yaml"}
@@ -31,4 +31,6 @@ def test_the_readme_quotes_the_published_table(name):
     readme = (ROOT / "README.md").read_text()
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     quoted = readme[readme.index(begin) + len(begin):readme.index(end)].strip()
-    assert quoted == paper_table((ROOT / "docs" / name / "summary.md").read_text())
+    summary = (ROOT / "docs" / name / "summary.md").read_text()
+    assert quoted == readme_section(summary)
+    assert quoted.startswith("**On ") and quoted.endswith(paper_table(summary))

@@ -147,7 +147,7 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     snakemake(tmp_path, TINY, "--report", str(report))
     text = report.read_text(errors="replace")
     assert report.stat().st_size > 100_000 and "gain_heatmaps.png" in text
-    assert "The CAE transfer-learning study: its answer" in text and "The pre-declared claim holds for" in text
+    assert "The CAE transfer-learning study: its answer" in text and "On synthetic faces at N = " in text
     assert "stop_balanced_accuracy" in (results / "analysis" / "summary.csv").read_text()
 
     def rerun_plan(edit):

@@ -6,9 +6,11 @@ runs the whole study of CONFIG from nothing in ``build/<name>`` (a working folde
 own, emptied first, so the wall time is that of a complete run), builds its report, and
 copies what a reader needs into DEST: ``summary.md``, ``metrics.csv``, the claim and
 headline tables, the figures, and ``run.json`` (command, date, machine, wall time, config
-hash, archive SHA-256) with a ``README.md`` that says the same in words. The paper-side
-table of ``summary.md`` also replaces the section between ``<!-- DEST:begin -->`` and
-``<!-- DEST:end -->`` in the project's README. Nothing in DEST is written by hand.
+hash, archive SHA-256) with a ``README.md`` that says the same in words. The answer in one
+sentence (derived from the summary's pre-declared test, so summaries published before the
+summary opened with it read the same) and the paper-side table of ``summary.md`` also
+replace the section between ``<!-- DEST:begin -->`` and ``<!-- DEST:end -->`` in the
+project's README. Nothing in DEST is written by hand.
 """
 
 import argparse
@@ -16,6 +18,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -26,13 +29,15 @@ import pandas as pd
 
 from .archive import sha256_of
 from .study_config import load_config_file
+from .summary_pages import VERDICT_COLUMNS
+from .verdicts import answer_sentence
 
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = [
     "summary.md", "metrics.csv", "analysis/claim.csv", "analysis/headline.csv", "analysis/gains.csv",
     "energy/inference.csv",
     "figures/balanced_accuracy_vs_labels.png", "figures/accuracy_vs_labels.png", "figures/gain_heatmaps.png",
-    "figures/inference_energy.png", "figures/accuracy_energy_tradeoff.png", "figures/pretraining_curves.png",
+    "figures/claim_comparison.png", "figures/inference_energy.png", "figures/accuracy_energy_tradeoff.png", "figures/pretraining_curves.png",
 ]
 TABLE_HEADING = "## The paper's claims beside this run"
 
@@ -57,6 +62,37 @@ def paper_table(summary_text: str) -> str:
     start = summary_text.index("\n", summary_text.index(TABLE_HEADING))
     end = summary_text.index("\n## ", start)
     return summary_text[start:end].strip()
+
+
+def markdown_rows(text: str, heading: str) -> pd.DataFrame:
+    """The first Markdown table after ``heading``, as strings."""
+    start = text.index(heading)
+    rows = []
+    for line in text[start:].splitlines()[1:]:
+        if line.startswith("|"):
+            rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+        elif rows:
+            break
+    header, body = rows[0], [row for row in rows[2:]]
+    return pd.DataFrame(body, columns=header)
+
+
+def published_answer(summary_text: str) -> str:
+    """The one-sentence answer of a summary.md, derived from its pre-declared test's table
+    and its 'Data:' line (``verdicts.answer_sentence``)."""
+    dataset = re.search(r"^Data: ([^.]+)\.", summary_text, re.MULTILINE).group(1)
+    shown = markdown_rows(summary_text, "## The pre-declared test")
+    table = shown.rename(columns={words: column for column, words in VERDICT_COLUMNS.items()})
+    for column in ("accuracy_half_holds", "energy_half_holds", "holds"):
+        table[column] = table[column] == "True"
+    table["n_train"] = table["n_train"].astype(int)
+    table["energy_reduction"] = table["energy_reduction"].str.removesuffix("x").astype(float)
+    return answer_sentence(table, dataset)
+
+
+def readme_section(summary_text: str) -> str:
+    """What the README quotes of a published summary: the answer, then the paper-side table."""
+    return f"**{published_answer(summary_text)}**\n\n{paper_table(summary_text)}"
 
 
 def replace_section(text: str, name: str, section: str) -> str:
@@ -122,11 +158,11 @@ def main(argv=None):
         lines.append(f"- MTFL archive SHA-256: `{run['archive_sha256']}`")
     lines += ["", "Files: `summary.md` (the answer), `claim.csv` (the pre-declared test), `headline.csv`, `gains.csv`,",
               "`metrics.csv` (every classifier), `inference.csv` (energy), and the figures.", "",
-              "## The paper's claims beside this run", "", paper_table(summary_text), "",
+              "## The answer", "", readme_section(summary_text), "",
               "![accuracy against labels](balanced_accuracy_vs_labels.png)", ""]
     (args.dest / "README.md").write_text("\n".join(lines))
     readme = ROOT / "README.md"
-    readme.write_text(replace_section(readme.read_text(), name, paper_table(summary_text)))
+    readme.write_text(replace_section(readme.read_text(), name, readme_section(summary_text)))
     print(f"published {args.dest} ({wall / 60:.1f} min)")
 
 

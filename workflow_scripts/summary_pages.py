@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import paper, scenarios
 from .atomic import atomic_path
-from .verdicts import accuracy_verdicts, claim_answer, energy_verdict
+from .verdicts import accuracy_verdicts, answer_sentence, energy_verdict, number_word, tasks_inference
 
 METRIC_WORDS = {"accuracy": "accuracy", "balanced_accuracy": "balanced-accuracy"}
 
@@ -38,6 +38,26 @@ def rst_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def energy_unit(values_pj) -> tuple[str, float]:
+    """A readable unit for energies given in pJ: (name, pJ per unit), chosen so the
+    largest value reads between 1 and 1000."""
+    largest = max((abs(float(v)) for v in values_pj if not pd.isna(v)), default=0.0)
+    for name, scale in (("J", 1e12), ("mJ", 1e9), ("µJ", 1e6), ("nJ", 1e3)):
+        if largest >= scale:
+            return name, scale
+    return "pJ", 1.0
+
+
+def n_tasks_of(table: pd.DataFrame) -> int:
+    """The number of tasks one inference answers (the energy tables' n_tasks column)."""
+    return int(table["n_tasks"].iloc[0]) if "n_tasks" in table and len(table) else 0
+
+
+def every_task(count: int) -> str:
+    """'the one task', 'both tasks', 'all four tasks'."""
+    return "the one task" if count == 1 else "both tasks" if count == 2 else f"all {number_word(count)} tasks"
+
+
 def points(value) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:+.2f}"
 
@@ -53,7 +73,7 @@ def interval(mean, low, high) -> str:
 def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict) -> pd.DataFrame:
     """claim | paper | this run (mean, 95 % CI) | holds? — per task the accuracy and the
     balanced-accuracy gain of the CAE at the claim's depth and N (points), then the
-    four-task inference energy reduction on the claim's hardware."""
+    inference energy reduction (one image, every task) on the claim's hardware."""
     rows = []
     for row in accuracy_verdicts(claim_table, gains, claim).itertuples(index=False):
         quoted = paper.ACCURACY_GAIN_POINTS.get(row.task) if row.metric == "accuracy" else None
@@ -67,7 +87,7 @@ def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict
         first = claim_table.iloc[0]
         reduction, ceiling = first["energy_reduction"], first["ceiling_reduction"]
         rows.append({
-            "claim": f"four-task inference energy reduction, CAE {claim['depth']} shared vs none, {claim['hardware']} (ZigZag)",
+            "claim": f"{tasks_inference(n_tasks_of(claim_table))} energy reduction, CAE {claim['depth']} shared vs none, {claim['hardware']} (ZigZag)",
             "paper": f"{paper.ENERGY_REDUCTION:.2f}x",
             "this run (mean, 95 % CI)": f"{reduction:.2f}x (ceiling of layer sharing: {ceiling:.2f}x)",
             "holds?": energy_verdict(reduction, ceiling),
@@ -80,13 +100,18 @@ def energy_note(claim_table: pd.DataFrame) -> str:
     if claim_table.empty:
         return ""
     first = claim_table.iloc[0]
-    ceiling, hardware, k = first["ceiling_reduction"], first["hardware"], int(first["n_tasks"])
-    text = (f"Energy: {k} task classifiers that share frozen layers run the shared part once instead of {k} "
-            f"times; even sharing everything but the output layers ({first['ceiling_layers']}) cuts the "
-            f"{k}-task inference energy on {hardware} by at most {ceiling:.2f}x, and no sharing among {k} "
-            f"equal networks reaches {k}x.")
+    ceiling, hardware, k = first["ceiling_reduction"], first["hardware"], n_tasks_of(claim_table)
+    if k == 1:
+        text = (f"Energy: a study of one task has one classifier and nothing to share, so the one-task inference "
+                f"energy on {hardware} falls {ceiling:.2f}x at most, whatever is transferred.")
+    else:
+        times = "twice" if k == 2 else f"{number_word(k)} times"
+        text = (f"Energy: {number_word(k)} task classifiers that share frozen layers run the shared part once instead "
+                f"of {times}; even sharing everything but the output layers ({first['ceiling_layers']}) cuts the "
+                f"{tasks_inference(k)} energy on {hardware} by at most {ceiling:.2f}x, and no sharing among "
+                f"{number_word(k)} equal networks reaches {k}x.")
     if paper.ENERGY_REDUCTION > ceiling:
-        text += (f" The paper's {paper.ENERGY_REDUCTION:.2f}x lies above that ceiling, so it cannot come from layer "
+        text += (f" The paper's {paper.ENERGY_REDUCTION:.2f}x (four tasks) lies above that ceiling, so it cannot come from layer "
                  "sharing alone; accounting that could explain it includes a larger no-transfer baseline network "
                  "than the transfer classifiers, reloading each task's weights from DRAM per image, or counting "
                  "only the shared layers' energy.")
@@ -115,6 +140,13 @@ def compact_headline(headline: pd.DataFrame, metric: str, hardware: str) -> pd.D
     return pd.DataFrame(rows)
 
 
+# the claim test's columns as summary.md heads them (publish reads them back)
+VERDICT_COLUMNS = {"task": "task", "n_train": "N", "depth": "CAE depth", "metric": "metric", "gain": "gain (points)",
+                   "ci_low": "CI low", "ci_high": "CI high", "p_value": "p", "p_holm": "Holm p",
+                   "accuracy_half_holds": "accuracy half", "energy_reduction": "energy reduction",
+                   "energy_half_holds": "energy half", "holds": "claim holds"}
+
+
 def verdict_table(claim_table: pd.DataFrame) -> pd.DataFrame:
     shown = claim_table.copy()
     for column in ("gain", "ci_low", "ci_high"):
@@ -122,17 +154,30 @@ def verdict_table(claim_table: pd.DataFrame) -> pd.DataFrame:
     shown["p_value"] = shown["p_value"].map(lambda p: f"{p:.3g}")
     shown["p_holm"] = shown["p_holm"].map(lambda p: f"{p:.3g}")
     shown["energy_reduction"] = shown["energy_reduction"].map(lambda r: f"{r:.2f}x")
-    columns = {"task": "task", "n_train": "N", "depth": "CAE depth", "metric": "metric", "gain": "gain (points)",
-               "ci_low": "CI low", "ci_high": "CI high", "p_value": "p", "p_holm": "Holm p",
-               "accuracy_half_holds": "accuracy half", "energy_reduction": "energy reduction",
-               "energy_half_holds": "energy half", "holds": "claim holds"}
+    return shown[list(VERDICT_COLUMNS)].rename(columns=VERDICT_COLUMNS)
+
+
+def energy_table(inference: pd.DataFrame) -> pd.DataFrame:
+    """No transfer and the CAE at each depth, per accelerator: energy in a readable unit
+    (named in its column), latency, and the reductions."""
+    shown = inference[inference["scenario"].isin([scenarios.NONE, scenarios.CAE])]
+    unit, scale = energy_unit(shown["energy_pj"])
+    shown = shown.assign(energy=shown["energy_pj"] / scale)
+    columns = {"hardware": "hardware", "scenario": "scenario", "depth": "depth", "energy": f"energy ({unit})",
+               "latency_cycles": "latency (cycles)", "reduction_vs_none": "reduction vs none",
+               "ceiling_reduction": "ceiling of layer sharing"}
     return shown[list(columns)].rename(columns=columns)
 
 
 def write_summary(path, *, claim_table, headline, summary, gains, inference, sources, claim, config_hash,
                   dataset, protocol_text, pretraining_text):
+    """results/summary.md: the answer in one sentence, the paper's claims beside this run,
+    the pre-declared test, then the exploratory tables."""
+    k = n_tasks_of(inference)
     lines = [
         "# Study summary",
+        "",
+        f"**{answer_sentence(claim_table, dataset)}**",
         "",
         f"Data: {dataset}. Config hash: `{config_hash}`. Fine-tuning: {protocol_text}. "
         f"Pretraining: {pretraining_text}. Metrics are test-set means over seeds; gains are paired by "
@@ -149,8 +194,8 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
         f"One comparison per task, fixed in `analysis.claim` before the run: the CAE's frozen layers up to "
         f"{claim['depth']} against no transfer, N = {claim['n_train']}, test {claim['metric'].replace('_', ' ')}; paired "
         f"t-tests, Holm-corrected across the tasks at alpha = {claim['alpha']}. The claim holds for a task when the "
-        f"gain is positive with a Holm p below alpha and the four-task energy on {claim['hardware']} falls at least "
-        f"{claim['energy_reduction_at_least']:.2f}x.",
+        f"gain is positive with a Holm p below alpha and the {tasks_inference(k)} energy on {claim['hardware']} falls "
+        f"at least {claim['energy_reduction_at_least']:.2f}x.",
         "",
         markdown_table(verdict_table(claim_table)) if len(claim_table) else "(not run)",
         "",
@@ -161,11 +206,11 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
         "score (on the members' stop faces), and its test numbers are reported; read its p-value knowing it won "
         "a choice.",
         "",
-        "### Headline: gains over no transfer and four-task inference energy reduction",
+        f"### Headline: gains over no transfer and {tasks_inference(k)} energy reduction",
         "",
         "Every column, every accelerator and both metrics: results/analysis/headline.csv.",
         "",
-        "The cnn energy assumes one source network's frozen prefix shared by all four tasks; the source named "
+        f"The cnn energy assumes one source network's frozen prefix shared by {every_task(k)}; the source named "
         "here is the one chosen for that task, and chosen sources that differ between tasks would not form one "
         "such deployment.",
         "",
@@ -179,28 +224,53 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
         table = focus.pivot_table(index=["task", "n_train"], columns=["scenario", "source"], values="mean")
         table.columns = [f"{s} ({src})" if scenarios.base_scenario(s) == scenarios.CNN else s for s, src in table.columns]
         lines += [f"### Test balanced accuracy: no transfer and depth {claim['depth']}", "", markdown_table(table.reset_index()), ""]
-    energy = inference[["hardware", "scenario", "depth", "energy_pj", "latency_cycles", "reduction_vs_none", "ceiling_reduction"]]
-    energy = energy[energy["scenario"].isin([scenarios.NONE, scenarios.CAE])]
-    lines += ["### Energy of one four-task inference (ZigZag)", "", markdown_table(energy, digits=2), ""]
+    lines += [f"### Energy of one {tasks_inference(k)} (ZigZag)", "", markdown_table(energy_table(inference), digits=2), ""]
     lines += ["### Source networks", "", markdown_table(sources, digits=4), ""]
     with atomic_path(path) as temporary:
         temporary.write_text("\n".join(lines))
 
 
+# Snakemake's report shows this page in a box that centres its content (Tailwind's
+# items-center justify-center in an h-screen flex box): a page taller or wider than the
+# window then starts above and left of its edges, where no scrolling reaches. The page
+# brings its own rules: start at the top left, let the rule graph wrap below the text, and
+# on a phone put the page before the menu rather than beside it.
+TOP_OF_PAGE_STYLE = """\
+.. raw:: html
+
+   <style>
+   div.h-screen.items-center.justify-center { align-items: flex-start; justify-content: flex-start; }
+   div.grow.flex.gap-3.p-3.items-start { flex-wrap: wrap; min-width: 0; }
+   div.grow.flex.gap-3.p-3.items-start > div { min-width: 0; max-width: 100%; }
+   @media (max-width: 640px) {
+     div.flex.flex-row.w-screen.h-screen { flex-direction: column-reverse; justify-content: flex-end; width: 100%; height: auto; }
+     div.flex.flex-row.w-screen.h-screen > nav { width: 100%; height: auto; }
+   }
+   </style>"""
+
+FRONT_PAGE_TITLE = "The CAE transfer-learning study: its answer"
+
+
 def write_front_page(path, *, claim_table, gains, claim, config_hash, dataset, protocol_text, pretraining_text):
-    """The report's first page (reStructuredText): the answer, then how to read the rest."""
+    """The report's first page (reStructuredText): the title, the one-sentence answer
+    (class ``verdict``), then the paper's claims beside this run and how to read the rest."""
     comparison = paper_comparison(claim_table, gains, claim)
-    answer = claim_answer(claim_table)
     lines = [
-        "The CAE transfer-learning study: its answer",
-        "============================================",
+        FRONT_PAGE_TITLE,
+        "=" * len(FRONT_PAGE_TITLE),
+        "",
+        TOP_OF_PAGE_STYLE,
+        "",
+        ".. class:: verdict",
+        "",
+        f"**{answer_sentence(claim_table, dataset)}**",
+        "",
+        f"The pre-declared claim: CAE layers up to {claim['depth']}, frozen and shared, against no transfer at N = "
+        f"{claim['n_train']}; {claim['metric'].replace('_', ' ')}, paired t-tests Holm-corrected across tasks at "
+        f"alpha = {claim['alpha']}; energy on {claim['hardware']} at least {claim['energy_reduction_at_least']:.2f}x lower.",
         "",
         f"Data: {dataset}. Config hash: ``{config_hash}``. Fine-tuning: {protocol_text}. "
         f"Pretraining: {pretraining_text}.",
-        "",
-        f"**{answer}** (CAE layers up to {claim['depth']}, frozen and shared, against no transfer at N = "
-        f"{claim['n_train']}; {claim['metric'].replace('_', ' ')}, paired t-tests Holm-corrected across tasks at "
-        f"alpha = {claim['alpha']}; energy on {claim['hardware']} at least {claim['energy_reduction_at_least']:.2f}x lower.)",
         "",
         f"The paper's claims ({paper.CITATION}) beside this run:",
         "",
@@ -209,11 +279,11 @@ def write_front_page(path, *, claim_table, gains, claim, config_hash, dataset, p
         energy_note(claim_table),
         "",
         "How to read this report: **Analysis** holds the pre-declared test (claim.csv), the exploratory gains "
-        "and headline tables and summary.md; **Figures** the accuracy against labels (settings chosen by "
-        "early-stopping score), the gain heatmaps (exploratory), the energy by memory level and the accuracy-energy "
-        "trade-off (descriptive, every setting); **Accuracy** every classifier's test and early-stopping scores; "
-        "**Energy** ZigZag's per-layer costs summed per scenario; **Pretraining** and **Data** what the study "
-        "was built on. Every caption names the config it came from.",
+        "and headline tables and summary.md; **Figures** the pre-declared comparison against labelled samples, the "
+        "accuracy against labels (settings chosen by early-stopping score), the gain heatmaps (exploratory), the "
+        "energy by memory level and the accuracy-energy trade-off (descriptive, every setting); **Accuracy** every "
+        "classifier's test and early-stopping scores; **Energy** ZigZag's per-layer costs summed per scenario; "
+        "**Pretraining** and **Data** what the study was built on. Every caption names the config it came from.",
         "",
     ]
     with atomic_path(path) as temporary:

@@ -2,7 +2,10 @@
 # Edit config.yaml, or give a whole config of your own with --configfile; the rules live
 # in rules/, the logic in workflow_scripts/. See README.md.
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
+
+from workflow_scripts import study_config
 
 min_version("9.0")
 
@@ -10,6 +13,10 @@ min_version("9.0")
 # A config file given with --configfile is the whole config (the schema's defaults fill
 # what it leaves out), not a patch over config.yaml; --config values patch either.
 if not workflow.overwrite_configfiles:
+    try:  # Snakemake's own message for a broken config.yaml names no file
+        study_config.read_config_file("config.yaml")
+    except study_config.ConfigError as error:
+        raise WorkflowError(str(error)) from None
 
     configfile: "config.yaml"
 

@@ -16,10 +16,14 @@ if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])))
 
 try:
-    # values given with --config get the schema's types; then one line naming the key for
-    # the first violation; then Snakemake's own validation fills the defaults
-    config_name = ", ".join(map(str, workflow.configfiles)) or "config"
-    study_config.coerce_command_line(config, study_config.plain_dict(workflow.config_settings.config))
+    # what a file leaves out of a section comes from the section's default; values given
+    # with --config are read as a file would read them; then one line naming the key for
+    # the first violation and where its value came from (--config or the file); then
+    # Snakemake's own validation fills the defaults of single keys
+    command_line = study_config.plain_dict(workflow.config_settings.config)
+    config_name = study_config.ConfigSources(workflow.configfiles, command_line)
+    study_config.fill_section_defaults(config)
+    study_config.coerce_command_line(config, command_line)
     study_config.validate_with_schema(config, config_name)
     validate(config, str(study_config.SCHEMA_PATH))
     study_config.check_config(config, config_name)

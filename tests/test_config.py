@@ -6,7 +6,8 @@ from snakemake.utils import validate
 
 from conftest import ROOT
 from workflow_scripts.study_config import (
-    SCHEMA_PATH, ConfigError, check_config, coerce_command_line, config_hash, load_schema, validate_with_schema,
+    SCHEMA_PATH, ConfigError, ConfigSources, check_config, coerce_command_line, config_hash, fill_section_defaults,
+    load_config_file, load_schema, read_config_file, validate_with_schema,
 )
 from workflow_scripts.study_grid import BLOCK_KEY, claim, finetune_blocks, pretrain_seed_of, pretrain_seeds, source_networks
 
@@ -158,3 +159,115 @@ def test_an_mtfl_study_hash_ignores_the_synthetic_settings():
     assert config_hash(changed) == config_hash(config)
     changed["mtfl"]["crop_margin"] = 0.5
     assert config_hash(changed) != config_hash(config)
+
+
+def command_line_config(given: dict) -> dict:
+    """The default config with ``given`` (Snakemake's strings) merged in, as --config does."""
+    config = default_config()
+
+    def merge(target, patch):
+        for key, value in patch.items():
+            if isinstance(value, dict) and isinstance(target.get(key), dict):
+                merge(target[key], value)
+            else:
+                target[key] = value
+
+    merge(config, given)
+    return config
+
+
+@pytest.mark.parametrize(
+    "section, key, text",
+    [
+        ("data", "image_size", "48"),  # integer
+        ("data", "validation_fraction", "0.25"),  # number
+        ("finetune", "tune_transferred", "true"),  # boolean
+        ("device", None, "cuda"),  # enum
+        ("finetune", "validation", "held_out"),  # enum inside a section
+        ("mtfl", "path", "/data/MTFL.zip"),  # string
+        ("mtfl", "sha256", "'" + "0" * 64 + "'"),  # a string of digits, quoted as it must be in a file
+        ("analysis", "claim", "{n_train: 200}"),  # oneOf: const or integer
+        ("analysis", "claim", "{n_train: smallest, depth: conv4}"),  # oneOf's const; a string pattern
+        ("finetune", "cnn_sources", "all_others"),  # oneOf: const or mapping
+        ("finetune", "cnn_sources", "{smile: [gender, pose]}"),  # oneOf's mapping of enum lists
+        ("finetune", "train_sizes", "[50, 200]"),  # list of integers
+        ("finetune", "training", "{learning_rate: 0.01, max_epochs: 5}"),  # $ref'd object: number, integer
+        ("energy", "hardware", "{eyeriss_like: {hardware: 'zigzag:hardware/eyeriss_like.yaml', mapping: 'zigzag:mapping/default.yaml'}}"),
+    ],
+)
+def test_command_line_values_are_read_as_the_same_text_in_a_file(section, key, text):
+    """--config section='{key: text}' gives what ``section: {key: text}`` in a file gives."""
+    from_file = yaml.safe_load(f"{section}: {text}" if key is None else f"{section}: {{{key}: {text}}}")
+    # Snakemake's --config: nested values read by YAML's base loader, every scalar a string
+    given = yaml.load(f"{section}: {text}" if key is None else f"{section}: {{{key}: {text}}}", Loader=yaml.BaseLoader)
+    config = command_line_config(given)
+    coerce_command_line(config, given, load_schema())
+    expected = command_line_config(from_file)
+    assert config == expected
+    validate_with_schema(config)
+
+
+def test_command_line_numbers_in_exponent_form_and_words_where_numbers_go():
+    given = {"finetune": {"training": {"learning_rate": "1e-3"}}, "data": {"image_size": "big"}, "mtfl": {"path": "2024"}}
+    config = command_line_config(given)
+    coerce_command_line(config, given, load_schema())
+    assert config["finetune"]["training"]["learning_rate"] == 0.001
+    assert config["mtfl"]["path"] == "2024"  # the schema wants a string here: a folder named 2024
+    with pytest.raises(ConfigError, match=r"^--config: key 'data.image_size': 'big' is not of type 'integer'$"):
+        validate_with_schema(config, ConfigSources(["my.yaml"], given))
+
+
+@pytest.mark.parametrize(
+    "given, edit, message",
+    [
+        ({"finetune": {"seedz": ["1"]}}, None, r"^--config: key 'finetune.seedz' is not a known key"),
+        ({}, lambda c: c["finetune"].update(seedz=[1]), r"^my.yaml: key 'finetune.seedz' is not a known key"),
+        ({"analysis": {"claim": {"n_train": "100"}}}, None, r"^--config: key 'analysis.claim.n_train': 100 is not in finetune.train_sizes"),
+        ({"finetune": {"train_sizes": ["100"]}}, lambda c: c["analysis"]["claim"].update(n_train=50),
+         r"^my.yaml: key 'analysis.claim.n_train': 50 is not in finetune.train_sizes \[100\]"),
+        ({"finetune": {"depths": ["conv2", "conv9"]}}, None, r"^--config: key 'finetune.depths': 'conv9' does not fit"),
+        ({"data": {"image_size": "36"}}, None, r"^--config: key 'data.image_size': 36 is not divisible"),
+        ({"device": "tpu"}, None, r"^--config: key 'device': 'tpu' is not one of"),
+    ],
+)
+def test_errors_are_blamed_on_where_the_value_came_from(given, edit, message):
+    config = command_line_config(given)
+    if edit:
+        edit(config)
+    coerce_command_line(config, given, load_schema())
+    sources = ConfigSources(["my.yaml"], given)
+    with pytest.raises(ConfigError, match=message) as caught:
+        validate_with_schema(config, sources)
+        check_config(config, sources)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_or_unparsable_config_file_is_one_line_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match=rf"^{tmp_path}/nope.yaml: no such config file") as caught:
+        read_config_file(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("data:\n  source: synthetic\n  image_size: [32\nnetwork: {}\n")
+    with pytest.raises(ConfigError, match=rf"^{broken}: not valid YAML at line 4, column \d+: .*fix the file's syntax$") as caught:
+        read_config_file(broken)
+    assert "\n" not in str(caught.value)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- data\n- network\n")
+    with pytest.raises(ConfigError, match=rf"^{listed}: a config file must be a mapping of keys"):
+        read_config_file(listed)
+
+
+def test_a_config_file_that_leaves_out_sections_takes_the_schema_defaults(tmp_path):
+    """No pretrain, no finetune, and a finetune.training with one key: the default study's."""
+    whole = default_config()
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(yaml.safe_dump({"data": {"image_size": 32}, "analysis": {"hardware": "first"}}))
+    config = load_config_file(mine)
+    assert config["pretrain"] == whole["pretrain"]
+    assert config["finetune"] == whole["finetune"]
+    mine.write_text(yaml.safe_dump({"finetune": {"seeds": [7], "training": {"max_epochs": 3}}, "pretrain": {"per_seed": True}}))
+    config = load_config_file(mine)
+    assert config["finetune"]["seeds"] == [7] and config["finetune"]["depths"] == whole["finetune"]["depths"]
+    assert config["finetune"]["training"] == {**whole["finetune"]["training"], "max_epochs": 3}
+    assert config["pretrain"] == {**whole["pretrain"], "per_seed": True}
+    assert fill_section_defaults({}) == {"pretrain": load_schema()["properties"]["pretrain"]["default"],
+                                         "finetune": load_schema()["properties"]["finetune"]["default"]}

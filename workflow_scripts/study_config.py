@@ -1,15 +1,25 @@
-"""The config: its schema, the checks that span keys, values given on the command line,
-and the hash stamped on result tables. What the config asks to compute (the grid, the
-claim) is ``study_grid``'s.
+"""The config: its files, its schema, the checks that span keys, values given on the
+command line, and the hash stamped on result tables. What the config asks to compute
+(the grid, the claim) is ``study_grid``'s.
 
-The Snakefile validates the config against ``config/schema.yaml`` (types, ranges,
-unknown keys) and then calls ``check_config`` for what a schema cannot say. Both report
-one line naming the key at fault.
+The Snakefile reads the config files (``read_config_file``: a missing or unparsable file
+is one line naming it), fills what a file leaves out of a section from the section's
+default (``fill_section_defaults``), types the values given with ``--config`` as a file
+would (``coerce_command_line``), validates the config against ``config/schema.yaml``
+(types, ranges, unknown keys) and then calls ``check_config`` for what a schema cannot
+say. Every error is one line naming the key at fault and where its value came from
+(``ConfigSources``: ``--config``, the ``--configfile`` or ``config.yaml``).
+
+    python -m workflow_scripts.study_config FILE...
+
+checks that each FILE can be read as a config (``make run`` does, before Snakemake).
 """
 
+import copy
 import hashlib
 import json
 import math
+import sys
 from pathlib import Path
 
 import yaml
@@ -29,16 +39,96 @@ def load_schema() -> dict:
     return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
+class ConfigSources:
+    """Where the config's values came from, to blame an error on: ``--config`` for a key
+    given there, else the config file(s)."""
+
+    def __init__(self, files, command_line: dict | None = None):
+        self.files = ", ".join(map(str, files)) or "config"
+        self.command_line = command_line or {}
+
+    def of(self, key: str) -> str:
+        """The source of dotted ``key`` (``a.b.0.c``): ``--config`` when the command line set it."""
+        given = self.command_line
+        for part in key.split("."):
+            if isinstance(given, dict) and part in given:
+                given = given[part]
+            elif isinstance(given, list) and part.isdigit() and int(part) < len(given):
+                given = given[int(part)]
+            elif given is self.command_line or isinstance(given, dict):
+                return self.files  # the command line set nothing at or above this key
+            else:
+                break
+        return "--config"
+
+    def __str__(self):
+        return self.files
+
+
+def _source(config_name, key: str) -> str:
+    return config_name.of(key) if isinstance(config_name, ConfigSources) else str(config_name)
+
+
+def read_config_file(path) -> dict:
+    """A config file as a dict; ConfigError in one line naming the file when it is missing,
+    is not YAML (with the line and column) or is not a mapping of keys."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (give the path of a config file, e.g. config.yaml)") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read as a config file ({error.__class__.__name__})") from None
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}; fix the file's syntax") from None
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a config file must be a mapping of keys (like config.yaml), not a {type(config).__name__}")
+    return config
+
+
+def _merge_missing(given: dict, default: dict):
+    for key, value in default.items():
+        if key not in given:
+            given[key] = copy.deepcopy(value)
+        elif isinstance(given[key], dict) and isinstance(value, dict):
+            _merge_missing(given[key], value)
+
+
+def fill_section_defaults(config: dict, schema: dict | None = None) -> dict:
+    """Fill what ``config`` leaves out of a top-level section (the whole section, or keys
+    inside it, at any depth) from the section's ``default`` in the schema, so a config
+    file that leaves out ``pretrain`` or ``finetune.training`` gets the default study's.
+    Keys with defaults of their own are left to the schema validation to fill."""
+    schema = schema or load_schema()
+    for name, node in schema.get("properties", {}).items():
+        default = node.get("default")
+        if not isinstance(default, dict) or not default:
+            continue
+        if name not in config:
+            config[name] = copy.deepcopy(default)
+        elif isinstance(config[name], dict):
+            _merge_missing(config[name], default)
+    return config
+
+
 def schema_error_line(error, config_name="config") -> str:
-    """One line for a jsonschema ValidationError: the dotted key and what is wrong."""
+    """One line for a jsonschema ValidationError: where the value came from, the dotted
+    key and what is wrong."""
     path = [str(part) for part in error.absolute_path]
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         unknown = sorted(k for k in error.instance if k not in known)
         key = ".".join(path + unknown[:1])
-        return f"{config_name}: key '{key}' is not a known key (known here: {', '.join(sorted(known))})"
+        return f"{_source(config_name, key)}: key '{key}' is not a known key (known here: {', '.join(sorted(known))})"
     key = ".".join(path) or "(top level)"
-    return f"{config_name}: key '{key}': {error.message}"
+    return f"{_source(config_name, key)}: key '{key}': {error.message}"
 
 
 def validate_with_schema(config: dict, config_name="config"):
@@ -68,30 +158,59 @@ def _schema_at(schema: dict, root: dict, path) -> dict | None:
     return node
 
 
-def _typed(value: str, wanted):
-    """A command-line string as the schema's type, or the string itself."""
-    wanted = set(wanted if isinstance(wanted, list) else [wanted])
-    if "integer" in wanted:
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    if "number" in wanted:
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return "string" if isinstance(value, str) else "object"
+
+
+def _accepted_types(node: dict, root: dict) -> set:
+    """The JSON types a sub-schema accepts (from type, enum, const and its oneOf / anyOf
+    branches); empty when it does not say."""
+    while "$ref" in node:
+        node = root["definitions"][node["$ref"].rsplit("/", 1)[-1]]
+    wanted = node.get("type", [])
+    types = set(wanted if isinstance(wanted, list) else [wanted])
+    types |= {_json_type(value) for value in node.get("enum", [])}
+    if "const" in node:
+        types.add(_json_type(node["const"]))
+    for branch in node.get("oneOf", []) + node.get("anyOf", []):
+        types |= _accepted_types(branch, root)
+    return types
+
+
+def _typed(value: str, node: dict, root: dict):
+    """A command-line string as the same text in a config file would be read (YAML), when
+    the schema accepts that type there; else the string itself, for the schema to judge."""
+    accepted = _accepted_types(node, root)
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    kind = _json_type(parsed)
+    if kind not in ("string", "object") and (not accepted or kind in accepted or (kind == "integer" and "number" in accepted)):
+        return parsed
+    if "number" in accepted and "string" not in accepted:  # 1e-3: a number to anyone, a string to YAML 1.1
         try:
             return float(value)
         except ValueError:
             pass
-    if "boolean" in wanted and value.lower() in ("true", "false"):
-        return value.lower() == "true"
     return value
 
 
 def coerce_command_line(config: dict, command_line: dict, schema: dict | None = None) -> dict:
-    """Give values set with ``--config`` the types the schema asks for.
+    """Give values set with ``--config`` the types they would have in a config file.
 
     Snakemake reads a nested ``--config key='{a: [1]}'`` with YAML's base loader, so every
-    value inside arrives as a string ('1'). Each such string in ``command_line`` whose key
-    the schema types as integer, number or boolean is converted where it sits in
+    value inside arrives as a string ('1'). Each such string in ``command_line`` is read
+    again as YAML reads it from a file (200, 0.01, true) where the schema accepts that
+    type at its key (``oneOf`` branches included), and converted where it sits in
     ``config``; anything else is left for the schema check to report."""
     schema = schema or load_schema()
 
@@ -105,8 +224,7 @@ def coerce_command_line(config: dict, command_line: dict, schema: dict | None = 
             return [walk(g, t, path + [i]) for i, (g, t) in enumerate(zip(given, target))]
         if isinstance(given, str) and isinstance(target, str):
             node = _schema_at(schema, schema, path)
-            if node and "type" in node:
-                return _typed(target, node["type"])
+            return _typed(target, node or {}, schema)
         return target
 
     walk(command_line, config, [])
@@ -141,42 +259,47 @@ def pool_size(config: dict) -> int | None:
 
 
 def check_config(config: dict, config_name="config"):
-    """Checks across keys; ConfigError naming the key. Expects schema defaults filled."""
+    """Checks across keys; ConfigError naming the key and where its value came from.
+    Expects schema defaults filled."""
+
+    def error(key, what):
+        return ConfigError(f"{_source(config_name, key)}: key '{key}': {what}")
+
     conv = config["network"]["conv"]
     n_conv = len(conv)
     allowed = depth_names(n_conv)
     for depth in config["finetune"]["depths"]:
         if depth not in allowed:
-            raise ConfigError(f"{config_name}: key 'finetune.depths': {depth!r} does not fit a trunk of {n_conv} conv layers (allowed: {', '.join(allowed)})")
+            raise error("finetune.depths", f"{depth!r} does not fit a trunk of {n_conv} conv layers (allowed: {', '.join(allowed)})")
     for k, layer in enumerate(conv):
         if layer["kernel"] % 2 == 0:
-            raise ConfigError(f"{config_name}: key 'network.conv.{k}.kernel': {layer['kernel']} is even; kernels must be odd")
+            raise error(f"network.conv.{k}.kernel", f"{layer['kernel']} is even; kernels must be odd")
     size = config["data"]["image_size"]
     shrink = math.prod(layer["pool"] for layer in conv)
     if size % shrink:
-        raise ConfigError(f"{config_name}: key 'data.image_size': {size} is not divisible by the product of the max-pool factors network.conv[].pool ({shrink})")
+        raise error("data.image_size", f"{size} is not divisible by the product of the max-pool factors network.conv[].pool ({shrink})")
     n_pool = pool_size(config)
     largest = max(config["finetune"]["train_sizes"])
     if n_pool is not None and largest > n_pool:
-        raise ConfigError(f"{config_name}: key 'finetune.train_sizes': {largest} exceeds the training pool of {n_pool} faces")
+        raise error("finetune.train_sizes", f"{largest} exceeds the training pool of {n_pool} faces")
     tasks = config["finetune"]["tasks"]
     sources = config["finetune"]["cnn_sources"]
     if isinstance(sources, dict):
         for target, names in sources.items():
             if target not in tasks:
-                raise ConfigError(f"{config_name}: key 'finetune.cnn_sources.{target}': {target} is not in finetune.tasks")
+                raise error(f"finetune.cnn_sources.{target}", f"{target} is not in finetune.tasks")
             for name in names:
                 if name == target:
-                    raise ConfigError(f"{config_name}: key 'finetune.cnn_sources.{target}': a task cannot be its own source")
+                    raise error(f"finetune.cnn_sources.{target}", "a task cannot be its own source")
     analysis = config["analysis"]
     depth, n_train = analysis["claim"]["depth"], analysis["claim"]["n_train"]
     if depth != "deepest" and depth not in config["finetune"]["depths"]:
-        raise ConfigError(f"{config_name}: key 'analysis.claim.depth': {depth!r} is not in finetune.depths {config['finetune']['depths']}")
+        raise error("analysis.claim.depth", f"{depth!r} is not in finetune.depths {config['finetune']['depths']}")
     if n_train != "smallest" and n_train not in config["finetune"]["train_sizes"]:
-        raise ConfigError(f"{config_name}: key 'analysis.claim.n_train': {n_train} is not in finetune.train_sizes {config['finetune']['train_sizes']}")
+        raise error("analysis.claim.n_train", f"{n_train} is not in finetune.train_sizes {config['finetune']['train_sizes']}")
     hardware = analysis["hardware"]
     if hardware != "first" and hardware not in config["energy"]["hardware"]:
-        raise ConfigError(f"{config_name}: key 'analysis.hardware': {hardware!r} is not in energy.hardware ({', '.join(config['energy']['hardware'])})")
+        raise error("analysis.hardware", f"{hardware!r} is not in energy.hardware ({', '.join(config['energy']['hardware'])})")
 
 
 def resolve_hardware_path(value: str) -> str:
@@ -212,9 +335,25 @@ def load_config_file(path, config_name=None) -> dict:
     """A config file as the workflow sees it: schema-checked, defaults filled, cross-checked."""
     from snakemake.utils import validate
 
-    config = yaml.safe_load(Path(path).read_text())
+    config = fill_section_defaults(read_config_file(path))
     name = config_name or str(path)
     validate_with_schema(config, name)
     validate(config, str(SCHEMA_PATH))
     check_config(config, name)
     return config
+
+
+def main(paths) -> int:
+    """Check that each config file can be read; one line per file that cannot."""
+    failed = 0
+    for path in paths:
+        try:
+            read_config_file(path)
+        except ConfigError as error:
+            print(error, file=sys.stderr)
+            failed = 1
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

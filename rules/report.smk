@@ -62,6 +62,12 @@ rule plot_figures:
         inference="results/energy/inference.csv",
         curves=source_files("curve.csv"),
     output:
+        claim=report(
+            "results/figures/claim_comparison.png",
+            category="Figures",
+            caption="../workflow_scripts/captions/claim_comparison.rst",
+        ),
+        claim_vector="results/figures/claim_comparison.pdf",
         balanced_accuracy=report(
             "results/figures/balanced_accuracy_vs_labels.png",
             category="Figures",

@@ -141,7 +141,7 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert order == sorted(order) and "unweighted cross-entropy" in summary and "pretrain.per_seed" in summary
     assert "| +1.88 |" in summary and "6.58x" in summary  # the paper's numbers beside ours
     figures = sorted(p.name for p in (results / "figures").glob("*.png"))
-    assert len(figures) == 6 and len(list((results / "figures").glob("*.pdf"))) == 6
+    assert len(figures) == 7 and len(list((results / "figures").glob("*.pdf"))) == 7 and "claim_comparison.png" in figures
 
     report = tmp_path / "report.html"
     snakemake(tmp_path, TINY, "--report", str(report))

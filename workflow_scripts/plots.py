@@ -1,7 +1,8 @@
 """Figures of the study (matplotlib/seaborn): PNG for the report, and a vector copy.
 
-Every figure names tasks in words, labels its axes with units, and gives each scenario
-the same colour-blind-safe colour (``SCENARIO_COLORS``) throughout."""
+Every figure names tasks in words, labels its axes with units, gives each scenario the
+same colour-blind-safe colour (``SCENARIO_COLORS``) throughout, and keeps its legends
+outside the axes, where they cover no data."""
 
 import matplotlib
 
@@ -10,12 +11,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from . import scenarios  # noqa: E402
+from . import paper, scenarios  # noqa: E402
 from .analysis import figure_settings  # noqa: E402
 from .atomic import atomic_path  # noqa: E402
 from .depths import layers_covered  # noqa: E402
 from .study_grid import BLOCK_KEY  # noqa: E402
+from .summary_pages import energy_unit  # noqa: E402
 from .tasks import CLASS_NAMES, TASKS  # noqa: E402
+from .verdicts import tasks_inference  # noqa: E402
 
 SHORT = {"male": "M", "female": "F", "smiling": "smile", "not smiling": "-", "glasses": "glasses", "no glasses": "-"}
 
@@ -70,13 +73,55 @@ def save_figure_pair(figure, png_path, vector_path):
     save_figure(figure, png_path)
 
 
+def figure_legend(figure, ax, columns=4):
+    """One legend for the whole figure, under its axes (bbox_inches='tight' keeps it)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        figure.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(columns, len(labels)),
+                      fontsize=8, frameon=False)
+
+
+def claim_comparison(summary, claim, png_path, vector_path):
+    """The pre-declared comparison on its own: per task, the claim's metric against N for
+    no transfer and for the frozen CAE at the claim's depth (mean and 95 % interval over
+    seeds), with the claim's N marked. Nothing here is chosen after the run."""
+    metric, depth = claim["metric"], claim["depth"]
+    data = summary[(summary["metric"] == metric) & ((summary["scenario"] == scenarios.NONE)
+                                                  | ((summary["scenario"] == scenarios.CAE) & (summary["depth"] == depth)))]
+    tasks = [t for t in TASK_TITLES if t in set(data["task"])]
+    if not tasks:
+        raise ValueError(f"no {metric} of no transfer or the CAE at {depth} to plot")
+    figure, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.4), squeeze=False)
+    labels = {scenarios.NONE: "no transfer", scenarios.CAE: f"CAE up to {depth}, frozen"}
+    for ax, task in zip(axes[0], tasks):
+        for scenario in (scenarios.NONE, scenarios.CAE):
+            group = data[(data["task"] == task) & (data["scenario"] == scenario)].sort_values("n_train")
+            if group.empty:
+                continue
+            color = SCENARIO_COLORS[scenario]
+            ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=labels[scenario])
+            ax.fill_between(group["n_train"], group["ci_low"], group["ci_high"], color=color, alpha=0.2, linewidth=0,
+                            label=f"{labels[scenario]}: 95 % CI")
+        ax.axvline(claim["n_train"], color="black", linestyle=":", linewidth=1, label=f"the claim's N = {claim['n_train']}")
+        ax.set_xscale("log")
+        ax.set_title(TASK_TITLES[task], fontsize=10)
+        ax.set_xlabel("labelled training samples N (log scale)")
+        ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
+        ax.grid(alpha=0.3)
+    figure.suptitle(f"The pre-declared comparison: CAE up to {depth} (frozen) against no transfer, test "
+                    f"{METRIC_LABELS[metric]} (mean and 95 % CI over seeds)", fontsize=11)
+    figure.tight_layout()
+    figure_legend(figure, axes[0][0], columns=5)
+    save_figure_pair(figure, png_path, vector_path)
+
+
 def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth):
     """One panel per task: the test metric against labelled samples, a line per scenario at
     the setting with the best mean early-stopping score (``analysis.figure_settings``)."""
     shown = figure_settings(summary, metric, claim_depth)
     data = summary[summary["metric"] == metric].merge(shown, on=list(BLOCK_KEY))
     tasks = [t for t in TASK_TITLES if t in set(data["task"])]
-    figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.6), squeeze=False, sharey=False)
+    figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.6), squeeze=False, layout="constrained")
     for ax, task in zip(axes[0], tasks):
         for (scenario, source, depth), group in data[data["task"] == task].groupby(["scenario", "source", "depth"]):
             group = group.sort_values("n_train")
@@ -90,10 +135,10 @@ def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth):
         ax.set_xlabel("labelled training samples N (log scale)")
         ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        # below the axes: each panel names its own chosen settings, and covers no line
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     figure.suptitle(f"Test {METRIC_LABELS[metric]} against labelled samples (mean and 95 % CI over seeds; "
                     "settings chosen by early-stopping score)", fontsize=11)
-    figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)
 
 
@@ -133,12 +178,16 @@ def part_colors(panels):
     return {part: palette[i] for part, i in chosen.items()}
 
 
-def energy_bars(inference, png_path, vector_path):
-    """Energy of one four-task inference, stacked by memory level and MAC, per hardware,
-    for no transfer and each frozen-transfer depth (cae and cnn cost the same)."""
+def energy_bars(inference, png_path, vector_path, quoted=paper.ENERGY_REDUCTION):
+    """Energy of one inference answering every task, stacked by memory level and MAC, per
+    hardware, for no transfer and each frozen-transfer depth (cae and cnn cost the same),
+    with two marks: the energy the ceiling of layer sharing allows, and the energy the
+    paper's reduction (``quoted``) would need."""
     shown = inference[inference["scenario"].isin(scenarios.CONFIGURABLE)].drop_duplicates(["hardware", "depth"])
     hardware = list(dict.fromkeys(shown["hardware"]))
     parts = ["mac_energy_pj"] + sorted(c for c in shown.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj")
+    unit, scale = energy_unit(shown["energy_pj"])
+    inference_words = tasks_inference(shown["n_tasks"].iloc[0]) if "n_tasks" in shown else "inference"
     figure, axes = plt.subplots(1, len(hardware), figsize=(5.5 * len(hardware), 4.2), squeeze=False)
     panels = [[part for part in parts if shown.loc[shown["hardware"] == name, part].fillna(0).any()] for name in hardware]
     colors = part_colors(panels)
@@ -147,17 +196,25 @@ def energy_bars(inference, png_path, vector_path):
         labels = [f"shared {d}" if scenarios.transfers(s) else "no transfer" for s, d in zip(rows["scenario"], rows["depth"])]
         bottom = np.zeros(len(rows))
         for part in panel:
-            values = rows[part].fillna(0).to_numpy() / 1e6
+            values = rows[part].fillna(0).to_numpy() / scale
             name_of_part = "MAC" if part == "mac_energy_pj" else part.removeprefix("energy_").removesuffix("_pj")
             ax.bar(labels, values, bottom=bottom, color=colors[part], label=name_of_part)
             bottom += values
         for x, (total, factor) in enumerate(zip(bottom, rows["reduction_vs_none"])):
             ax.text(x, total, f"{factor:.2f}x", ha="center", va="bottom", fontsize=8)
-        ax.set_title(f"{name} (layer sharing can give at most {rows['ceiling_reduction'].iloc[0]:.2f}x)", fontsize=9)
-        ax.set_ylabel("energy of one four-task inference (µJ)")
+        no_transfer = float((rows["energy_pj"] / rows["reduction_vs_none"]).iloc[0]) / scale
+        ceiling = float(rows["ceiling_reduction"].iloc[0])
+        ax.axhline(no_transfer / ceiling, color="black", linestyle="--", linewidth=1,
+                   label=f"ceiling of layer sharing: {ceiling:.2f}x")
+        ax.axhline(no_transfer / quoted, color="firebrick", linestyle=":", linewidth=1.5,
+                   label=f"the paper's {quoted:.2f}x")
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel(f"energy of one {inference_words} ({unit})")
         ax.tick_params(axis="x", rotation=30)
-        ax.legend(fontsize=7, title="memory level", title_fontsize=7)
-    figure.suptitle("Four-task inference energy by transfer depth (ZigZag), reduction against no transfer on the bars", fontsize=11)
+        ax.legend(fontsize=7, title="memory level and marks", title_fontsize=7, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), frameon=False)
+    figure.suptitle(f"Energy of one {inference_words} by transfer depth (ZigZag), reduction against no transfer on "
+                    "the bars", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)
 
@@ -169,6 +226,7 @@ def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_a
     if points.empty:
         raise ValueError(f"no accuracy-energy points to plot on {hardware}")
     name = hardware
+    unit, scale = energy_unit(points["energy_pj"])
     sizes = sorted(points["n_train"].unique())
     sizes = [sizes[0], sizes[-1]] if len(sizes) > 1 else sizes
     tasks = [t for t in TASK_TITLES if t in set(points["task"])]
@@ -178,15 +236,15 @@ def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_a
             ax = axes[row][col]
             group = points[(points["task"] == task) & (points["n_train"] == n_train)]
             for scenario, part in group.groupby("scenario"):
-                ax.scatter(part["energy_pj"] / 1e6, part[metric], color=SCENARIO_COLORS[scenario], label=SCENARIO_LABELS[scenario], s=22)
+                ax.scatter(part["energy_pj"] / scale, part[metric], color=SCENARIO_COLORS[scenario], label=SCENARIO_LABELS[scenario], s=22)
             front = group[group["pareto"]].sort_values("energy_pj")
-            ax.step(front["energy_pj"] / 1e6, front[metric], where="post", color="black", linewidth=1, label="Pareto front")
+            ax.step(front["energy_pj"] / scale, front[metric], where="post", color="black", linewidth=1, label="Pareto front")
             ax.set_xscale("log")
             ax.set_title(f"{TASK_TITLES[task]}, N = {n_train}", fontsize=9)
-            ax.set_xlabel(f"four-task inference energy on {name} (µJ)")
+            ax.set_xlabel(f"energy of one inference, every task, on {name} ({unit})")
             ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
             ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    figure_legend(figure, axes[0][0])
     figure.suptitle("Descriptive: accuracy against energy, every scenario, source and depth (mean over seeds)", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)
@@ -209,7 +267,7 @@ def training_curves(curve_tables: dict, png_path, vector_path):
         ax.set_xlabel("epoch")
         ax.set_ylabel("reconstruction MSE" if task is None else "class-weighted cross-entropy")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    figure_legend(figure, axes[0][0])
     figure.suptitle("Pretraining curves (a line pair per pretraining seed)", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)

@@ -9,6 +9,7 @@ from workflow_scripts.stage import run_stage
 def main(snakemake):
     i, o, p = snakemake.input, snakemake.output, snakemake.params
     summary = pd.read_csv(i.summary)
+    plots.claim_comparison(summary, p.claim, o.claim, o.claim_vector)
     for metric, png, vector in (("balanced_accuracy", o.balanced_accuracy, o.balanced_accuracy_vector),
                                 ("accuracy", o.accuracy, o.accuracy_vector)):
         plots.accuracy_vs_labels(summary, png, vector, metric, p.claim["depth"])

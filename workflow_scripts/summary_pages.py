@@ -162,7 +162,9 @@ def energy_table(inference: pd.DataFrame) -> pd.DataFrame:
     (named in its column), latency, and the reductions."""
     shown = inference[inference["scenario"].isin([scenarios.NONE, scenarios.CAE])]
     unit, scale = energy_unit(shown["energy_pj"])
-    shown = shown.assign(energy=shown["energy_pj"] / scale)
+    shown = shown.assign(energy=shown["energy_pj"] / scale, latency_cycles=shown["latency_cycles"].round().astype(int),
+                         reduction_vs_none=shown["reduction_vs_none"].map(lambda r: f"{r:.2f}x"),
+                         ceiling_reduction=shown["ceiling_reduction"].map(lambda r: f"{r:.2f}x"))
     columns = {"hardware": "hardware", "scenario": "scenario", "depth": "depth", "energy": f"energy ({unit})",
                "latency_cycles": "latency (cycles)", "reduction_vs_none": "reduction vs none",
                "ceiling_reduction": "ceiling of layer sharing"}

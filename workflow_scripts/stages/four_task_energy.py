@@ -1,4 +1,4 @@
-"""Rule four_task_energy: one image, four task answers, per scenario, depth and hardware."""
+"""Rule four_task_energy: one image, an answer for every task, per scenario, depth and hardware."""
 
 import pandas as pd
 

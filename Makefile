@@ -16,10 +16,17 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
+# Every Snakemake call of `make run` gets the same CONFIG and ARGS, so the report is built
+# under the run's own config; a dry run (-n, --dry-run in ARGS) builds no report.
+DRY_RUN := $(filter -n --dry-run --dryrun,$(ARGS))
+
 run: $(INSTALLED)
+	@$(BIN)/python -m workflow_scripts.study_config $(CONFIG)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(ARGS)
-	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
+ifeq ($(DRY_RUN),)
+	$(BIN)/snakemake --configfile $(CONFIG) $(ARGS) --report results/report.html
 	@echo "The study's answer: results/summary.md; every figure and table: results/report.html"
+endif
 
 test: $(INSTALLED)
 	$(BIN)/pytest -q -n auto --dist loadfile tests

@@ -1,0 +1,155 @@
+"""The commands README.md and docs/*.md show, run as written in a copy of the project with
+no network at all (a network namespace of its own, ``unshare -rn``) and the MTFL archive at
+a local path: a dry run where the real thing takes long, so a documented command cannot
+rot. The copy keeps the files' times and uses this project's installed .venv (installing
+needs the package index, the one download README allows)."""
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT, write_mtfl_folder, zip_folder
+from test_download import needs_unshare, offline
+
+DOCUMENTS = ["README.md", *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md"))]
+# the documents' stand-ins for what a reader fills in
+PLACEHOLDERS = {"/path/to/MTFL.zip": "{archive}", "/data/MTFL.zip": "{archive}", "<partition>": "debug", "<account>": "lab",
+                "path/to/config.yaml": "config.yaml", "CONFIG=my.yaml": "CONFIG=config.yaml", " [--configfile …]": ""}
+# commands not run here, and why; every other command of the documents is
+NOT_RUN = {
+    ".venv/bin/python bench/paper_scale.py blocks --device cuda": "trains on a GPU for minutes (docs/gpu.md); bench/ has its own tests",
+    ".venv/bin/python bench/paper_scale.py slice -- --workflow-profile profiles/gpu --config device=cuda": "runs part of the paper-scale study on a GPU",
+    ".venv/bin/python bench/synthetic_calibration.py --sizes 50 200 1000": "trains classifiers for minutes (docs/synthetic.md)",
+    ".venv/bin/python bench/synthetic_calibration.py --signal glasses=0.7 pose=2 --sizes 200 1000": "trains classifiers for minutes",
+    ".venv/bin/python -m workflow_scripts.publish workflow_scripts/config/mtfl_quick.yaml docs/mtfl_quick [--cores N] [--archive PATH]":
+        "runs the whole MTFL study, then rewrites docs/; its options are in brackets",
+}
+
+
+def shell_commands(markdown: str) -> list[str]:
+    """The commands of the ```sh blocks (continuation lines joined, comments dropped) and
+    those quoted in the text (`make …`, `.venv/bin/…`)."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", markdown, flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            command = " ".join(re.split(r"(?:^|\s)#", line)[0].split())
+            if command:
+                commands.append(command)
+    without_blocks = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    commands += re.findall(r"`((?:make |\.venv/bin/)[^`]*)`", without_blocks)
+    return list(dict.fromkeys(commands))
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """(first document that shows it, command) of every distinct command."""
+    first = {}
+    for name in DOCUMENTS:
+        for command in shell_commands((ROOT / name).read_text()):
+            first.setdefault(command, name)
+    return [(name, command) for command, name in first.items()]
+
+
+def as_run_here(command: str, archive) -> list[str]:
+    """The command with its placeholders filled and, where the real thing is long, as a dry run."""
+    for placeholder, value in PLACEHOLDERS.items():
+        command = command.replace(placeholder, value.format(archive=archive))
+    words = shlex.split(command)
+    if words[:2] == ["make", "run"]:
+        given = [w for w in words if w.startswith("ARGS=")]
+        if given and "--dry-run" not in given[0]:
+            words[words.index(given[0])] = given[0] + " --dry-run"
+        elif not given:
+            words.append("ARGS=--dry-run")
+    elif words[:2] == ["make", "docs"]:
+        pass  # quick: it rewrites docs/config.md, which must not change
+    elif words[0] == ".venv/bin/snakemake" and "--unlock" not in words:
+        words.append("--dry-run")
+    elif words[0] == ".venv/bin/pytest":
+        words.append("--collect-only")
+    return words
+
+
+@pytest.fixture(scope="module")
+def project_copy(tmp_path_factory):
+    """This project's files (tracked and new, not ignored) with their times, and its .venv."""
+    copy = tmp_path_factory.mktemp("clone") / "project"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    # make must find .venv installed: were it out of date, `make run` would reinstall into
+    # the project's own .venv
+    if subprocess.run(["make", "-q", ".venv/.installed"], cwd=copy).returncode != 0:
+        pytest.fail("the project's .venv is older than requirements.txt or pyproject.toml: run `make test` once")
+    archive = zip_folder(write_mtfl_folder(tmp_path_factory.mktemp("mtfl")), tmp_path_factory.mktemp("local") / "MTFL.zip")
+    return copy, archive
+
+
+def test_every_documented_command_is_run_or_named_here():
+    commands = [command for _, command in documented_commands()]
+    assert any(c.startswith("make run") for c in commands) and any(c.startswith("make test") for c in commands)
+    assert set(NOT_RUN) <= set(commands), set(NOT_RUN) - set(commands)
+
+
+def test_make_run_passes_the_config_and_args_to_every_snakemake_call():
+    """The report of `make run` is built under the run's config, --config overrides included."""
+    args = "--config mtfl='{path: /elsewhere/MTFL.zip}'"
+    plan = subprocess.run(["make", "-n", "run", "CONFIG=my.yaml", f"ARGS={args}"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+    calls = [line for line in plan.splitlines() if "/snakemake " in line]
+    assert len(calls) == 2 and "--report results/report.html" in calls[1]
+    assert all("--configfile my.yaml" in call and args in call for call in calls), calls
+    dry = subprocess.run(["make", "-n", "run", "ARGS=--dry-run"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "--report" not in dry  # a dry run has nothing to report on
+
+
+@needs_unshare
+@pytest.mark.parametrize("document, command", documented_commands(), ids=lambda value: value[:70])
+def test_a_documented_command_works_offline(project_copy, document, command):
+    if command in NOT_RUN:
+        pytest.skip(NOT_RUN[command])
+    copy, archive = project_copy
+    words = as_run_here(command, archive)
+    if words[:2] == ["make", "test"]:  # the suite's own command, collecting instead of running
+        printed = subprocess.run(["make", "-n", "test"], cwd=copy, capture_output=True, text=True, check=True).stdout
+        words = [*shlex.split(printed.strip().splitlines()[-1]), "--collect-only"]
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    result = subprocess.run(["unshare", "--map-root-user", "--net", *words], cwd=copy, env=env,
+                            capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{document}: {' '.join(words)}\n{output[-3000:]}"
+    if "--dry-run" in " ".join(words):
+        assert "This was a dry-run" in output or "Nothing to be done" in output, output[-2000:]
+        if str(archive) in " ".join(words):  # the local archive is read in place
+            assert "fetch_mtfl" not in output
+        elif "CONFIG=workflow_scripts/config/mtfl" in command:  # none at mtfl.path: the plan fetches it
+            assert "fetch_mtfl" in output
+    assert not (copy / "data" / "MTFL.zip").exists()
+    assert (copy / "docs" / "config.md").read_text() == (ROOT / "docs" / "config.md").read_text()
+
+
+def test_offline_runs_only_what_a_network_namespace_allows(tmp_path):
+    """The mechanism itself: inside the namespace nothing, not even a loopback server, is reachable."""
+    if offline(["true"], tmp_path).returncode != 0:
+        pytest.skip("needs unprivileged network namespaces (unshare -rn)")
+    probe = offline(["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', 9), timeout=2)"], tmp_path)
+    assert probe.returncode != 0 and "Network is unreachable" in probe.stderr
+
+
+def test_make_run_with_a_missing_or_broken_config_file_says_so_in_one_line(project_copy):
+    copy, _ = project_copy
+    (copy / "broken.yaml").write_text("finetune: {seeds: [0, 1}\n")
+    for config, message in [("nope.yaml", "nope.yaml: no such config file"),
+                            ("broken.yaml", "broken.yaml: not valid YAML at line 1, column 24")]:
+        result = subprocess.run(["make", "--no-print-directory", "run", f"CONFIG={config}"], cwd=copy,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0
+        lines = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("make: ***")]
+        assert len(lines) == 1 and lines[0].startswith(message), lines

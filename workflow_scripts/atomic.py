@@ -1,4 +1,7 @@
-"""Atomic file writing: an interrupted job never leaves a file that looks finished."""
+"""The study's intermediate files: written atomically, so an interrupted job never leaves a
+file that looks finished, and read by one loader, so a file that is damaged anyway
+(truncated by a full disk, copied in from elsewhere) fails in one line that names it and
+the fix, instead of in torch's or pandas' words."""
 
 import contextlib
 import os
@@ -39,3 +42,50 @@ def save_torch(obj, path):
 
     with atomic_path(path) as temporary:
         torch.save(obj, temporary)
+
+
+class IntermediateError(ValueError):
+    """An intermediate file that cannot be read, with its path and what to do."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"{path}: cannot be read ({reason}); it is truncated or was not written by this "
+                         f"workflow: delete it, or rerun with --forcerun {path}, and Snakemake makes it again")
+
+
+def _reason(error: Exception) -> str:
+    """The error's kind and its first sentence (torch goes on for a paragraph)."""
+    text = str(error).strip().splitlines()[0].split(". ")[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}".rstrip(": ")
+
+
+def read_torch(path, expect: type | None = None):
+    """``torch.load`` of an intermediate (tensors and plain containers only); IntermediateError
+    naming it when it cannot be read or does not hold an ``expect``."""
+    import torch
+
+    try:
+        loaded = torch.load(path, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # noqa: BLE001 - torch reports a damaged file in many ways
+        raise IntermediateError(path, _reason(error)) from error
+    if expect is not None and not isinstance(loaded, expect):
+        raise IntermediateError(path, f"holds a {type(loaded).__name__}, not a {expect.__name__}")
+    return loaded
+
+
+def read_csv(path, columns=(), **options):
+    """``pandas.read_csv`` of an intermediate table; IntermediateError naming it when it cannot
+    be parsed or lacks one of ``columns``."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, **options)
+    except FileNotFoundError:
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
+        raise IntermediateError(path, _reason(error)) from error
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise IntermediateError(path, f"no column {', '.join(map(repr, missing))}")
+    return table

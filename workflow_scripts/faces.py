@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from .atomic import save_torch, write_csv
+from .atomic import IntermediateError, read_csv, read_torch, save_torch, write_csv
 from .tasks import N_CLASSES, TASKS
 
 TABLE_COLUMNS = ("split", "path", *TASKS)
@@ -51,11 +51,17 @@ def save_face_set(faces: FaceSet, images_path, table_path):
 
 
 def load_face_set(images_path, table_path) -> FaceSet:
-    images = torch.load(images_path, weights_only=True)
-    table = pd.read_csv(table_path, keep_default_na=False)
-    return FaceSet(images, table)
+    """The face set a stage reads; IntermediateError naming the file that is damaged or
+    does not match the other."""
+    images = read_torch(images_path, expect=torch.Tensor)
+    table = load_labels(table_path)
+    try:
+        return FaceSet(images, table)
+    except ValueError as error:
+        # a damaged table (cut short: fewer rows) is likelier than a damaged tensor that loads
+        raise IntermediateError(images_path if str(error).startswith("images must") else table_path, str(error)) from None
 
 
 def load_labels(table_path) -> pd.DataFrame:
     """The face table alone (labels and splits), without the images."""
-    return pd.read_csv(table_path, keep_default_na=False)
+    return read_csv(table_path, columns=TABLE_COLUMNS, keep_default_na=False)

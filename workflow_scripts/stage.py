@@ -38,12 +38,11 @@ def study_inputs(snakemake):
     """What the training stages read: the device (params.device), the face set
     (input.images, input.table), the roles (input.roles) and the architecture
     (params.network, at the images' size)."""
-    import pandas as pd
-
+    from .atomic import read_csv
     from .faces import load_face_set
     from .networks import Architecture
     from .training import choose_device
 
     faces = load_face_set(snakemake.input.images, snakemake.input.table)
     architecture = Architecture.from_config(snakemake.params.network, faces.images.shape[-1])
-    return choose_device(snakemake.params.device), faces, pd.read_csv(snakemake.input.roles), architecture
+    return choose_device(snakemake.params.device), faces, read_csv(snakemake.input.roles), architecture

@@ -1,18 +1,16 @@
 """Rule analyse_results: seed statistics, paired gains, the pre-declared claim test, the
 exploratory headline, the Pareto front, summary.md and the report's first page."""
 
-import pandas as pd
-
 from workflow_scripts.analysis import claim_test, headline, paired_gains, summarise, tradeoff
-from workflow_scripts.atomic import write_csv
+from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.stage import run_stage
 from workflow_scripts.summary_pages import write_front_page, write_summary
 
 
 def main(snakemake):
     p = snakemake.params
-    metrics = pd.read_csv(snakemake.input.metrics)
-    inference = pd.read_csv(snakemake.input.inference)
+    metrics = read_csv(snakemake.input.metrics)
+    inference = read_csv(snakemake.input.inference)
     summary = summarise(metrics)
     gains = paired_gains(metrics)
     claim_table = claim_test(gains, inference, p.claim)
@@ -25,7 +23,7 @@ def main(snakemake):
     context = {"claim_table": claim_table, "gains": gains, "claim": p.claim, "config_hash": metrics["config_hash"].iloc[0],
                "dataset": p.dataset, "protocol_text": p.protocol_text, "pretraining_text": p.pretraining_text}
     write_summary(snakemake.output.markdown, headline=top, summary=summary, inference=inference,
-                  sources=pd.read_csv(snakemake.input.sources), **context)
+                  sources=read_csv(snakemake.input.sources), **context)
     write_front_page(snakemake.output.front_page, **context)
 
 

@@ -2,23 +2,22 @@
 the pretrained source networks' scores."""
 
 import pandas as pd
-import torch
 
 from workflow_scripts import scenarios
-from workflow_scripts.atomic import write_csv
+from workflow_scripts.atomic import read_csv, read_torch, write_csv
 from workflow_scripts.stage import run_stage
 from workflow_scripts.study_grid import BLOCK_KEY
 
 
 def main(snakemake):
-    metrics = pd.concat([pd.read_csv(path) for path in snakemake.input.metrics], ignore_index=True)
+    metrics = pd.concat([read_csv(path) for path in snakemake.input.metrics], ignore_index=True)
     metrics = metrics.sort_values([*BLOCK_KEY, "n_train", "seed"], ignore_index=True)
     write_csv(metrics.assign(config_hash=snakemake.params.config_hash), snakemake.output.metrics)
-    curves = pd.concat([pd.read_csv(path) for path in snakemake.input.curves], ignore_index=True)
+    curves = pd.concat([read_csv(path) for path in snakemake.input.curves], ignore_index=True)
     write_csv(curves, snakemake.output.curves)
     sources = []
     for path in snakemake.input.sources:
-        checkpoint = torch.load(path, weights_only=True)
+        checkpoint = read_torch(path)
         sources.append({
             "network": scenarios.CAE if checkpoint["kind"] == scenarios.CAE else scenarios.cnn_network(checkpoint["task"]),
             "seed": checkpoint["seed"],

@@ -1,6 +1,6 @@
 """Rule describe_faces: label balance per role and a preview of the faces."""
 
-from workflow_scripts.atomic import write_csv
+from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.data_summary import label_balance
 from workflow_scripts.faces import load_face_set
 from workflow_scripts.plots import face_preview
@@ -8,10 +8,8 @@ from workflow_scripts.stage import run_stage
 
 
 def main(snakemake):
-    import pandas as pd
-
     faces = load_face_set(snakemake.input.images, snakemake.input.table)
-    roles = pd.read_csv(snakemake.input.roles)
+    roles = read_csv(snakemake.input.roles)
     write_csv(label_balance(faces.table, roles), snakemake.output.balance)
     face_preview(faces.images, faces.table, roles, snakemake.output.preview)
 

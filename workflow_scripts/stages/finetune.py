@@ -2,10 +2,7 @@
 
 import logging
 
-import pandas as pd
-import torch
-
-from workflow_scripts.atomic import save_torch, write_csv
+from workflow_scripts.atomic import read_csv, read_torch, save_torch, write_csv
 from workflow_scripts.faces import load_face_set, load_labels
 from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
 from workflow_scripts.networks import Architecture, source_trunk
@@ -25,16 +22,16 @@ def main(snakemake):
     pretrain_seeds = distinct_pretrain_seeds(p.pretrain_seed_of)  # the order of the input lists
     images, features, trunks = None, None, None
     if "features" in inputs.keys():
-        features = {seed: torch.load(path, weights_only=True) for seed, path in zip(pretrain_seeds, inputs.features)}
+        features = {seed: read_torch(path) for seed, path in zip(pretrain_seeds, inputs.features)}
         table = load_labels(inputs.table)
     else:
         face_set = load_face_set(inputs.images, inputs.table)
         images, table = face_set.images, face_set.table
     if "models" in inputs.keys():
-        trunks = {seed: source_trunk(torch.load(path, weights_only=True), architecture) for seed, path in zip(pretrain_seeds, inputs.models)}
+        trunks = {seed: source_trunk(read_torch(path), architecture) for seed, path in zip(pretrain_seeds, inputs.models)}
     design = FinetuneDesign(architecture, FitSettings.from_config(p.settings), Protocol.from_config(p.protocol),
                             tuple(p.train_sizes), tuple(p.seeds), dict(p.pretrain_seed_of))
-    faces = LabelledFaces(table, pd.read_csv(inputs.roles), pd.read_csv(inputs.subsets))
+    faces = LabelledFaces(table, read_csv(inputs.roles), read_csv(inputs.subsets))
     log.info("block %s on %s; %s", block, device, design.protocol.describe())
     metrics, curves, states = run_block(block, design, faces, device, images=images, features=features, trunks=trunks)
     for row in metrics.itertuples():

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from workflow_scripts.atomic import write_csv
+from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.energy import four_task_inference, scenario_prefixes, sharing_ceiling
 from workflow_scripts.networks import Architecture
 from workflow_scripts.stage import run_stage
@@ -16,7 +16,7 @@ def main(snakemake):
     task_classes = {task: N_CLASSES[task] for task in p.tasks}
     tables = []
     for hardware, path in zip(p.hardware, snakemake.input.layers, strict=True):
-        table = four_task_inference(pd.read_csv(path), architecture.classifier_names(), prefixes, task_classes,
+        table = four_task_inference(read_csv(path), architecture.classifier_names(), prefixes, task_classes,
                                     ceiling=sharing_ceiling(architecture))
         tables.append(table.assign(hardware=hardware, n_tasks=len(task_classes)))
     write_csv(pd.concat(tables, ignore_index=True), snakemake.output.inference)

@@ -1,22 +1,21 @@
 """Rule plot_figures: the study's figures, PNG and vector."""
 
-import pandas as pd
-
 from workflow_scripts import plots
+from workflow_scripts.atomic import read_csv
 from workflow_scripts.stage import run_stage
 
 
 def main(snakemake):
     i, o, p = snakemake.input, snakemake.output, snakemake.params
-    summary = pd.read_csv(i.summary)
+    summary = read_csv(i.summary)
     plots.claim_comparison(summary, p.claim, o.claim, o.claim_vector)
     for metric, png, vector in (("balanced_accuracy", o.balanced_accuracy, o.balanced_accuracy_vector),
                                 ("accuracy", o.accuracy, o.accuracy_vector)):
         plots.accuracy_vs_labels(summary, png, vector, metric, p.claim["depth"])
-    plots.gain_heatmaps(pd.read_csv(i.gains), o.gains, o.gains_vector)
-    plots.energy_bars(pd.read_csv(i.inference), o.energy, o.energy_vector)
-    plots.tradeoff_scatter(pd.read_csv(i.tradeoff), o.tradeoff, o.tradeoff_vector, p.claim["hardware"])
-    curves = {label: pd.read_csv(path) for label, path in zip(p.curve_labels, i.curves)}
+    plots.gain_heatmaps(read_csv(i.gains), o.gains, o.gains_vector)
+    plots.energy_bars(read_csv(i.inference), o.energy, o.energy_vector)
+    plots.tradeoff_scatter(read_csv(i.tradeoff), o.tradeoff, o.tradeoff_vector, p.claim["hardware"])
+    curves = {label: read_csv(path) for label, path in zip(p.curve_labels, i.curves)}
     plots.training_curves(curves, o.curves, o.curves_vector)
 
 

@@ -1,8 +1,6 @@
 """Rule training_compute: MACs of learning every classifier of the grid on the device."""
 
-import pandas as pd
-
-from workflow_scripts.atomic import write_csv
+from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.networks import Architecture
 from workflow_scripts.stage import run_stage
 from workflow_scripts.tasks import N_CLASSES
@@ -14,7 +12,7 @@ def main(snakemake):
     architecture = Architecture.from_config(p.network, p.image_size)
     task_classes = {task: N_CLASSES[task] for task in p.tasks}
     table = training_macs(
-        pd.read_csv(snakemake.input.metrics), forward_macs(architecture, task_classes.values()),
+        read_csv(snakemake.input.metrics), forward_macs(architecture, task_classes.values()),
         frozen_layers(architecture, p.depths), architecture.classifier_names(), p.min_epoch_samples, task_classes,
     )
     write_csv(table, snakemake.output.training)

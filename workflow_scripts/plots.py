@@ -104,14 +104,17 @@ def claim_comparison(summary, claim, png_path, vector_path):
                             label=f"{labels[scenario]}: 95 % CI")
         ax.axvline(claim["n_train"], color="black", linestyle=":", linewidth=1, label=f"the claim's N = {claim['n_train']}")
         ax.set_xscale("log")
+        sizes = sorted(set(data["n_train"]))
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.minorticks_off()
         ax.set_title(TASK_TITLES[task], fontsize=10)
         ax.set_xlabel("labelled training samples N (log scale)")
         ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
         ax.grid(alpha=0.3)
-    figure.suptitle(f"The pre-declared comparison: CAE up to {depth} (frozen) against no transfer, test "
-                    f"{METRIC_LABELS[metric]} (mean and 95 % CI over seeds)", fontsize=11)
+    figure.suptitle(f"The pre-declared comparison: CAE up to {depth} (frozen) against no transfer\n"
+                    f"test {METRIC_LABELS[metric]}, mean and 95 % CI over seeds", fontsize=11)
     figure.tight_layout()
-    figure_legend(figure, axes[0][0], columns=5)
+    figure_legend(figure, axes[0][0], columns=5 if len(tasks) > 2 else 2)
     save_figure_pair(figure, png_path, vector_path)
 
 

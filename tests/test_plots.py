@@ -1,3 +1,12 @@
+"""The figures, drawn from hand-built tables: colours, legends that cover no data, the
+pre-declared comparison's own figure, and the energy figure's marks."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from workflow_scripts import plots
 from workflow_scripts.plots import part_colors
 
 
@@ -12,8 +21,6 @@ def test_energy_parts_keep_their_colour_across_panels_and_differ_within_one():
 
 
 def test_pretraining_curves_draw_the_training_and_the_early_stopping_loss(tmp_path):
-    import pandas as pd
-
     from workflow_scripts.plots import training_curves
 
     curve = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.4], "stop_loss": [1.1, 0.7, 0.8],
@@ -24,13 +31,6 @@ def test_pretraining_curves_draw_the_training_and_the_early_stopping_loss(tmp_pa
 
 
 # ---- the study figures, drawn from hand-built tables and caught before they are saved ----
-
-import math  # noqa: E402
-
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from workflow_scripts import plots  # noqa: E402
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "hardware": "hw"}
 SIZES = (50, 200, 1000)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from workflow_scripts.publish import paper_table, published_answer, readme_section
+from workflow_scripts.publish import paper_table, readme_section
 from workflow_scripts.study_config import config_hash, load_config_file
 
 PUBLISHED = {"mtfl_quick": ROOT / "workflow_scripts" / "config" / "mtfl_quick.yaml"}

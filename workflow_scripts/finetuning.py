@@ -268,33 +268,31 @@ def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inp
     trains on all its N faces for that many epochs."""
     criterion = balanced_error if design.protocol.objective == "balanced" else plain_error
     convolutions = trains_convolutions(block.scenario, transferred_length(block, design.architecture), design.architecture)
-    train_args = (inputs.tensor, inputs.targets)
-    train_kwargs = {"loss": weighted_cross_entropy, "settings": design.training, "criterion": criterion, "device": device}
 
-    def models_and_rows(group: list[Member], epochs=None):
+    def train(group: list[Member], epochs=None, folds_of=None) -> list[FitResult]:
+        """Fit ``group`` from its initial models: one model alone, one member's folds in
+        step, or everything in one stack (folds stopping with their member's others)."""
+        models = [initial_model(block, design, m, trunks) for m in group]
         rows = [inputs.training_rows(m, e) for m, e in zip(group, epochs or [None] * len(group))]
-        return [initial_model(block, design, m, trunks) for m in group], rows
+        common = {"loss": weighted_cross_entropy, "settings": design.training, "criterion": criterion, "device": device,
+                  "label": f"{block} n={group[0].n_train} seed={group[0].seed}" + (" folds" if folds_of else "")}
+        if folds_of is None and len(group) == 1:
+            return [fit(models[0], inputs.tensor, inputs.targets, rows[0], **common)]
+        if folds_of is not None and len(set(folds_of)) == 1:
+            return cross_validate(models, inputs.tensor, inputs.targets, rows, **common)
+        return fit_stacked(models, inputs.tensor, inputs.targets, rows, **common, folds_of=folds_of)
 
     fitted = {}
     for group in stacking_groups(members, design.protocol.stack, device, convolutions):
-        label = f"{block} n={group[0].n_train} seed={group[0].seed}" + (f" and {len(group) - 1} more" if len(group) > 1 else "")
-        epochs, folds = None, {(m.n_train, m.seed): [] for m in group}
+        folds, epochs = {(m.n_train, m.seed): [] for m in group}, None
         if design.protocol.validation == "cross_validated":
-            owners, fold_group = zip(*[((m.n_train, m.seed), fold) for m in group for fold in m.folds])
-            models, rows = models_and_rows(list(fold_group))
-            if len(group) == 1:
-                fold_results = cross_validate(models, *train_args, rows, **train_kwargs, label=f"{label} folds")
-            else:
-                fold_results = fit_stacked(models, *train_args, rows, **train_kwargs, label=f"{label} folds", folds_of=list(owners))
-            for owner, fold, result in zip(owners, fold_group, fold_results):
+            fold_members = [fold for m in group for fold in m.folds]
+            owners = [(m.n_train, m.seed) for m in group for _ in m.folds]
+            for owner, fold, result in zip(owners, fold_members, train(fold_members, folds_of=owners)):
                 folds[owner].append((fold, result))
             epochs = [folds[(m.n_train, m.seed)][0][1].best_epoch for m in group]  # the count its folds chose
-        models, rows = models_and_rows(group, epochs)
-        if len(group) == 1:
-            results = [fit(models[0], *train_args, rows[0], **train_kwargs, label=label)]
-        else:
-            results = fit_stacked(models, *train_args, rows, **train_kwargs, label=label)
-        fitted.update({(m.n_train, m.seed): Fitted(r, folds[(m.n_train, m.seed)]) for m, r in zip(group, results)})
+        for m, result in zip(group, train(group, epochs)):
+            fitted[(m.n_train, m.seed)] = Fitted(result, folds[(m.n_train, m.seed)])
     return [fitted[(m.n_train, m.seed)] for m in members]
 
 

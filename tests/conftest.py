@@ -1,5 +1,6 @@
 """Shared fixtures. Every fixture is generated here; nothing is copied from a data set."""
 
+import os
 import shutil
 import warnings
 import zipfile
@@ -12,6 +13,12 @@ from torchvision.io import encode_jpeg
 ROOT = Path(__file__).resolve().parents[1]
 
 REAL_MTFL = ROOT.parent / "shared" / "datasets" / "MTFL.zip"
+
+# Tests run `make` themselves. Under `make test` the outer make's variables would turn
+# every inner make into a sub-make (printing "make[1]: Entering directory" lines and
+# sharing the outer job server): the tests' makes are top-level, as a user's would be.
+for _name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
+    os.environ.pop(_name, None)
 
 
 def _face_jpeg(size=(60, 80), channels=3, shade=120):

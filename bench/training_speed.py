@@ -1,7 +1,7 @@
 """How fast the pipeline's trainer trains a study's blocks, against one model at a time.
 
     .venv/bin/python bench/training_speed.py [--config config.yaml] [--epochs 3] [--device auto]
-        [--threads 1] [--archive PATH] [--task smile]
+        [--threads 1] [--archive PATH] [--task smile] [--blocks none cae:conv4+fc1 ...]
 
 For one block from images (scenario ``none``) and one ``cae`` block at each of the
 config's depths, every member (all sizes and seeds of the config) trains for a fixed
@@ -9,7 +9,7 @@ number of epochs (early stopping never ends one, so every side does the same wor
 the early-stopping protocol of the config, four ways, all through the library:
 
 - pipeline: ``finetuning.fit_members`` as ``finetune.stack: auto`` groups the members on
-  this device (stacked where only fully-connected layers train on the CPU; all on a GPU);
+  this device (one at a time on the CPU, the whole block stacked on a GPU);
 - plain loop: ``training.fit``, one model at a time (``finetune.stack: none``);
 - stacked one at a time: ``stacked_training.fit_stacked`` called with one member;
 - stacked block: every member of the block in one stack (``finetune.stack: block``).
@@ -129,12 +129,16 @@ def main():
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (a finetune job gets 1)")
     parser.add_argument("--task", default="smile")
+    parser.add_argument("--blocks", nargs="*", metavar="SCENARIO[:DEPTH]",
+                        help="blocks to time, e.g. none cae:conv4+fc1 (default: none and cae at each of the config's depths)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = load_config_file(args.config)
     device = choose_device(args.device)
     faces, source = load_faces(config, args.archive)
     kinds = [("none", "none")] + [("cae", depth) for depth in config["finetune"]["depths"]]
+    if args.blocks:
+        kinds = [(name.split(":")[0], name.split(":")[1] if ":" in name else "none") for name in args.blocks]
     print(f"{source}, {config['data']['image_size']} px; device {device}, {args.threads} thread(s); task {args.task}; "
           f"sizes {config['finetune']['train_sizes']} x seeds {config['finetune']['seeds']}")
     print_table(measure(config, faces, args.task, args.epochs, device, kinds), args.epochs)

@@ -178,45 +178,46 @@ def test_stacking_groups_follow_the_setting(study):
     assert [(m.n_train, m.seed) for m in members] == [(30, 0), (30, 1), (60, 0), (60, 1)]
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     one_by_one = [[m] for m in members]
-    assert stacking_groups(members, "block", cpu, trains_convolutions=True) == [members]
-    assert stacking_groups(members, "seeds", cpu, trains_convolutions=True) == [members[:2], members[2:]]
-    assert stacking_groups(members, "none", cuda, trains_convolutions=False) == one_by_one
-    assert stacking_groups(members, "auto", cuda, trains_convolutions=True) == [members]
-    assert stacking_groups(members, "auto", cpu, trains_convolutions=False) == [members]
-    assert stacking_groups(members, "auto", cpu, trains_convolutions=True) == one_by_one
+    assert stacking_groups(members, "block", cpu) == [members]
+    assert stacking_groups(members, "seeds", cpu) == [members[:2], members[2:]]
+    assert stacking_groups(members, "none", cuda) == one_by_one
+    assert stacking_groups(members, "auto", cuda) == [members]
+    assert stacking_groups(members, "auto", cpu) == one_by_one
 
 
-@pytest.mark.parametrize("scenario, depth, stacked", [
-    ("none", "none", False), ("cae", "conv1", False), ("cae", "conv2", True), ("cae", "conv2+fc1", True),
-    ("cae_tuned", "conv2", False),
+@pytest.mark.parametrize("scenario, depth, stack, validation, trainings", [
+    ("none", "none", "auto", "from_labels", [("fit", 1)] * 4),
+    ("cae", "conv2+fc1", "auto", "from_labels", [("fit", 1)] * 4),
+    ("cae_tuned", "conv2", "auto", "from_labels", [("fit", 1)] * 4),
+    ("cae", "conv2", "block", "from_labels", [("stacked", 4)]),
+    ("none", "none", "auto", "cross_validated", [("folds in step", 3), ("fit", 1)] * 4),
+    ("cae", "conv2", "block", "cross_validated", [("stacked", 12), ("stacked", 4)]),
 ])
-def test_auto_stacks_a_cpu_block_only_where_no_convolution_trains(study, monkeypatch, scenario, depth, stacked):
-    """On CPU, stacked convolutions train slower than one model at a time
-    (bench/paper_scale.py), so ``stack: auto`` stacks only blocks whose trainable part is
-    fully connected: frozen at the last convolution or deeper."""
+def test_a_block_trains_as_its_stacking_says(study, monkeypatch, scenario, depth, stack, validation, trainings):
+    """On the CPU ``stack: auto`` trains every block one model at a time (the plain loop
+    measured as fast as stacking or faster: bench/training_speed.py); a forced stack
+    trains the block, and cross-validated all its members' folds, as one model."""
     faces, roles, subsets = study
-    group_sizes = []
-    real_stacked, real_alone = finetuning.fit_stacked, finetuning.fit
+    calls = []
 
-    def recording_stacked(modules, *args, **kwargs):
-        group_sizes.append(len(modules))
-        return real_stacked(modules, *args, **kwargs)
+    def recording(name, real):
+        def record(models, *args, **kwargs):
+            calls.append((name, len(models) if isinstance(models, list) else 1))
+            return real(models, *args, **kwargs)
+        return record
 
-    def recording_alone(*args, **kwargs):
-        group_sizes.append(1)
-        return real_alone(*args, **kwargs)
-
-    monkeypatch.setattr(finetuning, "fit_stacked", recording_stacked)
-    monkeypatch.setattr(finetuning, "fit", recording_alone)
+    for name, attribute in (("fit", "fit"), ("folds in step", "cross_validate"), ("stacked", "fit_stacked")):
+        monkeypatch.setattr(finetuning, attribute, recording(name, getattr(finetuning, attribute)))
     torch.manual_seed(0)
     trunk = build_trunk(ARCH)
     length = prefix_length(depth, ARCH) if scenarios.transfers(scenario) else 0
     frozen = scenarios.is_frozen(scenario)
     metrics, _, _ = run_block(
-        Block(TASK, scenario, scenarios.base_scenario(scenario), depth), _design(Protocol(stack="auto"), {0: 0, 1: 0}),
+        Block(TASK, scenario, scenarios.base_scenario(scenario), depth),
+        _design(Protocol(stack=stack, validation=validation, folds=3), {0: 0, 1: 0}),
         LabelledFaces(faces.table, roles, subsets), torch.device("cpu"), images=faces.images,
         features={0: extract_features(trunk, length, faces.images, list(range(len(faces.table))), torch.device("cpu"))}
         if frozen else None, trunks={0: trunk},
     )
-    assert group_sizes == ([4] if stacked else [1, 1, 1, 1])
+    assert calls == trainings
     assert len(metrics) == 4 and metrics["balanced_accuracy"].between(0, 1).all()

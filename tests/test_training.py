@@ -88,7 +88,7 @@ def _assert_same_fit(stacked, alone):
 @pytest.mark.parametrize("length, learning_rate", [(0, 3e-3), (2, 1e-2)])
 def test_stacked_members_of_different_sizes_equal_the_plain_loop(study, length, learning_rate):
     """Seeds and sizes in one stack, from images (length 0) or on cached features of every
-    convolution (2: only fully-connected layers train, what stacks on the CPU): members
+    convolution (2: only fully-connected layers train): members
     with 40 and 80 rows take different numbers of steps per epoch and stop at different
     epochs, and each gets what ``fit`` gives it alone."""
     _, _, subsets = study

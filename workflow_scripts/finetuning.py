@@ -173,20 +173,14 @@ class BlockInputs:
                             weights(member.stop_class_weights), member.seed, epochs)
 
 
-def trains_convolutions(scenario: str, length: int, architecture: Architecture) -> bool:
-    """Whether a block's classifiers train any convolution: from images or tuned, or frozen
-    at a depth short of the last convolution."""
-    return not scenarios.is_frozen(scenario) or length < architecture.n_conv
-
-
-def stacking_groups(members: list, stack: str, device: torch.device, trains_convolutions: bool) -> list[list]:
+def stacking_groups(members: list, stack: str, device: torch.device) -> list[list]:
     """Which members train together: all of the block, the seeds of one size, or one by one.
 
-    auto: the whole block on CUDA, and on CPU when only fully-connected layers train
-    (frozen at conv<K> or deeper); one at a time on CPU while convolutions train, where
-    stacked convolutions measured slower than one model at a time (bench/paper_scale.py)."""
+    auto: the whole block on CUDA, one at a time on the CPU, where the plain loop
+    measured as fast as stacking or faster for every kind of block
+    (bench/training_speed.py; bench/README.md)."""
     if stack == "auto":
-        stack = "block" if device.type == "cuda" or not trains_convolutions else "none"
+        stack = "block" if device.type == "cuda" else "none"
     if stack == "block":
         return [members]
     if stack == "seeds":
@@ -267,7 +261,6 @@ def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inp
     with the other folds of its group, or in step with each other alone); then the member
     trains on all its N faces for that many epochs."""
     criterion = balanced_error if design.protocol.objective == "balanced" else plain_error
-    convolutions = trains_convolutions(block.scenario, transferred_length(block, design.architecture), design.architecture)
 
     def train(group: list[Member], epochs=None, folds_of=None) -> list[FitResult]:
         """Fit ``group`` from its initial models: one model alone, one member's folds in
@@ -283,7 +276,7 @@ def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inp
         return fit_stacked(models, inputs.tensor, inputs.targets, rows, **common, folds_of=folds_of)
 
     fitted = {}
-    for group in stacking_groups(members, design.protocol.stack, device, convolutions):
+    for group in stacking_groups(members, design.protocol.stack, device):
         folds, epochs = {(m.n_train, m.seed): [] for m in group}, None
         if design.protocol.validation == "cross_validated":
             fold_members = [fold for m in group for fold in m.folds]

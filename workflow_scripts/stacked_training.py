@@ -9,10 +9,11 @@ the stacked tensors with a step count per member (``StackedAdam``), so a member 
 epoch has fewer batches skips the steps it does not have, as it would alone; members
 that stop leave the stack.
 
-It pays where many tiny models each leave most of the hardware idle: on a GPU for every
-block, on the CPU only where just fully-connected layers train (stacked convolutions ran
-slower than one model at a time there; ``bench/paper_scale.py`` measures both).
-``finetuning.stacking_groups`` decides which members stack.
+It is meant for a GPU, where many tiny models each leave most of the device idle. On the
+CPU the plain loop measured as fast or faster for every kind of block: stacked members
+pad their batches to the longest member's, and the padded work costs more than the loop
+saves (``bench/training_speed.py``, bench/README.md). ``finetuning.stacking_groups``
+decides which members stack.
 """
 
 import copy

@@ -35,7 +35,7 @@ from workflow_scripts.networks import build_trunk, prefix_length
 from workflow_scripts.splits import assign_roles, labelled_subsets
 from workflow_scripts.stacked_training import fit_stacked
 from workflow_scripts.study_config import load_config_file
-from workflow_scripts.training import balanced_error, choose_device, plain_error, weighted_cross_entropy
+from workflow_scripts.training import choose_device, criterion_for, weighted_cross_entropy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,7 +85,7 @@ def measure(config, faces, task: str, epochs: int, device, kinds) -> list[dict]:
     architecture = designs["auto"].architecture
     torch.manual_seed(0)
     trunk = build_trunk(architecture)
-    criterion = balanced_error if designs["auto"].protocol.objective == "balanced" else plain_error
+    criterion = criterion_for(designs["auto"].protocol.objective)
     rows = []
     for scenario, depth in kinds:
         block = Block(task, scenario, "cae" if scenario == "cae" else "none", depth)

@@ -60,6 +60,8 @@ def test_schema_rejects_with_one_line_naming_the_key(edit, message):
         (lambda c: c["analysis"]["claim"].update(depth="conv3"), r"key 'analysis.claim.depth': 'conv3' is not in finetune.depths"),
         (lambda c: c["analysis"]["claim"].update(n_train=100), r"key 'analysis.claim.n_train': 100 is not in finetune.train_sizes"),
         (lambda c: c["analysis"].update(hardware="gpu"), r"key 'analysis.hardware': 'gpu' is not in energy.hardware \(eyeriss_like, tpu_like\)"),
+        (lambda c: c["finetune"].update(validation="cross_validated", folds=60, train_sizes=[50, 200]),
+         r"key 'finetune.folds': 60 folds of the smallest labelled set \(finetune.train_sizes: 50 faces\); need folds <= N"),
     ],
 )
 def test_cross_key_checks(edit, message):

@@ -277,3 +277,23 @@ def test_ties_go_to_the_first_epoch_when_early_stopping_and_to_the_last_when_cro
                           criterion=balanced_error, folds_of=[0] * len(folds))
     for result in in_step + stacked:
         assert (result.best_epoch, result.epochs_run) == (5, 5)
+
+
+def test_stacked_early_stopping_keeps_the_first_of_equal_epochs_as_fit_does(study):
+    _, _, subsets = study
+    _, inputs, labels, _, validation, models = _setup(study, 0, seeds=(0, 1))
+    frozen = FitSettings(max_epochs=5, patience=2, batch_size=16, learning_rate=0.0)
+    rows = [training_rows(labels, torch.tensor(subset_faces(subsets, seed, 40)), validation, seed) for seed in (0, 1)]
+    for result in fit_stacked([copy.deepcopy(m) for m in models], inputs, labels, rows, weighted_cross_entropy, frozen,
+                              criterion=balanced_error):
+        assert (result.best_epoch, result.epochs_run) == (1, 3)
+
+
+def test_the_trainers_refuse_what_they_would_train_differently(study):
+    _, inputs, labels, rows, validation, models = _setup(study, 1, seeds=(0,))
+    with pytest.raises(ValueError, match="fit_stacked trains every parameter"):
+        fit_stacked([_frozen_prefix(copy.deepcopy(models[0]), 1)], inputs, labels, [training_rows(labels, rows[0], validation, 0)],
+                    weighted_cross_entropy, SETTINGS)
+    folds = [dataclasses.replace(f, epochs=3) for f in _folds(labels, rows[0], 0)]
+    with pytest.raises(ValueError, match="a fold has no epoch count of its own"):
+        cross_validate([copy.deepcopy(models[0]) for _ in folds], inputs, labels, folds, weighted_cross_entropy, SETTINGS)

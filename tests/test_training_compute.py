@@ -4,7 +4,7 @@ forward and backward, and the stop faces scored once per epoch."""
 import pandas as pd
 
 from workflow_scripts.networks import Architecture, ConvSpec
-from workflow_scripts.training_compute import forward_macs, frozen_layers, training_macs
+from workflow_scripts.training_compute import fold_training_sizes, forward_macs, frozen_layers, training_macs
 
 TINY = Architecture((ConvSpec(4, 3, 2), ConvSpec(8, 3, 2)), fc1=16, fc2=8, image_size=16)
 
@@ -36,3 +36,17 @@ def test_forward_macs_per_layer_and_output_size():
     assert macs == {("conv1", 0): 16 * 16 * 4 * 9, ("conv2", 0): 8 * 8 * 8 * 4 * 9, ("fc1", 0): 128 * 16,
                     ("fc2", 0): 16 * 8, ("out", 2): 8 * 2, ("out", 5): 8 * 5}
     assert frozen_layers(TINY, ["conv1", "conv2+fc1"]) == {"conv1": ["conv1"], "conv2+fc1": ["conv1", "conv2", "fc1"]}
+
+
+def test_a_cross_validated_row_counts_its_folds_and_its_refit():
+    """N = 10 in 3 folds (4, 3, 3 faces): the folds train on 6, 7 and 7 faces for 4 epochs
+    and score all 10 faces once an epoch; the refit trains on 10 for 2 epochs, scoring none."""
+    assert fold_training_sizes(10, 3) == [6, 7, 7]
+    forward = {("fc2", 0): 10, ("out", 2): 2}
+    metrics = pd.DataFrame([{"task": "smile", "scenario": "none", "source": "none", "depth": "none", "n_train": 10,
+                             "seed": 0, "epochs_run": 2, "n_fit": 10, "n_stop": 10, "folds": 3, "fold_epochs_run": 4}])
+    row = training_macs(metrics, forward, {}, ["fc2", "out"], 20, {"smile": 2}).iloc[0]
+    # passes per epoch to reach 20 samples: 4 of 6 faces, 3 of 7, 2 of 10
+    assert row["samples_seen"] == 2 * 2 * 10 + 4 * (4 * 6 + 3 * 7 + 3 * 7)
+    assert row["early_stopping_macs"] == 4 * 10 * 12
+    assert row["training_macs"] == row["samples_seen"] * 3 * 12 + 4 * 10 * 12

@@ -64,7 +64,7 @@ def read_torch(path, expect: type | None = None):
     import torch
 
     try:
-        loaded = torch.load(path, weights_only=True)
+        loaded = torch.load(path, weights_only=True, map_location="cpu")
     except FileNotFoundError:
         raise
     except Exception as error:  # noqa: BLE001 - torch reports a damaged file in many ways

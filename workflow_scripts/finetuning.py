@@ -11,8 +11,10 @@ seed s, so the spread over seeds covers the pretraining too.
 Every member starts from ``torch.manual_seed(seed)``'s classifier, so scenarios compared
 at one seed share the initialisation of the layers they train, their labelled subset,
 their early-stopping faces and their batch order. A member reads the labels of its N
-labelled faces (training and, under ``from_labels``, early stopping), of the held-out
-validation split only under ``held_out``, and of the test faces only to be scored.
+labelled faces (training and, under ``from_labels`` and ``cross_validated``, early
+stopping), of the held-out validation split only under ``held_out``, and of the test
+faces only to be scored. Which N faces it gets is decided before, by ``splits``: the
+labelled subsets are stratified on the joint label of all four tasks across the pool.
 """
 
 import dataclasses
@@ -30,9 +32,7 @@ from .protocol import Protocol, cross_validation_folds, early_stopping_mask
 from .splits import faces_with_role, subset_faces
 from .stacked_training import fit_stacked
 from .tasks import N_CLASSES
-from .training import (
-    FitResult, FitSettings, TrainingRows, balanced_error, cross_validate, fit, plain_error, predict, weighted_cross_entropy,
-)
+from .training import FitResult, FitSettings, TrainingRows, criterion_for, cross_validate, fit, predict, weighted_cross_entropy
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inp
     Cross-validated, a member's folds train first and choose its epoch count (stacked
     with the other folds of its group, or in step with each other alone); then the member
     trains on all its N faces for that many epochs."""
-    criterion = balanced_error if design.protocol.objective == "balanced" else plain_error
+    criterion = criterion_for(design.protocol.objective)
 
     def train(group: list[Member], epochs=None, folds_of=None) -> list[FitResult]:
         """Fit ``group`` from its initial models: one model alone, one member's folds in
@@ -323,6 +323,7 @@ def score_member(block: Block, design: FinetuneDesign, member: Member, fitted: F
         "stop_accuracy": stop["accuracy"], "stop_balanced_accuracy": stop["balanced_accuracy"],
         "stop_accuracy_sd": stop["accuracy_sd"], "stop_balanced_accuracy_sd": stop["balanced_accuracy_sd"],
         "epochs_run": fitted.result.epochs_run, "best_epoch": fitted.result.best_epoch,
+        "fold_epochs_run": max((result.epochs_run for _, result in fitted.folds), default=0),
         "train_seconds": fitted.result.seconds + sum(result.seconds for _, result in fitted.folds),
     }
 

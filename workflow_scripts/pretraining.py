@@ -44,6 +44,7 @@ def train_cae(images, roles, architecture: Architecture, settings: FitSettings, 
     reconstructed = predict(model, inputs.to(device), test.to(device)).cpu()
     test_error = float(((reconstructed - targets[test]) ** 2).mean())
     samples = torch.stack([targets[test[:n_samples]], reconstructed[:n_samples]], dim=1)
+    model.cpu()  # the checkpoint must load where no GPU is (feature extraction, tables)
     checkpoint = {
         "kind": "cae",
         "seed": seed,
@@ -73,6 +74,7 @@ def train_source_cnn(images, table, roles, task: str, architecture: Architecture
     test = torch.as_tensor(faces_with_role(roles, "test"))
     predicted = predict(model, inputs.to(device), test.to(device)).argmax(-1).cpu()
     metrics = classification_metrics(labels[test].numpy(), predicted.numpy(), n_classes)
+    model.cpu()  # the checkpoint must load where no GPU is (feature extraction, tables)
     trunk_names = architecture.trunk_names()
     checkpoint = {
         "kind": "cnn",

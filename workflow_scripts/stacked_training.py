@@ -135,6 +135,8 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
     n_members = len(modules)
     if len(members) != n_members:
         raise ValueError(f"{n_members} modules but {len(members)} members")
+    if any(not parameter.requires_grad for module in modules for parameter in module.parameters()):
+        raise ValueError("fit_stacked trains every parameter: pass only the layers that train (cached features hold the frozen ones)")
     stack = Stack(modules, device)
     inputs, targets = inputs.to(device), targets.to(device)
     class_weights = torch.stack([m.class_weights for m in members]).to(device)

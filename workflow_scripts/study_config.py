@@ -282,6 +282,10 @@ def check_config(config: dict, config_name="config"):
     largest = max(config["finetune"]["train_sizes"])
     if n_pool is not None and largest > n_pool:
         raise error("finetune.train_sizes", f"{largest} exceeds the training pool of {n_pool} faces")
+    smallest = min(config["finetune"]["train_sizes"])
+    if config["finetune"]["validation"] == "cross_validated" and config["finetune"]["folds"] > smallest:
+        raise error("finetune.folds", f"{config['finetune']['folds']} folds of the smallest labelled set "
+                                      f"(finetune.train_sizes: {smallest} faces); need folds <= N")
     tasks = config["finetune"]["tasks"]
     sources = config["finetune"]["cnn_sources"]
     if isinstance(sources, dict):
@@ -318,8 +322,7 @@ def resolve_hardware_path(value: str) -> str:
 def config_hash(config: dict) -> str:
     """Short, stable hash of the (defaults-filled) config, stamped on result tables. Left
     out, as they do not change what is computed: the settings of the dataset not in
-    use, the settings of a validation protocol not in use (finetune.folds outside
-    cross_validated), and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256,
+    use, finetune.folds outside cross_validated (the one protocol that reads it), and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256,
     which names the content, is in)."""
     kept = json.loads(json.dumps(config))
     unused = {"synthetic": "mtfl", "mtfl": "synthetic"}[kept["data"]["source"]]

@@ -1,9 +1,10 @@
 """Training one model: a plain PyTorch loop, ``train_one_epoch`` / ``evaluate`` / ``fit``.
 
 Every model the study trains alone goes through ``fit``: the CAE, the source CNNs and the
-classifiers of a block that ``finetune.stack`` trains one at a time. Where many small
-models train side by side, ``stacked_training.fit_stacked`` gives each of them what this
-loop gives it, faster.
+classifiers of a block that ``finetune.stack`` trains one at a time; the folds of one
+cross-validated classifier go through ``cross_validate``, which runs the same loop for
+each fold in step. Where many small models train side by side (on a GPU),
+``stacked_training.fit_stacked`` gives each of them what these loops give it.
 
 A model learns from rows of two shared tensors, ``inputs`` (images or cached features)
 and ``targets`` (labels or, for the CAE, the images). An epoch is ``passes_per_epoch(n)``
@@ -14,7 +15,7 @@ short). Several passes make an epoch of a small labelled set as long as
 two early-stopping checks. After each epoch the early-stopping rows are scored: a
 strictly lower criterion keeps the current state as the best, and ``patience`` epochs
 without one end training. Without early-stopping rows (fixed epochs) the model trains
-``max_epochs`` and keeps its last state.
+``max_epochs`` (a cross-validated refit: its chosen count) and keeps its last state.
 """
 
 import logging
@@ -79,7 +80,7 @@ class TrainingRows:
 class FitResult:
     state: dict[str, torch.Tensor]  # the best state (fixed epochs: the last), on the CPU
     best_epoch: int
-    epochs_run: int  # best epoch + patience, capped at max_epochs; max_epochs without early stopping
+    epochs_run: int  # best epoch + patience, capped at max_epochs; without early stopping its epoch cap
     curve: pd.DataFrame  # CURVE_COLUMNS, one row per epoch run
     seconds: float
 
@@ -135,6 +136,11 @@ def plain_error(logits, targets, mask=None):
         mask = torch.ones(targets.shape, device=logits.device)
     correct = (logits.argmax(-1) == targets).float() * mask
     return 1 - correct.sum() / mask.sum().clamp(min=1)
+
+
+def criterion_for(objective: str):
+    """The early-stopping criterion of a fine-tuning objective (``finetune.objective``)."""
+    return {"balanced": balanced_error, "plain": plain_error}[objective]
 
 
 # ---- the loop ---------------------------------------------------------------------------
@@ -242,6 +248,8 @@ def cross_validate(models, inputs, targets, folds: list[TrainingRows], loss, set
     (ties: the later epoch) marks the best epoch, and ``patience`` epochs without a mean
     as low end every fold. Each fold's result holds that best epoch (the chosen count)
     and its state then."""
+    if any(rows.epochs is not None for rows in folds):
+        raise ValueError("cross-validation folds stop on their scores: a fold has no epoch count of its own")
     started = time.perf_counter()
     inputs, targets = inputs.to(device), targets.to(device)
     runs = [Run(model, rows, settings, device) for model, rows in zip(models, folds)]

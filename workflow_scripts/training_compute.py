@@ -3,16 +3,20 @@ epochs it actually ran (``results/metrics.csv``) and the forward MACs of each la
 
 Frozen layers cost a forward pass per sample; trained layers a forward and a backward
 (about twice the forward: gradients for the inputs and for the weights). Early stopping
-scores the stop faces through the whole classifier once per epoch. The per-layer counts
+scores the stop faces through the whole classifier once per epoch. Cross-validated, the
+folds' trainings and scoring count too: k models, each on the N faces outside its fold,
+for ``fold_epochs_run`` epochs, each epoch scoring the N faces once between them; the
+refit on all N scores nothing. The per-layer counts
 are ``energy.count_layers``'s forward hooks, the same ZigZag's counts are checked against.
 """
 
+import numpy as np
 import pandas as pd
 
 from . import scenarios
 from .energy import count_layers
 from .networks import Architecture, build_classifier, prefix_layers
-from .protocol import passes_per_epoch
+from .protocol import cross_validation_folds, passes_per_epoch
 from .study_grid import BLOCK_KEY
 
 BACKWARD_FACTOR = 2  # a backward pass costs about two forward passes
@@ -34,12 +38,19 @@ def frozen_layers(architecture: Architecture, depths) -> dict[str, list[str]]:
     return {depth: prefix_layers(depth, architecture) for depth in depths}
 
 
+def fold_training_sizes(n_train: int, folds: int) -> list[int]:
+    """The training faces of each cross-validation fold: N minus the fold's faces (the
+    folds' sizes do not depend on the labels, only on how ``cross_validation_folds`` deals)."""
+    return [n_train - int(size) for size in np.bincount(cross_validation_folds(np.zeros(n_train), folds), minlength=folds)]
+
+
 def training_macs(metrics: pd.DataFrame, forward_macs: dict, frozen_layers: dict, layer_names, min_epoch_samples: int,
                   task_classes: dict) -> pd.DataFrame:
     """MACs of learning each classifier (a row of ``metrics``) on the device.
 
     Samples seen = epochs_run x passes per epoch x n_fit (the faces it trained on); each
-    epoch also scores its n_stop stop faces through the whole classifier.
+    epoch also scores its n_stop stop faces through the whole classifier. Cross-validated
+    rows (``folds`` > 0) add their folds' samples and scoring (module docstring).
     forward_macs: (layer, n_classes or 0) -> MACs; frozen_layers: depth -> frozen layers;
     layer_names: a classifier's layers, input to output.
     """
@@ -52,12 +63,19 @@ def training_macs(metrics: pd.DataFrame, forward_macs: dict, frozen_layers: dict
         def macs(names):
             return sum(forward_macs[(name, n_classes if name == scenarios.OUTPUT_LAYER else 0)] for name in names)
 
+        folds = int(getattr(row, "folds", 0) or 0)
         samples = row.epochs_run * passes_per_epoch(row.n_fit, min_epoch_samples) * row.n_fit
+        if folds:
+            samples += row.fold_epochs_run * sum(passes_per_epoch(n, min_epoch_samples) * n
+                                                 for n in fold_training_sizes(row.n_train, folds))
+            stop_scores = row.fold_epochs_run * row.n_train  # every face scored once an epoch, in its own fold
+        else:
+            stop_scores = row.epochs_run * row.n_stop
         rows.append({
             **{key: getattr(row, key) for key in BLOCK_KEY},
             "n_train": row.n_train, "seed": row.seed, "epochs_run": row.epochs_run, "samples_seen": samples,
             "frozen_forward_macs": samples * macs(frozen), "trained_macs": samples * (1 + BACKWARD_FACTOR) * macs(trained),
-            "early_stopping_macs": row.epochs_run * row.n_stop * macs(layer_names),
+            "early_stopping_macs": stop_scores * macs(layer_names),
         })
     table = pd.DataFrame(rows)
     table["training_macs"] = table["frozen_forward_macs"] + table["trained_macs"] + table["early_stopping_macs"]

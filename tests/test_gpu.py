@@ -8,7 +8,8 @@ import copy
 import pytest
 import torch
 
-from test_training import SETTINGS, _features, _frozen_prefix, _setup, study, training_rows  # noqa: F401 - study is a fixture
+from test_training import ARCH, SETTINGS, _features, _frozen_prefix, _setup, study, training_rows  # noqa: F401 - study is a fixture
+from workflow_scripts.pretraining import train_cae, train_source_cnn
 from workflow_scripts.splits import subset_faces
 from workflow_scripts.stacked_training import fit_stacked
 from workflow_scripts.training import FitSettings, balanced_error, fit, weighted_cross_entropy
@@ -84,3 +85,14 @@ def test_a_cuda_training_agrees_with_the_cpu(study, stacked):
     for on_cpu, on_cuda in zip(train(torch.device("cpu")), train(CUDA)):
         assert on_cpu.best_epoch == on_cuda.best_epoch
         _close(on_cpu.state, on_cuda.state)
+
+
+def test_sources_pretrained_on_cuda_are_saved_on_the_cpu(study):
+    """Feature extraction and the tables read source checkpoints in jobs without a GPU."""
+    faces, roles, _ = study
+    settings = FitSettings(max_epochs=2, patience=1, batch_size=32, learning_rate=1e-3)
+    cae, _, _ = train_cae(faces.images, roles, ARCH, settings, 0, CUDA)
+    cnn, _ = train_source_cnn(faces.images, faces.table, roles, "smile", ARCH, settings, 0, CUDA)
+    for checkpoint in (cae, cnn):
+        for part in ("trunk_state", "model_state"):
+            assert {tensor.device.type for tensor in checkpoint[part].values()} == {"cpu"}, part

@@ -1,5 +1,6 @@
 # Pretraining of the source networks: the CAE (no labels) and one CNN per task, once per
-# pretraining seed (pretrain.seed, or every fine-tuning seed with pretrain.per_seed).
+# pretraining seed (pretrain.seed, or with pretrain.per_seed every group of pretrain.shared_by
+# fine-tuning seeds).
 
 
 rule pretrain_cae:

@@ -126,6 +126,26 @@ def test_pretraining_seeds_pair_with_fine_tuning_seeds():
     assert pretrain_seeds(config) == [3, 1] and pretrain_seed_of(config) == {3: 3, 1: 1}
 
 
+def test_nested_pretraining_seeds_group_the_fine_tuning_seeds_in_their_order():
+    config = default_config()
+    config["pretrain"].update(per_seed=True, shared_by=2)
+    config["finetune"]["seeds"] = [5, 0, 1, 2, 3]
+    assert pretrain_seed_of(config) == {5: 5, 0: 5, 1: 1, 2: 1, 3: 3}
+    assert pretrain_seeds(config) == [5, 1, 3]
+    check_config(config)
+    config["pretrain"].update(per_seed=False)
+    with pytest.raises(ConfigError, match=r"key 'pretrain.shared_by': 2 needs pretrain.per_seed: true"):
+        check_config(config)
+
+
+def test_shared_by_enters_the_hash_only_with_per_seed():
+    config = default_config()
+    config["pretrain"].update(per_seed=False)
+    assert config_hash({**config, "pretrain": {**config["pretrain"], "shared_by": 3}}) == config_hash(config)
+    config["pretrain"].update(per_seed=True)
+    assert config_hash({**config, "pretrain": {**config["pretrain"], "shared_by": 3}}) != config_hash(config)
+
+
 def test_command_line_strings_get_the_schema_types():
     """Snakemake reads --config finetune='{train_sizes: [99999], ...}' as strings inside."""
     config = default_config()

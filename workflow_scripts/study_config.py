@@ -286,6 +286,9 @@ def check_config(config: dict, config_name="config"):
     if config["finetune"]["validation"] == "cross_validated" and config["finetune"]["folds"] > smallest:
         raise error("finetune.folds", f"{config['finetune']['folds']} folds of the smallest labelled set "
                                       f"(finetune.train_sizes: {smallest} faces); need folds <= N")
+    if config["pretrain"]["shared_by"] > 1 and not config["pretrain"]["per_seed"]:
+        raise error("pretrain.shared_by", f"{config['pretrain']['shared_by']} needs pretrain.per_seed: true "
+                                          "(without it every fine-tuning seed shares pretrain.seed)")
     tasks = config["finetune"]["tasks"]
     sources = config["finetune"]["cnn_sources"]
     if isinstance(sources, dict):
@@ -322,13 +325,15 @@ def resolve_hardware_path(value: str) -> str:
 def config_hash(config: dict) -> str:
     """Short, stable hash of the (defaults-filled) config, stamped on result tables. Left
     out, as they do not change what is computed: the settings of the dataset not in
-    use, finetune.folds outside cross_validated (the one protocol that reads it), and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256,
+    use, finetune.folds outside cross_validated (the one protocol that reads it), pretrain.shared_by without per_seed, and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256,
     which names the content, is in)."""
     kept = json.loads(json.dumps(config))
     unused = {"synthetic": "mtfl", "mtfl": "synthetic"}[kept["data"]["source"]]
     kept.pop(unused, None)
     if kept.get("finetune", {}).get("validation") != "cross_validated":
         kept.get("finetune", {}).pop("folds", None)
+    if not kept.get("pretrain", {}).get("per_seed"):
+        kept.get("pretrain", {}).pop("shared_by", None)
     for section, key in LOCATION_KEYS:
         kept.get(section, {}).pop(key, None)
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:12]

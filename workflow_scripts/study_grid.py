@@ -53,14 +53,18 @@ def source_networks(config: dict) -> list[str]:
 
 
 def pretrain_seeds(config: dict) -> list[int]:
-    """Seeds the source networks are trained with: every fine-tuning seed, or pretrain.seed."""
-    return list(config["finetune"]["seeds"]) if config["pretrain"]["per_seed"] else [config["pretrain"]["seed"]]
+    """Seeds the source networks are trained with, in the order of the fine-tuning seeds."""
+    return distinct_pretrain_seeds(pretrain_seed_of(config))
 
 
 def pretrain_seed_of(config: dict) -> dict[int, int]:
-    """Fine-tuning seed -> the seed of the source networks it transfers from."""
-    per_seed = config["pretrain"]["per_seed"]
-    return {seed: seed if per_seed else config["pretrain"]["seed"] for seed in config["finetune"]["seeds"]}
+    """Fine-tuning seed -> the seed of the source networks it transfers from: pretrain.seed
+    for all, or (per_seed) the first seed of its group of pretrain.shared_by seeds."""
+    pretrain, seeds = config["pretrain"], list(config["finetune"]["seeds"])
+    if not pretrain["per_seed"]:
+        return {seed: pretrain["seed"] for seed in seeds}
+    group = pretrain.get("shared_by", 1)
+    return {seed: seeds[position - position % group] for position, seed in enumerate(seeds)}
 
 
 def distinct_pretrain_seeds(pretrain_seed_of: dict) -> list[int]:
@@ -70,11 +74,17 @@ def distinct_pretrain_seeds(pretrain_seed_of: dict) -> list[int]:
 
 def pretraining_description(config: dict) -> str:
     """One sentence: how many source networks, and whether the intervals cover them."""
-    if config["pretrain"]["per_seed"]:
-        return (f"one CAE and one CNN per source for every fine-tuning seed {config['finetune']['seeds']} "
+    pretrain, seeds = config["pretrain"], config["finetune"]["seeds"]
+    if not pretrain["per_seed"]:
+        return (f"one CAE and one CNN per source, seed {pretrain['seed']}, shared by every fine-tuning seed "
+                "(pretrain.per_seed: false), so the intervals do not cover the pretraining's randomness")
+    if pretrain.get("shared_by", 1) == 1:
+        return (f"one CAE and one CNN per source for every fine-tuning seed {seeds} "
                 "(pretrain.per_seed), so the intervals cover the pretraining's randomness")
-    return (f"one CAE and one CNN per source, seed {config['pretrain']['seed']}, shared by every fine-tuning seed "
-            "(pretrain.per_seed: false), so the intervals do not cover the pretraining's randomness")
+    used = pretrain_seeds(config)
+    return (f"one CAE and one CNN per source for each of {len(used)} pretraining seeds {used}, each shared by "
+            f"up to {pretrain['shared_by']} of the fine-tuning seeds {seeds} (pretrain.shared_by), so the claim's "
+            "test takes the pretraining seed as its unit and its interval covers the pretraining's randomness")
 
 
 def analysis_hardware(config: dict) -> str:

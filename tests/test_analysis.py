@@ -4,7 +4,8 @@ import pytest
 from scipy import stats
 
 from workflow_scripts.analysis import (
-    choose_by_stop_score, claim_test, figure_settings, headline, holm, paired_gains, pareto_mask, summarise, tradeoff,
+    chance_levels, checkpoint_changes, checkpoint_claim, choose_by_stop_score, claim_test, figure_settings, headline, holm,
+    paired_gains, pareto_mask, summarise, tradeoff,
 )
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
@@ -135,3 +136,153 @@ def test_tradeoff_marks_the_front_per_task_and_size():
     table = tradeoff(summarise(hand_metrics()), hand_inference()).set_index(["scenario", "depth"])
     assert table.loc[("cae", "conv2+fc1"), "pareto"]  # best accuracy at least energy
     assert not table.loc[("none", "none"), "pareto"] and not table.loc[("cnn", "conv1"), "pareto"]
+
+
+# ---- nested seeds: the pretraining seed is the unit of the test ----
+
+OFFSETS = [0.08, 0.05, -0.01]  # the CAE's gain from each pretraining seed: pretraining decides most of it
+WITHIN = [0.01, -0.01, 0.02, -0.02]  # fine-tuning seeds' deviations around it (sum 0 in each pretraining seed)
+
+
+def nested_metrics(task="smile", pretrain_seed_of=None, offsets=OFFSETS, within=WITHIN, none_level=0.6):
+    """none and the CAE at the claim's depth, N = 50: 3 pretraining seeds (0, 4, 8), each
+    used by 4 fine-tuning seeds; the CAE's gain at fine-tuning seed f of pretraining seed p
+    is offsets[p] + within[f], over a none baseline that varies by seed."""
+    rows = []
+    for p, offset in enumerate(offsets):
+        for f, deviation in enumerate(within):
+            seed = p * len(within) + f
+            pretrain_seed = pretrain_seed_of[seed] if pretrain_seed_of else p * len(within)
+            base = none_level + 0.01 * (seed % 3)
+            for scenario, source, depth, value, pretrained in (
+                    ("none", "none", "none", base, -1), ("cae", "cae", "conv2+fc1", base + offset + deviation, pretrain_seed)):
+                rows.append({"task": task, "scenario": scenario, "source": source, "depth": depth, "n_train": 50,
+                             "seed": seed, "pretrain_seed": pretrained, "accuracy": value, "balanced_accuracy": value,
+                             "macro_f1": value})
+    return pd.DataFrame(rows)
+
+
+def test_nested_seeds_test_across_pretraining_seed_means_where_the_naive_test_is_over_confident():
+    nested = paired_gains(nested_metrics()).set_index(["scenario", "metric"]).loc[("cae", "balanced_accuracy")]
+    # pretraining-seed means 0.08, 0.05, -0.01: mean 0.04, SD 0.045826, SE 0.026458, t = 1.5119 on 2 df
+    assert nested["unit"] == "pretraining seed" and nested["n_units"] == 3 and nested["n_pairs"] == 12
+    assert nested["gain"] == pytest.approx(0.04)
+    assert nested["p_value"] == pytest.approx(0.26970, abs=1e-5)
+    assert (nested["ci_low"], nested["ci_high"]) == pytest.approx((0.04 - 0.113837, 0.04 + 0.113837), abs=1e-6)
+    # the same 12 gains taken as 12 independent seeds (as if one pretraining served them all):
+    # SD 0.042426, SE 0.012247, t = 3.266 on 11 df, p = 0.0075, an interval that excludes 0
+    naive = paired_gains(nested_metrics(pretrain_seed_of=dict.fromkeys(range(12), 0)))
+    naive = naive.set_index(["scenario", "metric"]).loc[("cae", "balanced_accuracy")]
+    assert naive["unit"] == "fine-tuning seed" and naive["n_units"] == 12 and naive["gain"] == pytest.approx(0.04)
+    assert naive["p_value"] == pytest.approx(0.0075186, abs=1e-6) and naive["ci_low"] == pytest.approx(0.04 - 0.026956, abs=1e-6)
+    assert naive["ci_low"] > 0 and nested["ci_low"] < 0 and nested["p_value"] > 0.05 > naive["p_value"]
+    # summary.csv's interval of the CAE arm takes the same unit: across the 3 pretraining seeds' means
+    summary = summarise(nested_metrics()).set_index(["scenario", "metric"])
+    assert summary.loc[("cae", "balanced_accuracy"), "n_units"] == 3 and summary.loc[("cae", "balanced_accuracy"), "n_seeds"] == 12
+    assert summary.loc[("none", "balanced_accuracy"), "unit"] == "fine-tuning seed"
+    assert summary.loc[("none", "balanced_accuracy"), "n_units"] == 12
+
+
+def test_one_pretraining_seed_per_fine_tuning_seed_is_the_test_across_seeds():
+    per_seed = paired_gains(nested_metrics(pretrain_seed_of={seed: seed for seed in range(12)}))
+    shared = paired_gains(nested_metrics(pretrain_seed_of=dict.fromkeys(range(12), 0)))
+    numbers = ["gain", "ci_low", "ci_high", "p_value", "n_units"]
+    assert per_seed[numbers].to_numpy() == pytest.approx(shared[numbers].to_numpy())
+    assert set(per_seed["unit"]) == {"pretraining seed"} and set(shared["unit"]) == {"fine-tuning seed"}
+
+
+def test_the_claim_test_carries_its_unit():
+    metrics = nested_metrics()
+    table = claim_test(paired_gains(metrics), hand_inference(), CLAIM, summarise(metrics))
+    assert table.loc[0, ["unit", "n_units", "n_pairs"]].tolist() == ["pretraining seed", 3, 12]
+    assert table.loc[0, "p_value"] == pytest.approx(0.26970, abs=1e-5) and table.loc[0, "verdict"] == "no"
+
+
+# ---- no signal at this N: both arms at chance ----
+
+def chance_metrics():
+    """At N = 50, four seeds (each its own pretraining seed): glasses (2 classes) with both
+    arms around 0.5, pose (5 classes) with none around 0.2 and the CAE above it, smile
+    well above 0.5 in both arms."""
+    levels = {  # task -> (none per seed, cae per seed)
+        "glasses": ([0.48, 0.52, 0.50, 0.51], [0.49, 0.53, 0.47, 0.52]),
+        "pose": ([0.19, 0.21, 0.22, 0.18], [0.30, 0.31, 0.29, 0.30]),
+        "smile": ([0.60, 0.62, 0.61, 0.63], [0.59, 0.62, 0.60, 0.62]),
+    }
+    rows = []
+    for task, arms in levels.items():
+        for (scenario, source, depth), values in zip((("none", "none", "none"), ("cae", "cae", "conv2+fc1")), arms):
+            for seed, value in enumerate(values):
+                rows.append({"task": task, "scenario": scenario, "source": source, "depth": depth, "n_train": 50,
+                             "seed": seed, "pretrain_seed": seed if scenario == "cae" else -1, "accuracy": value,
+                             "balanced_accuracy": value, "macro_f1": value})
+    return pd.DataFrame(rows)
+
+
+def test_a_task_at_chance_in_both_arms_gets_no_signal_not_no():
+    metrics = chance_metrics()
+    summary = summarise(metrics)
+    chance = chance_levels(summary, CLAIM).set_index("task")
+    # glasses: none 0.5025 +- 3.182 * 0.01708 / 2 = [0.4753, 0.5297], CAE 0.5025 +- 3.182 * 0.02754 / 2: both hold 0.5
+    assert chance.loc["glasses", "chance_level"] == 0.5 and chance.loc["glasses", "at_chance"]
+    assert chance.loc["glasses", "none_ci_low"] == pytest.approx(0.5025 - 3.182446 * np.std([0.48, 0.52, 0.50, 0.51], ddof=1) / 2)
+    # pose: chance 1/5; none's interval holds 0.2, the CAE's (0.2925 ... 0.3075) does not
+    assert chance.loc["pose", "chance_level"] == pytest.approx(0.2) and not chance.loc["pose", "at_chance"]
+    assert chance.loc["pose", "none_ci_low"] < 0.2 < chance.loc["pose", "none_ci_high"]
+    assert not chance.loc["smile", "at_chance"]
+    table = claim_test(paired_gains(metrics), hand_inference(), CLAIM, summary).set_index("task")
+    assert table["verdict"].to_dict() == {"glasses": "no signal at this N", "pose": "yes", "smile": "no"}
+    assert not table.loc["glasses", "accuracy_half_holds"]
+    # without the summary nothing is called at chance
+    assert set(claim_test(paired_gains(metrics), hand_inference(), CLAIM)["verdict"]) == {"no", "yes"}
+
+
+def test_a_single_seed_is_never_called_at_chance():
+    one_seed = chance_metrics().query("seed == 0")
+    assert not chance_levels(summarise(one_seed), CLAIM)["at_chance"].any()
+
+
+# ---- checkpoint sensitivity (exploratory) ----
+
+def checkpoint_rows():
+    """checkpoints.csv at 5 and 10 epochs for smile and gender, three seeds: smile's CAE
+    gains +0.10, +0.11, +0.12 at 5 epochs and -0.01, -0.02, -0.03 at 10; gender's 0.00,
+    -0.01, -0.02 at both."""
+    gains = {("smile", 5): [0.10, 0.11, 0.12], ("smile", 10): [-0.01, -0.02, -0.03],
+             ("gender", 5): [0.0, -0.01, -0.02], ("gender", 10): [0.0, -0.01, -0.02]}
+    rows = []
+    for (task, epochs), values in gains.items():
+        for seed, value in enumerate(values):
+            base = 0.6 + 0.01 * seed
+            for scenario, source, depth, score, pretrained in (("none", "none", "none", base, -1),
+                                                                ("cae", "cae", "conv2+fc1", base + value, seed)):
+                rows.append({"task": task, "scenario": scenario, "source": source, "depth": depth, "n_train": 50,
+                             "seed": seed, "pretrain_seed": pretrained, "epochs": epochs, "accuracy": score,
+                             "balanced_accuracy": score, "macro_f1": score})
+    return pd.DataFrame(rows)
+
+
+def test_checkpoint_claim_tests_the_claims_gain_at_each_epoch_count():
+    table = checkpoint_claim(checkpoint_rows(), CLAIM)
+    assert list(zip(table["task"], table["epochs"])) == [("gender", 5), ("gender", 10), ("smile", 5), ("smile", 10)]
+    row = table.set_index(["task", "epochs"])
+    # smile at 5: mean 0.11, SD 0.01, t = 0.11 / (0.01 / sqrt 3) = 19.05 on 2 df; Holm doubles the smaller p of two
+    p = 2 * stats.t.sf(0.11 / (0.01 / np.sqrt(3)), 2)
+    assert row.loc[("smile", 5), "gain"] == pytest.approx(0.11) and row.loc[("smile", 5), "p_value"] == pytest.approx(p)
+    assert row.loc[("smile", 5), "p_holm"] == pytest.approx(2 * p) and row.loc[("smile", 5), "holds"]
+    assert row.loc[("smile", 10), "gain"] == pytest.approx(-0.02) and not row.loc[("smile", 10), "holds"]
+    # gender: mean -0.01, SD 0.01, t = -1.732 on 2 df
+    assert row.loc[("gender", 5), "gain"] == pytest.approx(-0.01)
+    assert row.loc[("gender", 5), "p_value"] == pytest.approx(2 * stats.t.sf(np.sqrt(3), 2))
+    assert set(table["unit"]) == {"pretraining seed"} and set(table["n_units"]) == {3}
+    assert checkpoint_claim(checkpoint_rows().iloc[:0], CLAIM).empty
+
+
+def test_checkpoint_changes_compare_the_epoch_counts_and_the_tested_result():
+    table = checkpoint_claim(checkpoint_rows(), CLAIM)
+    tested = pd.DataFrame({"task": ["gender", "smile"], "gain": [0.001, 0.05], "accuracy_half_holds": [False, True]})
+    changes = checkpoint_changes(table, tested).set_index("task")
+    assert changes.loc["smile"].tolist() == [True, True]  # +0.11 holds, -0.02 does not
+    # gender: -0.01 at both checkpoints against +0.001 tested: the sign differs, the decision (no) does not
+    assert changes.loc["gender"].tolist() == [True, False]
+    assert checkpoint_changes(table[table["task"] == "smile"].query("epochs == 5"), tested.iloc[1:])["sign_changes"].tolist() == [False]

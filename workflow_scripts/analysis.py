@@ -8,6 +8,15 @@ best other-task CNN, the setting a figure draws per scenario), it picks by the m
 columns ``stop_*``) and then reports the chosen setting's test numbers. The claim's own setting (CAE at one depth,
 one N, one metric) is fixed in the config beforehand and needs no choice.
 
+**The unit of a test.** Members that transfer from one pretraining seed share its
+randomness, so they are not independent draws. Where the members of a grid point come from
+two or more pretraining seeds, the unit of every interval and test is the pretraining seed:
+values (or gains, paired by fine-tuning seed) are averaged within each pretraining seed,
+and the t-interval and t-test run across those means. With one fine-tuning seed per
+pretraining seed (``pretrain.per_seed``) that is the test across seeds. Where every member
+shares one pretraining seed (or none: no transfer), the unit is the fine-tuning seed, and a
+transfer gain's interval then says nothing about another pretraining.
+
 All functions take the tidy tables the pipeline writes (``results/metrics.csv``,
 ``results/energy/inference.csv``) and return tidy tables.
 """
@@ -18,12 +27,15 @@ from scipy import stats
 
 from . import scenarios
 from .study_grid import BLOCK_KEY
-from .tasks import TASKS
+from .tasks import N_CLASSES, TASKS
 
 BLOCK = list(BLOCK_KEY)
 GRID = [*BLOCK_KEY, "n_train"]  # a grid point: a block at one training size
 METRICS = ["accuracy", "balanced_accuracy", "macro_f1"]
 GAIN_METRICS = ["accuracy", "balanced_accuracy"]
+PRETRAINING_SEED = "pretraining seed"  # the units of a test (column ``unit``)
+FINETUNING_SEED = "fine-tuning seed"
+NO_PRETRAINING = -1  # metrics.csv's pretrain_seed of a member that transfers nothing
 
 
 def stop_metric(metric: str) -> str:
@@ -43,38 +55,80 @@ def mean_interval(values, confidence=0.95) -> tuple[float, float, float, int]:
     return mean, mean - half, mean + half, n
 
 
+def unit_values(values, pretrain_seeds=None) -> tuple[np.ndarray, str]:
+    """The values a test or interval runs across, and their unit: with two or more
+    pretraining seeds among ``pretrain_seeds`` (one per value; NO_PRETRAINING or None for
+    none), the mean of each pretraining seed's values, in order of first appearance;
+    otherwise the values themselves, one per fine-tuning seed. NaN values are left out."""
+    values = pd.Series(np.asarray(values, dtype=float))
+    seeds = pd.Series(NO_PRETRAINING if pretrain_seeds is None else np.asarray(pretrain_seeds), index=values.index)
+    kept = values.notna()
+    values, seeds = values[kept], seeds[kept]
+    if seeds.nunique() < 2:
+        return values.to_numpy(), FINETUNING_SEED
+    return values.groupby(seeds, sort=False).mean().to_numpy(), PRETRAINING_SEED
+
+
+def paired_test(differences, pretrain_seeds=None, confidence=0.95) -> dict:
+    """The paired test of gains (``differences``, one per fine-tuning seed) in its unit
+    (``unit_values``): the mean over units, its t-interval, the two-sided one-sample
+    t-test's p-value (NaN below two units or without spread), the unit and the counts of
+    units and pairs."""
+    units, unit = unit_values(differences, pretrain_seeds)
+    mean, low, high, n_units = mean_interval(units, confidence)
+    spread = n_units > 1 and units.std() > 1e-12  # identical differences: no test
+    p_value = float(stats.ttest_1samp(units, 0.0).pvalue) if spread else float("nan")
+    n_pairs = int(pd.Series(np.asarray(differences, dtype=float)).notna().sum())
+    return {"gain": mean, "ci_low": low, "ci_high": high, "p_value": p_value, "n_pairs": n_pairs,
+            "unit": unit, "n_units": n_units}
+
+
+def pretrain_seeds_of(metrics: pd.DataFrame) -> pd.Series:
+    """metrics.csv's pretrain_seed column (NO_PRETRAINING for tables that lack it)."""
+    if "pretrain_seed" in metrics:
+        return metrics["pretrain_seed"].fillna(NO_PRETRAINING)
+    return pd.Series(NO_PRETRAINING, index=metrics.index)
+
+
 def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per grid point and metric (test metrics and early-stopping scores): mean, standard
-    deviation, 95 % CI across seeds."""
+    deviation across seeds (members), and the 95 % CI in the test's unit (``unit_values``:
+    across pretraining-seed means where the members come from several pretraining seeds,
+    else across seeds), with the unit, the number of units and of seeds."""
     measured = METRICS + [stop_metric(m) for m in GAIN_METRICS if stop_metric(m) in metrics]
+    metrics = metrics.assign(pretrain_seed=pretrain_seeds_of(metrics))
     rows = []
     for key, group in metrics.groupby(GRID, sort=True):
         for metric in measured:
-            mean, low, high, n = mean_interval(group[metric])
+            units, unit = unit_values(group[metric], group["pretrain_seed"])
+            mean, low, high, n_units = mean_interval(units)
+            n = int(group[metric].notna().sum())
             rows.append({**dict(zip(GRID, key)), "metric": metric, "mean": mean,
                          "std": float(group[metric].std(ddof=1)) if n > 1 else float("nan"),
-                         "ci_low": low, "ci_high": high, "n_seeds": n})
+                         "ci_low": low, "ci_high": high, "n_seeds": n, "unit": unit, "n_units": n_units})
     return pd.DataFrame(rows)
 
 
-def paired_gains(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Gain of every transfer grid point over ``none``, paired by task, n_train and seed:
-    mean gain, 95 % CI and the two-sided paired t-test's p-value, per metric. Every row is
-    exploratory: nothing here is corrected for the number of comparisons."""
-    pairing = ["task", "n_train", "seed"]
+def paired_gains(metrics: pd.DataFrame, by=()) -> pd.DataFrame:
+    """Gain of every transfer grid point over ``none``, paired by task, n_train and seed
+    (and the columns ``by``, e.g. a checkpoint's epochs), per metric: mean gain, 95 % CI
+    and the two-sided paired t-test's p-value in the test's unit (``paired_test``: the
+    pretraining seed where the transfer members come from several), with the unit and the
+    counts of units and pairs. Every row is exploratory: nothing here is corrected for the
+    number of comparisons."""
+    by = list(by)
+    pairing = ["task", "n_train", "seed", *by]
     baseline = metrics.loc[metrics["scenario"] == scenarios.NONE, pairing + GAIN_METRICS]
     transfer = metrics[metrics["scenario"] != scenarios.NONE]
+    transfer = transfer.assign(pretrain_seed=pretrain_seeds_of(transfer))
     paired = transfer.merge(baseline, on=pairing, suffixes=("", "_none"), how="inner")
     rows = []
-    for key, group in paired.groupby(GRID, sort=True):
+    for key, group in paired.groupby(GRID + by, sort=True):
         for metric in GAIN_METRICS:
-            differences = group[metric] - group[f"{metric}_none"]
-            mean, low, high, n = mean_interval(differences)
-            spread = n > 1 and differences.std() > 1e-12  # identical differences: no test
-            p_value = float(stats.ttest_1samp(differences, 0.0).pvalue) if spread else float("nan")
-            rows.append({**dict(zip(GRID, key)), "metric": metric, "gain": mean, "ci_low": low, "ci_high": high,
-                         "p_value": p_value, "n_pairs": n})
-    return pd.DataFrame(rows)
+            test = paired_test(group[metric] - group[f"{metric}_none"], group["pretrain_seed"])
+            rows.append({**dict(zip(GRID + by, key)), "metric": metric, **test})
+    columns = [*GRID, *by, "metric", "gain", "ci_low", "ci_high", "p_value", "n_pairs", "unit", "n_units"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def holm(p_values) -> np.ndarray:
@@ -162,12 +216,43 @@ def claim_gains(gains: pd.DataFrame, claim: dict) -> pd.DataFrame:
                  & (gains["n_train"] == claim["n_train"])]
 
 
-def claim_test(gains: pd.DataFrame, inference: pd.DataFrame, claim: dict) -> pd.DataFrame:
+NO_SIGNAL = "no signal at this N"  # the verdict of a task where both arms sit at chance
+
+
+def chance_levels(summary: pd.DataFrame, claim: dict) -> pd.DataFrame:
+    """Per task at the claim's N: the test balanced accuracy of no transfer and of the CAE
+    at the claim's depth (mean and 95 % CI, from ``summarise``), the chance level 1/k (k:
+    the task's classes), and ``at_chance``: both intervals include 1/k, so at this N
+    neither classifier shows that it learnt anything (a single seed has no interval, and is
+    never called at chance). Columns: task, chance_level, none_balanced_accuracy,
+    none_ci_low, none_ci_high, cae_balanced_accuracy, cae_ci_low, cae_ci_high, at_chance."""
+    columns = ["task", "chance_level", "none_balanced_accuracy", "none_ci_low", "none_ci_high",
+               "cae_balanced_accuracy", "cae_ci_low", "cae_ci_high", "at_chance"]
+    points = summary[(summary["metric"] == "balanced_accuracy") & (summary["n_train"] == claim["n_train"])]
+    arms = {"none": points[points["scenario"] == scenarios.NONE],
+            "cae": points[(points["scenario"] == scenarios.CAE) & (points["depth"] == claim["depth"])]}
+    rows = []
+    for task in [t for t in TASKS if t in set(arms["none"]["task"]) & set(arms["cae"]["task"])]:
+        row = {"task": task, "chance_level": 1 / N_CLASSES[task]}
+        includes = []
+        for name, arm in arms.items():
+            found = arm[arm["task"] == task].iloc[0]
+            row.update({f"{name}_balanced_accuracy": found["mean"], f"{name}_ci_low": found["ci_low"],
+                        f"{name}_ci_high": found["ci_high"]})
+            includes.append(bool(found["ci_low"] <= row["chance_level"] <= found["ci_high"]))  # False for NaN
+        rows.append({**row, "at_chance": all(includes)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def claim_test(gains: pd.DataFrame, inference: pd.DataFrame, claim: dict, summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """The one pre-declared test: per task, the gain of the CAE at the claim's depth over
-    no transfer at the claim's N in the claim's metric, its paired t-test, and Holm's
-    correction across the tasks. The accuracy half holds where the gain is positive and
-    the Holm-adjusted p-value is below alpha; the energy half where the four-task
-    reduction on the claim's hardware is at least ``energy_reduction_at_least``."""
+    no transfer at the claim's N in the claim's metric, its paired t-test (in the test's
+    unit, ``paired_gains``), and Holm's correction across the tasks. The accuracy half
+    holds where the gain is positive and the Holm-adjusted p-value is below alpha; the
+    energy half where the four-task reduction on the claim's hardware is at least
+    ``energy_reduction_at_least``. ``verdict`` says the accuracy half in words: yes, no, or
+    NO_SIGNAL where it does not hold and both arms sit at chance (``chance_levels``, from
+    ``summary``; without a summary nothing is called at chance)."""
     chosen = claim_gains(gains, claim)
     chosen = chosen[chosen["metric"] == claim["metric"]].copy()
     if chosen.empty:
@@ -177,7 +262,9 @@ def claim_test(gains: pd.DataFrame, inference: pd.DataFrame, claim: dict) -> pd.
                        & (inference["depth"] == claim["depth"])]
     reduction = float(energy["reduction_vs_none"].iloc[0]) if len(energy) else float("nan")
     ceiling = float(energy["ceiling_reduction"].iloc[0]) if len(energy) else float("nan")
-    table = chosen[["task", "n_train", "depth", "metric", "gain", "ci_low", "ci_high", "p_value", "p_holm", "n_pairs"]]
+    kept = ["task", "n_train", "depth", "metric", "gain", "ci_low", "ci_high", "p_value", "p_holm", "n_pairs",
+            "unit", "n_units"]
+    table = chosen[[c for c in kept if c in chosen]]
     table = table.assign(
         accuracy_half_holds=(table["gain"] > 0) & (table["p_holm"] < claim["alpha"]),
         hardware=claim["hardware"], energy_reduction=reduction, ceiling_reduction=ceiling,
@@ -186,7 +273,52 @@ def claim_test(gains: pd.DataFrame, inference: pd.DataFrame, claim: dict) -> pd.
         energy_half_holds=reduction >= claim["energy_reduction_at_least"],
     )
     table["holds"] = table["accuracy_half_holds"] & table["energy_half_holds"]
+    chance = chance_levels(summary, claim) if summary is not None else pd.DataFrame(columns=["task", "at_chance"])
+    table = table.merge(chance, on="task", how="left")
+    table["at_chance"] = table["at_chance"].fillna(False).astype(bool)
+    table["verdict"] = np.where(table["accuracy_half_holds"], "yes", np.where(table["at_chance"], NO_SIGNAL, "no"))
     return table.sort_values("task", key=lambda tasks: tasks.map(TASKS.index), ignore_index=True)
+
+
+CHECKPOINT_COLUMNS = ["epochs", "task", "gain", "ci_low", "ci_high", "p_value", "p_holm", "n_pairs", "unit", "n_units",
+                      "holds"]
+
+
+def checkpoint_claim(checkpoints: pd.DataFrame, claim: dict) -> pd.DataFrame:
+    """Exploratory, a sensitivity and not a choice: the claim's gain (the CAE at the claim's
+    depth over no transfer at the claim's N, in the claim's metric) from the test scores
+    recorded after a fixed number of epochs (results/checkpoints.csv: metrics.csv's key
+    columns, ``epochs`` and the test metrics), per epoch count and task: paired, in the
+    test's unit and Holm-corrected across the tasks as the pre-declared test is, and whether
+    the test would hold there (gain above 0, Holm p below alpha)."""
+    if checkpoints.empty:
+        return pd.DataFrame(columns=CHECKPOINT_COLUMNS)
+    gains = claim_gains(paired_gains(checkpoints, by=["epochs"]), claim)
+    gains = gains[gains["metric"] == claim["metric"]]
+    parts = []
+    for _, group in gains.groupby("epochs", sort=True):
+        group = group.assign(p_holm=holm(group["p_value"]))
+        parts.append(group.assign(holds=(group["gain"] > 0) & (group["p_holm"] < claim["alpha"])))
+    if not parts:
+        return pd.DataFrame(columns=CHECKPOINT_COLUMNS)
+    table = pd.concat(parts, ignore_index=True)[CHECKPOINT_COLUMNS]
+    order = table["task"].map(TASKS.index)
+    return table.assign(order=order).sort_values(["order", "epochs"], ignore_index=True).drop(columns="order")
+
+
+def checkpoint_changes(checkpoint_table: pd.DataFrame, claim_table: pd.DataFrame) -> pd.DataFrame:
+    """Per task of the checkpoint table: whether the gain's sign, and whether the test's
+    decision (holds or not), differ between the epoch counts and the pre-declared test
+    (at the epochs the protocol chose). Columns: task, sign_changes, decision_changes."""
+    tested = claim_table.set_index("task") if len(claim_table) else pd.DataFrame()
+    rows = []
+    for task, group in checkpoint_table.groupby("task", sort=False):
+        signs, decisions = list(np.sign(group["gain"])), list(group["holds"].astype(bool))
+        if task in tested.index:
+            signs.append(np.sign(tested.loc[task, "gain"]))
+            decisions.append(bool(tested.loc[task, "accuracy_half_holds"]))
+        rows.append({"task": task, "sign_changes": len(set(signs)) > 1, "decision_changes": len(set(decisions)) > 1})
+    return pd.DataFrame(rows, columns=["task", "sign_changes", "decision_changes"])
 
 
 def pareto_mask(accuracy, energy) -> np.ndarray:

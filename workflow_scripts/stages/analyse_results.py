@@ -13,7 +13,7 @@ def main(snakemake):
     inference = read_csv(snakemake.input.inference)
     summary = summarise(metrics)
     gains = paired_gains(metrics)
-    claim_table = claim_test(gains, inference, p.claim)
+    claim_table = claim_test(gains, inference, p.claim, summary)
     top = headline(gains, summary, inference, p.claim)
     write_csv(summary, snakemake.output.summary)
     write_csv(gains, snakemake.output.gains)

@@ -8,6 +8,7 @@ from test_verdicts import CLAIM, hand_claim_table, hand_gains
 from workflow_scripts.publish import published_answer
 from workflow_scripts.summary_pages import (energy_note, energy_unit, paper_comparison, write_front_page,
                                             write_summary)
+from workflow_scripts.verdicts import unit_sentence
 from workflow_scripts.verdicts import answer_sentence
 
 TASKS = ["gender", "smile", "glasses", "pose"]
@@ -27,27 +28,70 @@ def hand_inference(n_tasks, none_pj=107742818.0):
         for hw in ("hw", "tpu") for scenario, depth, reduction in (("none", "none", 1.0), ("cae", "conv2+fc1", 3.5))])
 
 
-def summary_text(tmp_path, holds, inference):
+def summary_text(tmp_path, holds, inference, table=None, **extra):
     path = tmp_path / "summary.md"
-    write_summary(path, claim_table=claim_table(holds), headline=pd.DataFrame(),
+    extra.setdefault("sources", pd.DataFrame({"network": ["cae"]}))
+    write_summary(path, claim_table=claim_table(holds) if table is None else table, headline=pd.DataFrame(),
                   summary=pd.DataFrame(columns=["metric", "scenario", "depth", "task", "n_train", "source", "mean"]),
-                  gains=hand_gains(), inference=inference, sources=pd.DataFrame({"network": ["cae"]}), claim=CLAIM,
-                  config_hash="abc", dataset="mtfl", protocol_text="p", pretraining_text="q")
+                  gains=hand_gains(), inference=inference, claim=CLAIM,
+                  config_hash="abc", dataset="mtfl", protocol_text="p", pretraining_text="q", **extra)
     return path.read_text()
 
 
-def test_paper_comparison_puts_the_papers_numbers_beside_the_verdicts():
-    table = paper_comparison(claim_table(), hand_gains(), CLAIM)
-    rows = dict(zip(table["claim"], zip(table["paper"], table["this run (mean, 95 % CI)"], table["holds?"])))
-    smile = "smile: accuracy gain, CAE conv2+fc1 frozen vs none, N = 50 (points)"
-    assert rows[smile] == ("+1.88", "-3.00 [-5.00, -1.00]", "exploratory: 95 % CI below 0")
-    gender = "gender: balanced-accuracy gain, CAE conv2+fc1 frozen vs none, N = 50 (points)"
-    assert rows[gender] == ("not reported", "+5.00 [+2.00, +8.00]", "yes (Holm p = 0.01)")
-    assert rows["pose: balanced-accuracy gain, CAE conv2+fc1 frozen vs none, N = 50 (points)"][1:] == \
-        ("+1.00 (one seed: no CI)", "exploratory: no CI")
+def endpoint_gains_table():
+    """paper_endpoint.endpoint_gains' table (accuracy scale) for gender and smile."""
+    return pd.DataFrame({
+        "task": ["gender", "smile"], "paper_gain": [0.0198, 0.0188], "plain_gain": [-0.01, 0.03],
+        "ci_low": [-0.025, 0.01], "ci_high": [0.005, 0.05], "n": [10, 10], "none_accuracy": [0.61, 0.55],
+        "cae_accuracy": [0.60, 0.58], "majority_accuracy": [0.612, 0.52]})
+
+
+def chance_claim_table():
+    """claim_table() with the claim test's chance columns: gender above chance, smile at it."""
+    return claim_table().assign(
+        verdict=["yes", "no signal at this N"], chance_level=0.5, none_balanced_accuracy=[0.595, 0.51],
+        cae_balanced_accuracy=[0.553, 0.50])
+
+
+def test_paper_comparison_sets_the_papers_accuracy_beside_the_plain_objective():
+    table = paper_comparison(chance_claim_table(), hand_gains(), CLAIM, endpoint_gains_table())
+    assert list(table.columns) == ["claim", "paper", "this run (mean, 95 % CI)", "holds?", "none / CAE / chance"]
+    rows = {row[0]: row[1:] for row in table.itertuples(index=False)}
+    smile = "smile: accuracy gain under the plain objective (the paper's endpoint), CAE conv2+fc1 frozen vs none, N = 50 (points)"
+    assert rows[smile] == ("+1.88", "+3.00 [+1.00, +5.00]", "exploratory: 95 % CI above 0",
+                           "55.0 % / 58.0 % / 52.0 % (majority class)")
+    gender = "gender: accuracy gain under the plain objective (the paper's endpoint), CAE conv2+fc1 frozen vs none, N = 50 (points)"
+    assert rows[gender] == ("+1.98", "-1.00 [-2.50, +0.50]", "exploratory: 95 % CI includes 0",
+                            "61.0 % / 60.0 % / 61.2 % (majority class)")
+    tested = "gender: balanced-accuracy gain, CAE conv2+fc1 frozen vs none, N = 50 (points; the pre-declared test)"
+    assert rows[tested] == ("not reported", "+5.00 [+2.00, +8.00]", "yes (Holm p = 0.01)", "59.5 % / 55.3 % / 50.0 % (1/2)")
+    assert rows["smile: balanced-accuracy gain, CAE conv2+fc1 frozen vs none, N = 50 (points; the pre-declared test)"][2] == \
+        "no signal at this N (Holm p = 0.2)"
+    # the class-weighted classifiers' accuracy gain is no longer set beside the paper's
+    assert not any(name.startswith("smile: accuracy gain, CAE") for name in rows)
+    # pose is not in the claim test: its untested balanced-accuracy gain stays exploratory, and no endpoint was run for it
+    pose = {name: row for name, row in rows.items() if name.startswith("pose")}
+    assert [row[1:3] for row in pose.values()] == [
+        ("not run", "the paper's endpoint was not run (analysis.paper_endpoint: false)"),
+        ("+1.00 (one seed: no CI)", "exploratory: no CI")]
     energy = table.iloc[-1]
     assert energy["claim"].startswith("two-task inference energy reduction") and energy["paper"] == "6.58x"
-    assert energy["holds?"] == "no, and cannot: sharing layers gives at most 3.98x here"
+    assert energy["holds?"] == "no, and cannot under this accounting: sharing layers gives at most 3.98x here"
+
+
+def test_without_the_paper_endpoint_the_table_says_it_was_not_run():
+    table = paper_comparison(claim_table(), hand_gains(), CLAIM)
+    endpoint_rows = table[table["claim"].str.contains("the paper's endpoint")]
+    assert list(endpoint_rows["paper"]) == ["+1.98", "+1.88", "+1.47"]  # gender, smile, pose
+    assert set(endpoint_rows["holds?"]) == {"the paper's endpoint was not run (analysis.paper_endpoint: false)"}
+    assert set(endpoint_rows["this run (mean, 95 % CI)"]) == {"not run"}
+
+
+def test_the_energy_note_states_the_conditions_of_its_ceiling():
+    note = energy_note(claim_table({"gender": False, "smile": False, "glasses": False, "pose": False}))
+    assert "The ceiling holds under this accounting: four equal networks, one image at a time, each layer's cost " \
+           "additive" in note
+    assert "so layer sharing alone cannot reach it under this accounting;" in note
 
 
 def test_the_front_page_opens_with_the_answer(tmp_path):
@@ -112,3 +156,51 @@ def test_text_from_the_config_reads_right_for_any_number_of_tasks(tmp_path, n_ta
     for phrase in wrong:
         assert phrase not in text, phrase
     assert energy_note(claim_table(holds)) in text
+
+
+def test_the_summary_names_the_tests_unit_flags_capped_pretraining_and_reads_back_no_signal(tmp_path):
+    table = chance_claim_table().assign(unit="pretraining seed", n_units=3, n_pairs=12)
+    sources = pd.DataFrame({"network": ["cae", "cae"], "seed": [0, 4], "epochs_run": [20, 12], "best_epoch": [20, 8],
+                            "max_epochs": [20, 20], "stopped_early": [False, True]})
+    text = summary_text(tmp_path, None, hand_inference(2), table=table, sources=sources)
+    assert unit_sentence(table) in text and "averaged within each of the three pretraining seeds" in text
+    body = text.split("\n\n")
+    # the flag stands right under the data line, before the paper's table, and again by the source networks
+    assert body[3] == ("Pretraining ran to its epoch cap instead of stopping early for cae (seed 0, at 20 epochs): its "
+                       "validation loss was still improving when the cap stopped it, so longer pretraining could change "
+                       "what these networks transfer.")
+    assert text.count(body[3]) == 2
+    assert "| verdict (accuracy half) |" in text and "| no signal at this N |" in text
+    # publish derives the README's sentence from the summary's table: no signal survives the round trip
+    assert published_answer(text) == answer_sentence(table, "mtfl")
+    assert "smile shows no signal at this N" in published_answer(text)
+
+
+def test_the_summary_shows_the_claims_gain_at_each_checkpoint(tmp_path):
+    checkpoints = pd.DataFrame({
+        "epochs": [5, 10, 5, 10], "task": ["gender", "gender", "smile", "smile"], "gain": [0.03, -0.01, 0.02, 0.01],
+        "ci_low": [0.01, -0.03, -0.01, -0.02], "ci_high": [0.05, 0.01, 0.05, 0.04], "p_value": [0.01, 0.3, 0.2, 0.5],
+        "p_holm": [0.02, 0.6, 0.4, 0.6], "n_pairs": 3, "unit": "pretraining seed", "n_units": 3,
+        "holds": [True, False, False, False]})
+    changes = pd.DataFrame({"task": ["gender", "smile"], "sign_changes": [True, False], "decision_changes": [True, True]})
+    text = summary_text(tmp_path, {"gender": True, "smile": False}, hand_inference(2), checkpoint_table=checkpoints,
+                        changes=changes)
+    assert "### The claim's gain at fixed epoch counts (sensitivity)" in text and "Exploratory, a sensitivity" in text
+    assert "| task | chosen epochs (the test) | 5 epochs | 10 epochs |" in text
+    assert "| gender | +2.00 [-1.00, +5.00]; holds | +3.00 [+1.00, +5.00]; holds | -1.00 [-3.00, +1.00]; does not hold |" in text
+    assert ("The gain's sign changes with the epoch count for gender, and the test's decision changes with it for "
+            "gender and smile: the verdict depends on the training budget.") in text
+    # the section sits among the exploratory ones, after the pre-declared test
+    assert text.index("## Exploratory") < text.index("### The claim's gain at fixed epoch counts")
+    empty = summary_text(tmp_path, {"gender": True}, hand_inference(1))
+    assert "No test scores at fixed epoch counts were recorded under this run's protocol." in empty
+
+
+def test_the_front_page_sets_the_paper_endpoint_beside_the_paper(tmp_path):
+    path = tmp_path / "front.rst"
+    write_front_page(path, claim_table=chance_claim_table().assign(unit="fine-tuning seed", n_units=3, n_pairs=3),
+                     gains=hand_gains(), claim=CLAIM, config_hash="abc", dataset="mtfl", protocol_text="p",
+                     pretraining_text="q", endpoint=endpoint_gains_table())
+    text = path.read_text()
+    assert "- 55.0 % / 58.0 % / 52.0 % (majority class)" in text and "- none / CAE / chance" in text
+    assert "so this test cannot cover the pretraining's randomness" in text

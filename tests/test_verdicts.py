@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from workflow_scripts.verdicts import (accuracy_verdicts, answer_sentence, energy_verdict, exploratory_verdict, joined,
-                                      tasks_inference)
+from workflow_scripts.verdicts import (accuracy_verdicts, answer_sentence, checkpoint_finding, energy_verdict,
+                                      exploratory_verdict, joined, pretraining_cap_sentence, tasks_inference, unit_sentence)
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
          "energy_reduction_at_least": 2.0, "hardware": "hw"}
@@ -72,7 +72,8 @@ def test_without_a_claim_test_every_verdict_is_exploratory():
 
 def test_energy_verdicts_against_the_papers_reduction():
     assert energy_verdict(7.0, 7.5, quoted=6.58) == "yes"
-    assert energy_verdict(3.5, 3.98, quoted=6.58) == "no, and cannot: sharing layers gives at most 3.98x here"
+    assert energy_verdict(3.5, 3.98, quoted=6.58) == \
+        "no, and cannot under this accounting: sharing layers gives at most 3.98x here"
     assert energy_verdict(3.5, 8.0, quoted=6.58) == "no"
 
 
@@ -126,3 +127,84 @@ def test_task_counts_are_words():
 
 def test_joined():
     assert [joined(["a"]), joined(["a", "b"]), joined(["a", "b", "c"], "or")] == ["a", "a and b", "a, b or c"]
+
+
+# ---- no signal at this N ----
+
+def with_verdicts(table: pd.DataFrame, silent) -> pd.DataFrame:
+    """The claim table with the claim test's verdict column: no signal at this N for ``silent``."""
+    words = ["yes" if half else "no signal at this N" if task in silent else "no"
+             for task, half in zip(table["task"], table["accuracy_half_holds"])]
+    return table.assign(verdict=words)
+
+
+def test_a_task_at_chance_is_no_signal_in_the_verdicts_and_the_answer():
+    holds = {"gender": False, "smile": False, "glasses": False, "pose": False}
+    table = with_verdicts(hand_claim_table(holds), {"glasses", "pose"})
+    verdicts = accuracy_verdicts(table, hand_gains(), CLAIM).set_index(["task", "metric"])["verdict"]
+    assert verdicts[("smile", "balanced_accuracy")] == "no (Holm p = 0.2)"
+    sentence = answer_sentence(table, "mtfl")
+    assert sentence.startswith(
+        "On MTFL at N = 50 the claim holds for neither gender nor smile, and glasses and pose show no signal at this N "
+        "(no transfer and the CAE both at chance): the CAE's frozen layers up to conv2+fc1 significantly beat no "
+        "transfer in balanced accuracy for no task (Holm-corrected)"), sentence
+    one = answer_sentence(with_verdicts(hand_claim_table({"gender": True, "glasses": False}), {"glasses"}), "mtfl")
+    assert one.startswith("On MTFL at N = 50 the claim holds for gender, and glasses shows no signal at this N "), one
+    silent = answer_sentence(with_verdicts(hand_claim_table({"glasses": False, "pose": False}), {"glasses", "pose"}), "mtfl")
+    assert silent.startswith("On MTFL at N = 50 glasses and pose show no signal at this N (no transfer and the CAE both "
+                             "at chance): the CAE's frozen layers up to conv2+fc1 significantly beat no transfer in "
+                             "balanced accuracy for neither glasses nor pose"), silent
+    # a table without the verdict column (a summary published before it) reads as before
+    assert answer_sentence(hand_claim_table(holds), "mtfl").startswith("On MTFL at N = 50 the claim holds for no task: ")
+
+
+def test_the_tested_verdict_says_no_signal():
+    table = with_verdicts(hand_claim_table({"gender": True, "smile": False}), {"smile"})
+    verdicts = accuracy_verdicts(table, hand_gains(), CLAIM).set_index(["task", "metric"])["verdict"]
+    assert verdicts[("smile", "balanced_accuracy")] == "no signal at this N (Holm p = 0.2)"
+    assert verdicts[("gender", "balanced_accuracy")] == "yes (Holm p = 0.01)"
+
+
+# ---- the test's unit ----
+
+@pytest.mark.parametrize("unit, n_units, n_pairs, words", [
+    ("pretraining seed", 3, 12, "The test's unit is the pretraining seed: each task's gains, paired by fine-tuning seed "
+                                "(12 seeds), are averaged within each of the three pretraining seeds, and the t-test and "
+                                "interval run across those three means, so they cover the pretraining's randomness."),
+    ("pretraining seed", 3, 3, "The test's unit is the seed: each of the three fine-tuning seeds transfers from a CAE of "
+                               "its own pretraining seed, so the interval covers the pretraining's randomness."),
+    ("fine-tuning seed", 10, 10, "Every fine-tuning seed transfers from one and the same pretraining seed, so this test "
+                                 "cannot cover the pretraining's randomness: it runs across the ten fine-tuning seeds"),
+])
+def test_the_unit_sentence_names_the_unit_and_counts_it(unit, n_units, n_pairs, words):
+    table = hand_claim_table({"gender": False, "smile": False}).assign(unit=unit, n_units=n_units, n_pairs=n_pairs)
+    assert unit_sentence(table).startswith(words), unit_sentence(table)
+    assert unit_sentence(hand_claim_table({"gender": False})) == ""  # a table read back without the columns
+
+
+def test_the_checkpoint_finding_says_what_changes():
+    changes = pd.DataFrame({"task": ["gender", "smile", "pose"], "sign_changes": [False, True, True],
+                            "decision_changes": [False, True, False]})
+    assert checkpoint_finding(changes) == ("The gain's sign changes with the epoch count for smile and pose, and the "
+                                           "test's decision changes with it for smile: the verdict depends on the "
+                                           "training budget.")
+    assert checkpoint_finding(changes.assign(decision_changes=False)).endswith(
+        "for smile and pose: the direction of the gain depends on the training budget.")
+    assert checkpoint_finding(changes.assign(sign_changes=False, decision_changes=False)) == \
+        "Neither the gain's sign nor the test's decision changes with the epoch count, for any task."
+
+
+# ---- pretraining at its epoch cap ----
+
+def test_pretraining_at_its_epoch_cap_is_flagged_by_network_and_seed():
+    sources = pd.DataFrame({
+        "network": ["cae", "cae", "cae", "cnn_gender", "cnn_smile"], "seed": [0, 1, 2, 0, 0],
+        "epochs_run": [20, 14, 20, 20, 9], "best_epoch": [20, 9, 19, 20, 4], "max_epochs": [20, 20, 20, 30, 30],
+        "stopped_early": [False, True, False, "False", True]})
+    assert pretraining_cap_sentence(sources) == (
+        "Pretraining ran to its epoch cap instead of stopping early for cae (seeds 0 and 2, at 20 epochs) and "
+        "cnn_gender (seed 0, at 30 epochs): its validation loss was still improving when the cap stopped it, so "
+        "longer pretraining could change what these networks transfer.")
+    assert pretraining_cap_sentence(sources.assign(stopped_early=True)) == \
+        "Every source network's pretraining stopped early, before its epoch cap."
+    assert pretraining_cap_sentence(sources.drop(columns=["stopped_early", "best_epoch", "max_epochs"])) == ""

@@ -4,7 +4,8 @@ analysis tables (``analysis.claim_test``, ``analysis.paired_gains``); the pages 
 show them are ``summary_pages``'s.
 
 Only the claim's metric, per task, is tested (the pre-declared, Holm-corrected test);
-every other verdict is labelled exploratory and says where its 95 % interval lies.
+every other verdict is labelled exploratory and says where its 95 % interval lies. A task
+whose classifiers both sit at chance at the claim's N is "no signal at this N", not "no".
 """
 
 import math
@@ -12,13 +13,22 @@ import math
 import pandas as pd
 
 from . import paper
-from .analysis import GAIN_METRICS, claim_gains
+from .analysis import FINETUNING_SEED, GAIN_METRICS, NO_SIGNAL, claim_gains
 from .tasks import TASKS
 
 
-def tested_verdict(holds: bool, p_holm: float) -> str:
-    """The pre-declared test's verdict on one task's gain: yes or no, with Holm's p."""
-    return ("yes" if holds else "no") + f" (Holm p = {p_holm:.3g})"
+def tested_verdict(holds: bool, p_holm: float, no_signal: bool = False) -> str:
+    """The pre-declared test's verdict on one task's gain: yes, no, or no signal at this N
+    (it does not hold and both arms sit at chance), with Holm's p."""
+    return ("yes" if holds else NO_SIGNAL if no_signal else "no") + f" (Holm p = {p_holm:.3g})"
+
+
+def silent_tasks(claim_table: pd.DataFrame) -> list[str]:
+    """The tasks the claim test's ``verdict`` column calls no signal at this N (none for a
+    table without it, e.g. one read back from a summary published before it had one)."""
+    if "verdict" not in claim_table:
+        return []
+    return [task for task, verdict in zip(claim_table["task"], claim_table["verdict"]) if verdict == NO_SIGNAL]
 
 
 def exploratory_verdict(ci_low: float, ci_high: float) -> str:
@@ -43,7 +53,8 @@ def accuracy_verdicts(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dic
                 continue
             row = found.iloc[0]
             if metric == claim["metric"] and task in tested.index:
-                verdict = tested_verdict(bool(tested.loc[task, "accuracy_half_holds"]), tested.loc[task, "p_holm"])
+                no_signal = tested.loc[task].get("verdict") == NO_SIGNAL
+                verdict = tested_verdict(bool(tested.loc[task, "accuracy_half_holds"]), tested.loc[task, "p_holm"], no_signal)
             else:
                 verdict = exploratory_verdict(row["ci_low"], row["ci_high"])
             rows.append({"task": task, "metric": metric, "gain": row["gain"], "ci_low": row["ci_low"],
@@ -57,7 +68,7 @@ def energy_verdict(reduction: float, ceiling: float, quoted: float = paper.ENERG
     if reduction >= quoted:
         return "yes"
     if quoted > ceiling:
-        return f"no, and cannot: sharing layers gives at most {ceiling:.2f}x here"
+        return f"no, and cannot under this accounting: sharing layers gives at most {ceiling:.2f}x here"
     return "no"
 
 
@@ -111,11 +122,18 @@ def beaten_for(passing, tested, metric: str) -> str:
     return f"{beat} for no task"
 
 
+def no_signal_clause(silent) -> str:
+    """'glasses shows no signal at this N (...)', 'glasses and pose show ...'."""
+    verb = "shows" if len(silent) == 1 else "show"
+    return f"{joined(silent)} {verb} {NO_SIGNAL} (no transfer and the CAE both at chance)"
+
+
 def answer_sentence(claim_table: pd.DataFrame, dataset: str) -> str:
     """The study's answer in one plain sentence, from the claim test's table (columns task,
     n_train, depth, metric, accuracy_half_holds, energy_reduction, energy_half_holds,
-    holds; n_tasks where known, else one per row): for which tasks the whole claim holds,
-    then why, half by half. Reads right for one, two or more tasks."""
+    holds; n_tasks where known, else one per row; verdict where known): for which tasks
+    the whole claim holds, which show no signal at this N, then why, half by half. Reads
+    right for one, two or more tasks."""
     data = DATASET_NAMES.get(dataset, dataset)
     if claim_table.empty:
         return f"On {data} the pre-declared claim was not tested: the study has no CAE block at the claim's setting."
@@ -123,6 +141,8 @@ def answer_sentence(claim_table: pd.DataFrame, dataset: str) -> str:
     tested = list(claim_table["task"])
     holding = [task for task, holds in zip(tested, claim_table["holds"]) if bool(holds)]
     passing = [task for task, half in zip(tested, claim_table["accuracy_half_holds"]) if bool(half)]
+    silent = [task for task in silent_tasks(claim_table) if task not in holding]
+    failing = [task for task in tested if task not in holding and task not in silent]
     metric = str(first["metric"]).replace("_", " ")
     accuracy = f"the CAE's frozen layers up to {first['depth']} {beaten_for(passing, tested, metric)}"
     n_tasks = int(first["n_tasks"]) if "n_tasks" in claim_table and int(first["n_tasks"]) > 0 else len(tested)
@@ -132,5 +152,79 @@ def answer_sentence(claim_table: pd.DataFrame, dataset: str) -> str:
     else:
         enough = "enough" if bool(first["energy_half_holds"]) else "not enough"
         energy = f"sharing them cuts the {tasks_inference(n_tasks)} energy {reduction:.2f}x ({enough} for the energy half)"
-    return (f"On {data} at N = {int(first['n_train'])} the claim {holders(holding, [t for t in tested if t not in holding])}: "
-            f"{accuracy} (Holm-corrected), and {energy}.")
+    if holding or failing:
+        status = f"the claim {holders(holding, failing)}" + (f", and {no_signal_clause(silent)}" if silent else "")
+    else:
+        status = no_signal_clause(silent)
+    return f"On {data} at N = {int(first['n_train'])} {status}: {accuracy} (Holm-corrected), and {energy}."
+
+
+def count_words(values) -> str:
+    """A count shared by every row in words ('three'), or its range where rows differ ('3 to 4')."""
+    values = [int(v) for v in values]
+    low, high = min(values), max(values)
+    return number_word(low) if low == high else f"{low} to {high}"
+
+
+def unit_sentence(claim_table: pd.DataFrame) -> str:
+    """Which unit the pre-declared test used and how many, and whether it covers the
+    pretraining's randomness (empty for a table without the columns unit, n_units, n_pairs)."""
+    if claim_table.empty or not {"unit", "n_units", "n_pairs"} <= set(claim_table):
+        return ""
+    units, pairs = count_words(claim_table["n_units"]), count_words(claim_table["n_pairs"])
+    if set(claim_table["unit"]) == {FINETUNING_SEED}:
+        return (f"Every fine-tuning seed transfers from one and the same pretraining seed, so this test cannot cover "
+                f"the pretraining's randomness: it runs across the {units} fine-tuning seeds, and says whether this "
+                "one pretrained CAE helps, not whether another pretraining would.")
+    if list(claim_table["n_units"]) == list(claim_table["n_pairs"]):
+        return (f"The test's unit is the seed: each of the {units} fine-tuning seeds transfers from a CAE of its own "
+                "pretraining seed, so the interval covers the pretraining's randomness.")
+    return (f"The test's unit is the pretraining seed: each task's gains, paired by fine-tuning seed ({pairs} seeds), "
+            f"are averaged within each of the {units} pretraining seeds, and the t-test and interval run across "
+            f"those {units} means, so they cover the pretraining's randomness.")
+
+
+def checkpoint_finding(changes: pd.DataFrame) -> str:
+    """Whether the claim's gain changes sign, and the test's decision, with the epoch count
+    (``analysis.checkpoint_changes``), in one sentence."""
+    sign = [task for task, changed in zip(changes["task"], changes["sign_changes"]) if changed]
+    decision = [task for task, changed in zip(changes["task"], changes["decision_changes"]) if changed]
+    if not sign and not decision:
+        return "Neither the gain's sign nor the test's decision changes with the epoch count, for any task."
+    parts = []
+    if sign:
+        parts.append(f"the gain's sign changes with the epoch count for {joined(sign)}")
+    if decision:
+        parts.append(f"the test's decision changes with it for {joined(decision)}")
+    depends = "the verdict" if decision else "the direction of the gain"
+    sentence = ", and ".join(parts)
+    return f"{sentence[0].upper()}{sentence[1:]}: {depends} depends on the training budget."
+
+
+def yes_no(value) -> bool | None:
+    """A table's boolean cell read back from a CSV (True, 'true', 1); None where unknown."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        return True if word in ("true", "1", "yes") else False if word in ("false", "0", "no") else None
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else bool(value)
+
+
+def pretraining_cap_sentence(sources: pd.DataFrame) -> str:
+    """One sentence on the source networks (results/pretrain/sources.csv: network, seed,
+    stopped_early, max_epochs) whose pretraining ran to its epoch cap instead of stopping
+    early; empty where the table does not record it."""
+    if "stopped_early" not in sources or sources.empty:
+        return ""
+    stopped = sources["stopped_early"].map(yes_no)
+    capped = sources[stopped == False]  # noqa: E712 (unknown stays out)
+    if capped.empty:
+        return "Every source network's pretraining stopped early, before its epoch cap." if stopped.notna().all() else ""
+    named = []
+    for network, rows in capped.groupby("network", sort=False):
+        seeds = [str(int(seed)) for seed in rows["seed"]]
+        where = f"{'seed' if len(seeds) == 1 else 'seeds'} {joined(seeds)}"
+        if "max_epochs" in rows and rows["max_epochs"].notna().all():
+            where += f", at {joined([str(int(e)) for e in dict.fromkeys(rows['max_epochs'])], 'or')} epochs"
+        named.append(f"{network} ({where})")
+    return (f"Pretraining ran to its epoch cap instead of stopping early for {joined(named)}: its validation loss was "
+            "still improving when the cap stopped it, so longer pretraining could change what these networks transfer.")

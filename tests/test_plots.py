@@ -125,7 +125,8 @@ def test_the_claim_figure_draws_none_against_the_cae_at_the_claims_depth_with_in
         assert list(lines["no transfer"].get_ydata()) == pytest.approx([0.6, 0.61, 0.62])
         # the CAE at the claim's depth (0.7...), not the better CAE elsewhere (0.9...) nor the CNN (0.8...)
         assert list(lines["CAE up to conv2+fc1, frozen"].get_ydata()) == pytest.approx([0.7, 0.71, 0.72])
-        assert len(lines) == 3 and list(lines["the claim's N = 50"].get_xdata()) == [50, 50]
+        assert len(lines) == 4 and list(lines["the claim's N = 50"].get_xdata()) == [50, 50]
+        assert list(lines["chance (1/k, k classes)"].get_ydata()) == [0.5, 0.5]  # two classes each
         bands = ax.collections
         assert len(bands) == 2  # a 95 % interval per line
         lows = sorted(min(path.vertices[:, 1]) for band in bands for path in band.get_paths())
@@ -142,6 +143,14 @@ def test_the_claims_metric_and_depth_come_from_the_claim(drawn, tmp_path):
     assert list(lines["CAE up to conv1, frozen"].get_ydata()) == pytest.approx([0.6, 0.61, 0.62])
     assert list(lines["the claim's N = 200"].get_xdata()) == [200, 200]
     assert drawn[0].axes[0].get_ylabel() == "test accuracy"
+    assert "chance (1/k, k classes)" not in lines  # accuracy's chance is the majority rate, not 1/k
+
+
+def test_the_claim_figure_marks_chance_per_task(drawn, tmp_path):
+    plots.claim_comparison(hand_summary(("gender", "pose")), CLAIM, tmp_path / "c.png", tmp_path / "c.pdf")
+    chance = [{line.get_label(): line for line in ax.get_lines()}["chance (1/k, k classes)"].get_ydata()[0]
+              for ax in drawn[0].axes]
+    assert chance == pytest.approx([0.5, 0.2])
 
 
 @pytest.mark.parametrize("hardware, n_tasks", [(("hw",), 1), (("hw", "tpu"), 4)])

@@ -17,7 +17,7 @@ from .atomic import atomic_path  # noqa: E402
 from .depths import layers_covered  # noqa: E402
 from .study_grid import BLOCK_KEY  # noqa: E402
 from .summary_pages import energy_unit  # noqa: E402
-from .tasks import CLASS_NAMES, TASKS  # noqa: E402
+from .tasks import CLASS_NAMES, N_CLASSES, TASKS  # noqa: E402
 from .verdicts import tasks_inference  # noqa: E402
 
 SHORT = {"male": "M", "female": "F", "smiling": "smile", "not smiling": "-", "glasses": "glasses", "no glasses": "-"}
@@ -83,8 +83,10 @@ def figure_legend(figure, ax, columns=4):
 
 def claim_comparison(summary, claim, png_path, vector_path):
     """The pre-declared comparison on its own: per task, the claim's metric against N for
-    no transfer and for the frozen CAE at the claim's depth (mean and 95 % interval over
-    seeds), with the claim's N marked. Nothing here is chosen after the run."""
+    no transfer and for the frozen CAE at the claim's depth (mean and 95 % interval in the
+    test's unit), with the claim's N marked and, for balanced accuracy, chance (1/k): where
+    both bands hold it at the claim's N the verdict is "no signal at this N". Nothing here
+    is chosen after the run."""
     metric, depth = claim["metric"], claim["depth"]
     data = summary[(summary["metric"] == metric) & ((summary["scenario"] == scenarios.NONE)
                                                   | ((summary["scenario"] == scenarios.CAE) & (summary["depth"] == depth)))]
@@ -103,6 +105,8 @@ def claim_comparison(summary, claim, png_path, vector_path):
             ax.fill_between(group["n_train"], group["ci_low"], group["ci_high"], color=color, alpha=0.2, linewidth=0,
                             label=f"{labels[scenario]}: 95 % CI")
         ax.axvline(claim["n_train"], color="black", linestyle=":", linewidth=1, label=f"the claim's N = {claim['n_train']}")
+        if metric == "balanced_accuracy":
+            ax.axhline(1 / N_CLASSES[task], color="grey", linestyle="--", linewidth=1, label="chance (1/k, k classes)")
         ax.set_xscale("log")
         sizes = sorted(set(data["n_train"]))
         ax.set_xticks(sizes, [str(n) for n in sizes])

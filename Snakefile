@@ -25,6 +25,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
+include: "rules/paper_endpoint.smk"
 include: "rules/energy.smk"
 include: "rules/report.smk"
 

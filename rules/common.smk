@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
-from workflow_scripts import depths, scenarios, study_config, study_grid, tasks
+from workflow_scripts import depths, paper_endpoint, scenarios, study_config, study_grid, tasks
 from workflow_scripts.protocol import Protocol
 
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
@@ -53,6 +53,8 @@ PROTOCOL_TEXT = Protocol.from_config(FINETUNE).describe()
 # a block of the grid (study_grid.BLOCK_KEY), as its wildcards
 BLOCK = "results/finetune/{task}/{scenario}/{source}/{depth}"
 BLOCK_LOG = "results/logs/finetune/{task}/{scenario}/{source}/{depth}"
+# a block of the claim's comparison trained again under objective: plain (paper_endpoint)
+ENDPOINT_BLOCK = "results/paper_endpoint/{task}/{scenario}/{source}/{depth}"
 SOURCE_MODEL = "results/pretrain/{network}/seed{seed}/model.pt"
 SOURCE_CURVE = "results/pretrain/{network}/seed{seed}/curve.csv"
 FEATURES = "results/features/{network}/seed{seed}/{depth}.pt"
@@ -117,6 +119,11 @@ def block_outputs(name):
     return [f"{BLOCK.format(**block)}/{name}" for block in study_grid.finetune_blocks(config)]
 
 
+def paper_endpoint_outputs(name):
+    """A file of every block of the paper's endpoint (none of them when analysis.paper_endpoint is off)."""
+    return [f"{ENDPOINT_BLOCK.format(**block)}/{name}" for block in paper_endpoint.endpoint_blocks(config)]
+
+
 def protocol_settings():
     """The keys of finetune that say how a classifier learns and stops."""
     return {key: FINETUNE[key] for key in Protocol.config_keys()}
@@ -137,6 +144,7 @@ def study_targets():
         "results/energy/training_compute.csv",
         "results/summary.md",
         FRONT_PAGE,
+        "results/paper_endpoint.csv" if paper_endpoint.endpoint_blocks(config) else [],
         "results/figures/balanced_accuracy_vs_labels.png",
         f"results/pretrain/cae/seed{PRETRAIN_SEEDS[0]}/reconstructions.png" if scenarios.CAE in SOURCE_NETWORKS else [],
     ]

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -108,7 +109,7 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     """The tiny study with per-seed pretraining, early stopping on 20 % of the N labels and
     the plain objective, from data to report; then dry runs that show what a change reruns."""
     started = time.perf_counter()
-    snakemake(tmp_path, TINY, "--cores", "2")
+    run = snakemake(tmp_path, TINY, "--cores", "2")
     elapsed = time.perf_counter() - started
     results = tmp_path / "results"
     metrics = pd.read_csv(results / "metrics.csv")
@@ -125,6 +126,26 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert (transfer["pretrain_seed"] == transfer["seed"]).all() and (metrics.loc[metrics["scenario"] == "none", "pretrain_seed"] == -1).all()
     sources = pd.read_csv(results / "pretrain" / "sources.csv")
     assert sorted(zip(sources["network"], sources["seed"])) == [(n, s) for n in ("cae", "cnn_pose", "cnn_smile") for s in (0, 1)]
+    # the paper's endpoint: per task none and the CAE at the claim's depth (the deepest), at the claim's N (the
+    # smallest), every seed, under the plain objective, from the same sources and features: every pretraining and
+    # extraction job ran once
+    endpoint = pd.read_csv(results / "paper_endpoint.csv")
+    assert list(endpoint.columns) == [*metrics.columns, "objective", "majority_accuracy"]
+    assert sorted(set(zip(endpoint["task"], endpoint["scenario"], endpoint["source"], endpoint["depth"]))) == [
+        ("pose", "cae", "cae", "conv2+fc1"), ("pose", "none", "none", "none"),
+        ("smile", "cae", "cae", "conv2+fc1"), ("smile", "none", "none", "none")]
+    assert len(endpoint) == 4 * 2 and set(endpoint["n_train"]) == {20} and set(endpoint["objective"]) == {"plain"}
+    faces, roles = pd.read_csv(results / "data" / "faces.csv"), pd.read_csv(results / "data" / "roles.csv")
+    test_labels = faces.iloc[roles.loc[roles["role"] == "test", "face"]]
+    for task, rate in endpoint.groupby("task")["majority_accuracy"]:
+        assert rate.nunique() == 1 and rate.iloc[0] == pytest.approx(test_labels[task].value_counts(normalize=True).max())
+    # this study's own objective is plain too, so the endpoint's members are its own members, retrained alike
+    mine = endpoint.merge(metrics, on=[*BLOCK_KEY, "n_train", "seed"], suffixes=("", "_study"))
+    assert len(mine) == len(endpoint) and (mine["accuracy"] == mine["accuracy_study"]).all()
+    jobs = Counter(line.split()[-1].rstrip(":") for line in run.stderr.splitlines() if line.rstrip().endswith(":")
+                   and line.split()[0] in ("rule", "localrule") and len(line.split()) == 2)
+    assert jobs["pretrain_cae"] == 2 and jobs["pretrain_cnn"] == 2 * 2 and jobs["extract_features"] == 3 * 2 * 2
+    assert jobs["paper_endpoint"] == 4 and jobs["collect_paper_endpoint"] == 1
     for name in ("data/preview.png", "data/label_balance.csv", "pretrain/cae/seed1/reconstructions.png",
                  "curves.csv", "energy/training_compute.csv", "summary.md", "analysis/headline.csv", "analysis/claim.csv"):
         assert (results / name).stat().st_size > 0, name
@@ -156,20 +177,26 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
         return planned_rules(snakemake(tmp_path, config, "-n", "--cores", "2"))
 
     assert rerun_plan(lambda c: None) == {}
-    # a fine-tuning setting reruns the fine-tuning blocks and the table, nothing upstream
-    downstream = {"collect_metrics", "training_compute", "analyse_results", "plot_figures", "all"}
-    for edit in (lambda c: c["finetune"]["training"].update(learning_rate=0.001),
-                 lambda c: c["finetune"].update(objective="balanced"),
-                 lambda c: c["finetune"].update(validation="held_out")):
+    # a fine-tuning setting reruns the fine-tuning blocks and the table, nothing upstream; the paper's endpoint
+    # too, but for the objective (the endpoint's is plain whatever the study's)
+    downstream = {"collect_metrics", "training_compute", "analyse_results", "plot_figures", "collect_paper_endpoint", "all"}
+    for edit, endpoint_blocks in ((lambda c: c["finetune"]["training"].update(learning_rate=0.001), 4),
+                                  (lambda c: c["finetune"].update(objective="balanced"), 0),
+                                  (lambda c: c["finetune"].update(validation="held_out"), 4)):
         plan = rerun_plan(edit)
-        assert set(plan) == {"finetune"} | downstream and plan["finetune"] == 18
+        assert set(plan) - {"paper_endpoint"} == {"finetune"} | downstream and plan["finetune"] == 18
+        assert plan.get("paper_endpoint", 0) == endpoint_blocks
     # the CAE's settings rerun the CAEs (one per seed) and what hangs on them, not the
     # source CNNs or the none blocks
     plan = rerun_plan(lambda c: c["pretrain"]["cae"].update(max_epochs=3))
-    assert set(plan) == {"pretrain_cae", "extract_features", "finetune"} | downstream
+    assert set(plan) == {"pretrain_cae", "extract_features", "finetune", "paper_endpoint"} | downstream
     assert plan["pretrain_cae"] == 2 and plan["extract_features"] == 2 * 2 and plan["finetune"] == 2 * 4
-    # the analysis' claim trains nothing again (the tables are restamped with the new config hash)
-    assert set(rerun_plan(lambda c: c.update(analysis={"claim": {"depth": "conv1"}}))) == downstream
+    assert plan["paper_endpoint"] == 2  # its cae blocks
+    # the analysis' claim trains nothing of the grid again (the tables are restamped with the new config hash), only
+    # the endpoint's cae blocks at the claim's new depth; without the endpoint, nothing trains
+    plan = rerun_plan(lambda c: c.update(analysis={"claim": {"depth": "conv1"}}))
+    assert set(plan) == downstream | {"paper_endpoint"} and plan["paper_endpoint"] == 2
+    assert set(rerun_plan(lambda c: c.update(analysis={"paper_endpoint": False}))) == downstream - {"collect_paper_endpoint"}
     # the training grid never reruns ZigZag; the architecture does
     assert "estimate_layer_energy" not in rerun_plan(lambda c: c["finetune"].update(seeds=[0, 1, 2]))
     assert rerun_plan(lambda c: c["network"].update(fc2=6))["estimate_layer_energy"] == 2

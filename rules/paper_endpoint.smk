@@ -1,0 +1,70 @@
+# The paper's endpoint beside ours: the claim's comparison (per task, none and the CAE at
+# the claim's depth, at the claim's N, every seed) trained again under objective: plain,
+# from the same cached features, and its table with each task's majority-class rate.
+
+
+localrules:
+    collect_paper_endpoint,
+
+
+# runs the finetune rule's script with the finetune rule's params and outputs, but for the
+# protocol (objective: plain) and the sizes (the claim's N): keep the two rules in step
+rule paper_endpoint:
+    input:
+        unpack(finetune_inputs),
+    output:
+        metrics=f"{ENDPOINT_BLOCK}/metrics.csv",
+        curves=f"{ENDPOINT_BLOCK}/curves.csv",
+        checkpoints=f"{ENDPOINT_BLOCK}/checkpoints.csv",
+        models=f"{ENDPOINT_BLOCK}/models.pt",
+    params:
+        network=config["network"],
+        image_size=config["data"]["image_size"],
+        settings=FINETUNE["training"],
+        protocol=paper_endpoint.endpoint_protocol(FINETUNE),
+        train_sizes=paper_endpoint.endpoint_train_sizes(config),
+        seeds=FINETUNE["seeds"],
+        pretrain_seed_of=block_pretrain_seeds,
+        checkpoints=config["analysis"]["checkpoints"],
+        device=config["device"],
+    log:
+        "results/logs/paper_endpoint/{task}/{scenario}/{source}/{depth}.log",
+    benchmark:
+        "results/benchmarks/paper_endpoint/{task}/{scenario}/{source}/{depth}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=TRAIN_GPUS,
+        gpu_slots=TRAIN_GPUS,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/finetune.py"
+
+
+rule collect_paper_endpoint:
+    input:
+        metrics=paper_endpoint_outputs("metrics.csv"),
+        table="results/data/faces.csv",
+        roles="results/data/roles.csv",
+    output:
+        endpoint=report(
+            "results/paper_endpoint.csv",
+            category="Accuracy",
+            caption="../workflow_scripts/captions/paper_endpoint.rst",
+        ),
+    params:
+        config_hash=study_config.config_hash(config),
+    log:
+        "results/logs/collect_paper_endpoint.log",
+    benchmark:
+        "results/benchmarks/collect_paper_endpoint.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/paper_endpoint.py"

@@ -40,6 +40,7 @@ rule finetune:
     output:
         metrics=f"{BLOCK}/metrics.csv",
         curves=f"{BLOCK}/curves.csv",
+        checkpoints=f"{BLOCK}/checkpoints.csv",
         models=f"{BLOCK}/models.pt",
     params:
         network=config["network"],
@@ -49,6 +50,7 @@ rule finetune:
         train_sizes=FINETUNE["train_sizes"],
         seeds=FINETUNE["seeds"],
         pretrain_seed_of=block_pretrain_seeds,
+        checkpoints=config["analysis"]["checkpoints"],
         device=config["device"],
     log:
         f"{BLOCK_LOG}.log",
@@ -70,6 +72,7 @@ rule collect_metrics:
     input:
         metrics=block_outputs("metrics.csv"),
         curves=block_outputs("curves.csv"),
+        checkpoints=block_outputs("checkpoints.csv"),
         sources=source_files("model.pt"),
     output:
         metrics=report(
@@ -78,6 +81,7 @@ rule collect_metrics:
             caption="../workflow_scripts/captions/metrics.rst",
         ),
         curves="results/curves.csv",
+        checkpoints="results/checkpoints.csv",
         sources=report(
             "results/pretrain/sources.csv",
             category="Pretraining",

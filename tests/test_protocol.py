@@ -1,6 +1,8 @@
 """The label budget: with from_labels a member reads the labels of its N faces and no
 other (test faces only to be scored), its early-stopping faces are a stratified part of
-them, and nested subsets stay nested."""
+them, and nested subsets stay nested; which faces it gets reads no other task's label;
+cross-validated and fixed-epoch members are also scored at the checkpoint epochs, and
+those scores are what runs stopped there give."""
 
 import dataclasses
 
@@ -11,12 +13,14 @@ import torch
 
 from workflow_scripts import finetuning, scenarios
 from workflow_scripts.finetuning import (
-    Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block, stacking_groups,
+    CHECKPOINT_COLUMNS, Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block,
+    stacking_groups,
 )
 from workflow_scripts.networks import Architecture, ConvSpec, build_trunk, prefix_length
 from workflow_scripts.protocol import Protocol, cross_validation_folds, early_stopping_mask, passes_per_epoch
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.study_grid import BLOCK_KEY
+from workflow_scripts.tasks import N_CLASSES, TASKS
 from workflow_scripts.training import FitSettings
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
@@ -86,29 +90,53 @@ def test_from_labels_uses_exactly_the_n_labelled_faces_and_nested_subsets_stay_n
     for seed in (0, 1):
         parts = {}
         for n in (30, 60):
-            labelled = subset_faces(subsets, seed, n)
+            labelled = subset_faces(subsets, TASK, seed, n)
             fit, stop = member_faces(labels, labelled, roles, protocol)
             assert sorted(np.concatenate([fit, stop])) == sorted(labelled) and not set(fit) & set(stop)
             assert 0 < len(stop) < n
             parts[n] = (set(fit), set(stop))
         assert parts[30][0] < parts[60][0] and parts[30][1] <= parts[60][1]
-    held_out = member_faces(labels, subset_faces(subsets, 0, 30), roles, Protocol(validation="held_out"))
+    held_out = member_faces(labels, subset_faces(subsets, TASK, 0, 30), roles, Protocol(validation="held_out"))
     assert set(held_out[1]) == set(faces_with_role(roles, "validation"))
-    assert member_faces(labels, subset_faces(subsets, 0, 30), roles, Protocol(validation="fixed_epochs"))[1] is None
+    assert member_faces(labels, subset_faces(subsets, TASK, 0, 30), roles, Protocol(validation="fixed_epochs"))[1] is None
 
 
-def _design(protocol, pretrain_seed_of=None):
-    return FinetuneDesign(ARCH, SETTINGS, protocol, (30, 60), (0, 1), pretrain_seed_of or {})
+def _design(protocol, pretrain_seed_of=None, checkpoints=(), training=SETTINGS):
+    return FinetuneDesign(ARCH, training, protocol, (30, 60), (0, 1), pretrain_seed_of or {}, checkpoints)
 
 
-def _block(study, table, validation, with_curves=False):
+@pytest.fixture(scope="module")
+def head_features(study):
+    """A random trunk's conv2+fc1 features of every face: blocks that train only fc2 and
+    the output layer, quick enough to run many times."""
+    faces = study[0]
+    torch.manual_seed(0)
+    length = prefix_length(HEAD_DEPTH, ARCH)
+    return {0: extract_features(build_trunk(ARCH), length, faces.images, list(range(len(faces.table))), torch.device("cpu"))}
+
+
+HEAD_DEPTH = "conv2+fc1"
+
+
+def _run(study, table, validation, checkpoints=(), training=SETTINGS, stack="none", features=None):
+    """(metrics, curves, checkpoint scores) of the gender none block, or with ``features``
+    its cae block at conv2+fc1."""
     faces, roles, subsets = study
-    metrics, curves, _ = run_block(
-        Block(TASK, "none", "none", "none"),
-        _design(Protocol(validation=validation, folds=3, objective="balanced", stack="none")),
-        LabelledFaces(table, roles, subsets), torch.device("cpu"), images=faces.images,
+    if features is None:
+        block, pretrain_seed_of, inputs = Block(TASK, "none", "none", "none"), {}, {"images": faces.images}
+    else:
+        block, pretrain_seed_of, inputs = Block(TASK, "cae", "cae", HEAD_DEPTH), {0: 0, 1: 0}, {"features": features}
+    metrics, curves, _, scores = run_block(
+        block,
+        _design(Protocol(validation=validation, folds=3, objective="balanced", stack=stack), pretrain_seed_of,
+                checkpoints=checkpoints, training=training),
+        LabelledFaces(table, roles, subsets), torch.device("cpu"), **inputs,
     )
-    return (metrics, curves) if with_curves else metrics
+    return metrics, curves, scores
+
+
+def _block(study, table, validation):
+    return _run(study, table, validation)[0]
 
 
 @pytest.mark.parametrize("validation", ["from_labels", "cross_validated"])
@@ -116,7 +144,7 @@ def test_the_n_label_protocols_read_no_label_but_their_own_and_the_test_faces(st
     """Every label outside the labelled subsets and the test set is scrambled: a member
     that read any of them (validation split, the rest of the pool) would change."""
     faces, roles, subsets = study
-    used = set(subsets["face"]) | set(faces_with_role(roles, "test"))
+    used = set(subsets.loc[subsets["task"] == TASK, "face"]) | set(faces_with_role(roles, "test"))
     scrambled = faces.table.copy()
     others = np.array(sorted(set(range(len(scrambled))) - used))
     scrambled.loc[others, TASK] = 1 - scrambled.loc[others, TASK]
@@ -132,7 +160,8 @@ def test_the_n_label_protocols_read_no_label_but_their_own_and_the_test_faces(st
 
 def test_cross_validated_members_train_on_all_n_for_the_count_their_folds_chose(study):
     faces, _, _ = study
-    metrics, curves = _block(study, faces.table, "cross_validated", with_curves=True)
+    metrics, curves, scores = _run(study, faces.table, "cross_validated")
+    assert scores.empty and list(scores.columns) == CHECKPOINT_COLUMNS  # no checkpoints declared
     assert (metrics["n_fit"] == metrics["n_train"]).all() and (metrics["n_stop"] == metrics["n_train"]).all()
     assert (metrics["folds"] == 3).all() and metrics["stop_balanced_accuracy_sd"].notna().all()
     for row in metrics.itertuples():
@@ -154,6 +183,84 @@ def test_cross_validation_folds_deal_each_class_in_turn():
     assert all(abs(np.sum((fold_of == f) & (labels == 1)) - 13 / 5) < 1 for f in range(5))
     with pytest.raises(ValueError, match="finetune.folds: 6 folds of 5 labelled faces"):
         cross_validation_folds([0, 1, 0, 1, 0], 6)
+
+
+@pytest.mark.parametrize("validation", ["from_labels", "cross_validated"])
+def test_no_other_tasks_label_changes_the_faces_a_member_reads(study, validation):
+    """The whole chain from the face table to a member's faces (roles, its labelled subset,
+    its training, early-stopping and fold faces), after every other task's labels and this
+    task's labels outside the pool are scrambled: face for face the same."""
+    faces, roles, _ = study
+    rng = np.random.default_rng(7)
+    scrambled = faces.table.copy()
+    for other in TASKS:
+        if other != TASK:
+            scrambled[other] = rng.integers(0, N_CLASSES[other], len(scrambled))
+    outside = np.setdiff1d(np.arange(len(scrambled)), faces_with_role(roles, "pool"))
+    scrambled.loc[outside, TASK] = rng.integers(0, N_CLASSES[TASK], len(outside))
+
+    def planned(table):
+        table_roles = assign_roles(table, 0.2, seed=0)
+        subsets = labelled_subsets(table, table_roles, [30, 60], seeds=[0, 1])
+        design = _design(Protocol(validation=validation, folds=3))
+        members = plan_members(Block(TASK, "none", "none", "none"), design, LabelledFaces(table, table_roles, subsets))
+        return [[m.fit_faces, m.stop_faces, *[f for fold in m.folds for f in (fold.fit_faces, fold.stop_faces)]]
+                for m in members]
+
+    for honest, after in zip(planned(faces.table), planned(scrambled), strict=True):
+        for a, b in zip(honest, after, strict=True):
+            assert (a is None and b is None) or np.array_equal(a, b)
+
+
+def _one_member(table, n_train, seed):
+    return table[(table["n_train"] == n_train) & (table["seed"] == seed)]
+
+
+@pytest.mark.parametrize("stack", ["none", "block"])
+def test_a_refit_is_scored_at_each_checkpoint_and_keeps_its_chosen_epoch(study, head_features, stack):
+    """Checkpoints 2 and 4 (9 lies beyond max_epochs 6): the refit trains on to epoch 4
+    where its folds chose fewer, its main score is the one a refit without checkpoints
+    gets, and its score at each checkpoint is what a refit stopped there gets."""
+    faces, _, _ = study
+    plain, _, _ = _run(study, faces.table, "cross_validated", stack=stack, features=head_features)
+    metrics, curves, scores = _run(study, faces.table, "cross_validated", checkpoints=(4, 2, 9), stack=stack,
+                                   features=head_features)
+    main = ["accuracy", "balanced_accuracy", "macro_f1", "confusion", "best_epoch", "stop_balanced_accuracy"]
+    pd.testing.assert_frame_equal(metrics[main], plain[main])
+    assert list(scores.columns) == CHECKPOINT_COLUMNS and len(scores) == 2 * len(metrics)
+    for row in metrics.itertuples():
+        refit = _one_member(curves, row.n_train, row.seed).query("fold == -1")
+        assert row.epochs_run == max(row.best_epoch, 4) == len(refit)
+        assert list(_one_member(scores, row.n_train, row.seed)["epochs"]) == [2, 4]
+    assert (metrics["best_epoch"] < 4).any(), "a refit that trained on past its count"
+    # a checkpoint's score is a fixed-epochs member's at that many epochs (the same
+    # trajectory: the refit starts and shuffles as the member does)
+    for epochs in (2, 4):
+        stopped, _, _ = _run(study, faces.table, "fixed_epochs", training=dataclasses.replace(SETTINGS, max_epochs=epochs),
+                             stack=stack, features=head_features)
+        at = scores[scores["epochs"] == epochs].reset_index(drop=True)
+        for metric in ("accuracy", "balanced_accuracy", "macro_f1"):
+            np.testing.assert_allclose(at[metric], stopped[metric], rtol=0, atol=1e-3, err_msg=f"{metric} at {epochs}")
+
+
+@pytest.mark.parametrize("stack", ["none", "block"])
+def test_fixed_epochs_members_are_scored_at_the_checkpoints_up_to_max_epochs(study, head_features, stack):
+    faces, _, _ = study
+    metrics, _, scores = _run(study, faces.table, "fixed_epochs", checkpoints=(SETTINGS.max_epochs, 3, 50), stack=stack,
+                              features=head_features)
+    assert (metrics["epochs_run"] == SETTINGS.max_epochs).all()
+    assert sorted(set(scores["epochs"])) == [3, SETTINGS.max_epochs] and len(scores) == 2 * len(metrics)
+    assert (scores[list(BLOCK_KEY)] == [TASK, "cae", "cae", HEAD_DEPTH]).all().all() and (scores["pretrain_seed"] == 0).all()
+    # the last checkpoint is the kept state: its score is the member's
+    last = scores[scores["epochs"] == SETTINGS.max_epochs].reset_index(drop=True)
+    np.testing.assert_allclose(last["balanced_accuracy"], metrics["balanced_accuracy"], atol=1e-12)
+
+
+@pytest.mark.parametrize("validation", ["from_labels", "held_out"])
+def test_members_that_stop_early_are_not_scored_at_checkpoints(study, head_features, validation):
+    faces, _, _ = study
+    _, _, scores = _run(study, faces.table, validation, checkpoints=(2, 4), features=head_features)
+    assert scores.empty and list(scores.columns) == CHECKPOINT_COLUMNS
 
 
 def test_fixed_epochs_trains_on_all_n_and_records_no_early_stopping_score(study):
@@ -212,7 +319,7 @@ def test_a_block_trains_as_its_stacking_says(study, monkeypatch, scenario, depth
     trunk = build_trunk(ARCH)
     length = prefix_length(depth, ARCH) if scenarios.transfers(scenario) else 0
     frozen = scenarios.is_frozen(scenario)
-    metrics, _, _ = run_block(
+    metrics, *_ = run_block(
         Block(TASK, scenario, scenarios.base_scenario(scenario), depth),
         _design(Protocol(stack=stack, validation=validation, folds=3), {0: 0, 1: 0}),
         LabelledFaces(faces.table, roles, subsets), torch.device("cpu"), images=faces.images,

@@ -1,7 +1,8 @@
 """The trainers' promises: the stacked trainer gives every member what the plain loop
 (``training.fit``) gives it alone (seeds, sizes, early-stopping faces and fixed epochs
 alike), cached features give the model that training the full network with its prefix
-frozen gives, frozen layers stay bit-identical, and the losses are torch's own."""
+frozen gives, frozen layers stay bit-identical, the state kept at a checkpoint epoch is
+the state of a run stopped there, and the losses are torch's own."""
 
 import copy
 import dataclasses
@@ -51,7 +52,7 @@ def _setup(study, length, seeds=(0, 1, 2), n=80):
     source = build_trunk(ARCH)
     inputs = network_input(faces.images)
     labels = torch.tensor(faces.table[TASK].to_numpy())
-    rows = [torch.tensor(subset_faces(subsets, s, n)) for s in seeds]
+    rows = [torch.tensor(subset_faces(subsets, TASK, s, n)) for s in seeds]
     validation = torch.tensor(faces_with_role(roles, "validation"))
     models = []
     for seed in seeds:
@@ -95,7 +96,7 @@ def test_stacked_members_of_different_sizes_equal_the_plain_loop(study, length, 
     source, images, labels, _, validation, models = _setup(study, length)
     inputs = _features(study, source, length) if length else images
     plan = [(40, 0), (80, 0), (40, 1), (80, 2)]
-    rows = [training_rows(labels, torch.tensor(subset_faces(subsets, seed, n)), validation, seed) for n, seed in plan]
+    rows = [training_rows(labels, torch.tensor(subset_faces(subsets, TASK, seed, n)), validation, seed) for n, seed in plan]
     modules = [copy.deepcopy(models[seed][length:]) for _, seed in plan]
     settings = FitSettings(max_epochs=10, patience=3, batch_size=16, learning_rate=learning_rate, min_epoch_samples=100)
     together = fit_stacked(modules, inputs, labels, rows, weighted_cross_entropy, settings, criterion=balanced_error)
@@ -111,7 +112,7 @@ def test_each_member_stops_on_its_own_faces(study):
     rows only, so changing another member's rows changes nothing for it."""
     _, roles, subsets = study
     _, inputs, labels, _, _, models = _setup(study, 0)
-    labelled = [torch.tensor(subset_faces(subsets, seed, 80)) for seed in (0, 1)]
+    labelled = [torch.tensor(subset_faces(subsets, TASK, seed, 80)) for seed in (0, 1)]
     first_rows = [training_rows(labels, r[:64], r[64:], seed) for seed, r in enumerate(labelled)]
     other_rows = [first_rows[0], training_rows(labels, labelled[1][:64], torch.tensor(faces_with_role(roles, "validation"))[:30], 1)]
     first, second = (
@@ -227,7 +228,7 @@ def test_stacked_cross_validation_equals_the_plain_folds_in_step(study):
     _, inputs, labels, _, _, models = _setup(study, 0)
     settings = FitSettings(max_epochs=10, patience=3, batch_size=16, learning_rate=3e-3, min_epoch_samples=100)
     plan = [(40, 0), (80, 1)]
-    folds = {m: _folds(labels, torch.tensor(subset_faces(subsets, m[1], m[0])), m[1]) for m in plan}
+    folds = {m: _folds(labels, torch.tensor(subset_faces(subsets, TASK, m[1], m[0])), m[1]) for m in plan}
     owners = [m for m in plan for _ in folds[m]]
     stacked = fit_stacked([copy.deepcopy(models[seed]) for _, seed in owners], inputs, labels,
                           [rows for m in plan for rows in folds[m]], weighted_cross_entropy, settings,
@@ -266,7 +267,7 @@ def test_ties_go_to_the_first_epoch_when_early_stopping_and_to_the_last_when_cro
     _, _, subsets = study
     _, inputs, labels, _, validation, models = _setup(study, 0, seeds=(0,))
     frozen = FitSettings(max_epochs=5, patience=2, batch_size=16, learning_rate=0.0)
-    labelled = torch.tensor(subset_faces(subsets, 0, 40))
+    labelled = torch.tensor(subset_faces(subsets, TASK, 0, 40))
     alone = fit(copy.deepcopy(models[0]), inputs, labels, training_rows(labels, labelled, validation, 0),
                 weighted_cross_entropy, frozen, criterion=balanced_error)
     assert (alone.best_epoch, alone.epochs_run) == (1, 3)
@@ -283,7 +284,7 @@ def test_stacked_early_stopping_keeps_the_first_of_equal_epochs_as_fit_does(stud
     _, _, subsets = study
     _, inputs, labels, _, validation, models = _setup(study, 0, seeds=(0, 1))
     frozen = FitSettings(max_epochs=5, patience=2, batch_size=16, learning_rate=0.0)
-    rows = [training_rows(labels, torch.tensor(subset_faces(subsets, seed, 40)), validation, seed) for seed in (0, 1)]
+    rows = [training_rows(labels, torch.tensor(subset_faces(subsets, TASK, seed, 40)), validation, seed) for seed in (0, 1)]
     for result in fit_stacked([copy.deepcopy(m) for m in models], inputs, labels, rows, weighted_cross_entropy, frozen,
                               criterion=balanced_error):
         assert (result.best_epoch, result.epochs_run) == (1, 3)
@@ -294,6 +295,40 @@ def test_the_trainers_refuse_what_they_would_train_differently(study):
     with pytest.raises(ValueError, match="fit_stacked trains every parameter"):
         fit_stacked([_frozen_prefix(copy.deepcopy(models[0]), 1)], inputs, labels, [training_rows(labels, rows[0], validation, 0)],
                     weighted_cross_entropy, SETTINGS)
-    folds = [dataclasses.replace(f, epochs=3) for f in _folds(labels, rows[0], 0)]
-    with pytest.raises(ValueError, match="a fold has no epoch count of its own"):
-        cross_validate([copy.deepcopy(models[0]) for _ in folds], inputs, labels, folds, weighted_cross_entropy, SETTINGS)
+    folds = _folds(labels, rows[0], 0)
+    for change in ({"epochs": 3}, {"checkpoints": (2,)}):
+        with pytest.raises(ValueError, match="a model that stops early has no epoch count or checkpoints of its own"):
+            dataclasses.replace(folds[0], **change)
+    with pytest.raises(ValueError, match="every fold needs stop rows"):
+        unstopped = [*folds[1:], dataclasses.replace(folds[0], stop=None)]
+        cross_validate([copy.deepcopy(models[0]) for _ in folds], inputs, labels, unstopped, weighted_cross_entropy, SETTINGS)
+    with pytest.raises(ValueError, match=r"checkpoint epochs must be positive, got \[0, 3\]"):
+        dataclasses.replace(training_rows(labels, rows[0], None, 0), checkpoints=(0, 3))
+
+
+def test_the_state_kept_at_a_checkpoint_is_a_run_stopped_there_alone_and_stacked(study, length=2):
+    """Members keeping epoch 2 and 5 with checkpoints 1, 3 and 4 (and 9, beyond
+    max_epochs 6: left out): each trains to max(kept, 4) epochs, its result is its kept
+    epoch's state, and its state at each checkpoint is what a run of that many epochs
+    ends with, in the plain loop and in the stack."""
+    source, images, labels, rows, _, models = _setup(study, length, seeds=(0, 1))
+    inputs = _features(study, source, length) if length else images
+    modules = [copy.deepcopy(m[length:]) for m in models]
+    members = [dataclasses.replace(training_rows(labels, r, None, seed), epochs=kept, checkpoints=(4, 1, 3, 9))
+               for (seed, r), kept in zip(enumerate(rows), (2, 5))]
+    stacked = fit_stacked([copy.deepcopy(m) for m in modules], inputs, labels, members, weighted_cross_entropy, SETTINGS)
+    for member, together in enumerate(stacked):
+        alone = fit(copy.deepcopy(modules[member]), inputs, labels, members[member], weighted_cross_entropy, SETTINGS)
+        kept = members[member].epochs
+        for result in (alone, together):
+            assert (result.best_epoch, result.epochs_run, len(result.curve)) == (kept, max(kept, 4), max(kept, 4))
+            assert sorted(result.checkpoints) == [1, 3, 4]
+        _assert_same_fit(together, alone)
+        for epochs in (1, 3, 4, kept):
+            stopped_rows = dataclasses.replace(members[member], epochs=epochs, checkpoints=())
+            stopped = fit(copy.deepcopy(modules[member]), inputs, labels, stopped_rows, weighted_cross_entropy, SETTINGS)
+            assert stopped.epochs_run == len(stopped.curve) == epochs
+            # alone: the same ops in the same order, so bit for bit; stacked: within float tolerance
+            on_the_way = alone.state if epochs == kept else alone.checkpoints[epochs]
+            assert all(torch.equal(on_the_way[k], stopped.state[k]) for k in stopped.state), epochs
+            _assert_same_states(together.state if epochs == kept else together.checkpoints[epochs], stopped.state)

@@ -1,6 +1,8 @@
 """One block of the transfer grid: a target task, a scenario, a source and a depth,
 trained at every labelled-set size and seed: ``run_block`` plans the members, fits them
-and scores them.
+and scores them. A member that trains for an epoch count fixed before it starts (the
+cross-validated refit, ``fixed_epochs``) is also scored at the pre-declared checkpoint
+epochs (``analysis.checkpoints``): a sensitivity analysis, never a choice.
 
 For frozen scenarios (``cae``, ``cnn``) the source's prefix has been run once over every
 face (``extract_features``) and only the rest of the classifier trains, on those
@@ -13,8 +15,9 @@ at one seed share the initialisation of the layers they train, their labelled su
 their early-stopping faces and their batch order. A member reads the labels of its N
 labelled faces (training and, under ``from_labels`` and ``cross_validated``, early
 stopping), of the held-out validation split only under ``held_out``, and of the test
-faces only to be scored. Which N faces it gets is decided before, by ``splits``: the
-labelled subsets are stratified on the joint label of all four tasks across the pool.
+faces only to be scored. Which N faces it gets is decided before, by ``splits``: its
+labelled subset is stratified on its own task's label across the pool, and no other
+label takes part.
 """
 
 import dataclasses
@@ -30,6 +33,7 @@ from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, build_classifier, network_input, prefix_length, transfer_prefix
 from .protocol import Protocol, cross_validation_folds, early_stopping_mask
 from .splits import faces_with_role, subset_faces
+from .study_grid import BLOCK_KEY
 from .stacked_training import fit_stacked
 from .tasks import N_CLASSES
 from .training import FitResult, FitSettings, TrainingRows, criterion_for, cross_validate, fit, predict, weighted_cross_entropy
@@ -51,7 +55,9 @@ class Block:
 @dataclass(frozen=True)
 class FinetuneDesign:
     """How every block's classifiers are made (config ``network`` and ``finetune``):
-    ``pretrain_seed_of`` maps a fine-tuning seed to the pretraining seed of its source."""
+    ``pretrain_seed_of`` maps a fine-tuning seed to the pretraining seed of its source;
+    ``checkpoints`` are the epoch counts at which members that train a fixed number of
+    epochs are also scored (``analysis.checkpoints``)."""
 
     architecture: Architecture
     training: FitSettings
@@ -59,13 +65,15 @@ class FinetuneDesign:
     train_sizes: tuple[int, ...]
     seeds: tuple[int, ...]
     pretrain_seed_of: dict
+    checkpoints: tuple[int, ...] = ()
 
     @classmethod
     def from_config(cls, config: dict, pretrain_seed_of: dict | None = None) -> "FinetuneDesign":
         finetune = config["finetune"]
         return cls(Architecture.from_config(config["network"], config["data"]["image_size"]),
                    FitSettings.from_config(finetune["training"]), Protocol.from_config(finetune),
-                   tuple(finetune["train_sizes"]), tuple(finetune["seeds"]), pretrain_seed_of or {})
+                   tuple(finetune["train_sizes"]), tuple(finetune["seeds"]), pretrain_seed_of or {},
+                   tuple(config.get("analysis", {}).get("checkpoints", ())))
 
 
 @dataclass(frozen=True)
@@ -164,13 +172,13 @@ class BlockInputs:
             raise ValueError("cached features lack some faces the block needs; rerun extract_features")
         return found
 
-    def training_rows(self, member: Member, epochs: int | None = None) -> TrainingRows:
+    def training_rows(self, member: Member, epochs: int | None = None, checkpoints=()) -> TrainingRows:
         def weights(values):
             return None if values is None else torch.tensor(values, dtype=torch.float32)
 
         stop = None if member.stop_faces is None else self.rows(member.stop_faces, member.pretrain_seed)
         return TrainingRows(self.rows(member.fit_faces, member.pretrain_seed), stop, weights(member.class_weights),
-                            weights(member.stop_class_weights), member.seed, epochs)
+                            weights(member.stop_class_weights), member.seed, epochs, tuple(checkpoints))
 
 
 def stacking_groups(members: list, stack: str, device: torch.device) -> list[list]:
@@ -222,7 +230,7 @@ def plan_members(block: Block, design: FinetuneDesign, faces: LabelledFaces) -> 
     members = []
     for n_train in design.train_sizes:
         for seed in design.seeds:
-            labelled = subset_faces(faces.subsets, seed, n_train)
+            labelled = subset_faces(faces.subsets, block.task, seed, n_train)
             fit_faces, stop_faces = member_faces(labels, labelled, faces.roles, design.protocol)
             pretrain_seed = design.pretrain_seed_of.get(seed) if scenarios.transfers(block.scenario) else None
             member = Member(n_train, seed, pretrain_seed, fit_faces, stop_faces, class_weights(fit_faces),
@@ -259,14 +267,18 @@ def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inp
     """Train every member, stacked where ``finetune.stack`` says so, else one at a time.
     Cross-validated, a member's folds train first and choose its epoch count (stacked
     with the other folds of its group, or in step with each other alone); then the member
-    trains on all its N faces for that many epochs."""
+    trains on all its N faces and keeps its state at that many epochs. A member scored at
+    checkpoints (``Protocol.scores_checkpoints``) trains on to the last checkpoint up to
+    ``max_epochs`` and keeps the state of each."""
     criterion = criterion_for(design.protocol.objective)
+    checkpoints = design.checkpoints if design.protocol.scores_checkpoints() else ()
 
     def train(group: list[Member], epochs=None, folds_of=None) -> list[FitResult]:
         """Fit ``group`` from its initial models: one model alone, one member's folds in
         step, or everything in one stack (folds stopping with their member's others)."""
         models = [initial_model(block, design, m, trunks) for m in group]
-        rows = [inputs.training_rows(m, e) for m, e in zip(group, epochs or [None] * len(group))]
+        rows = [inputs.training_rows(m, e, () if folds_of else checkpoints)
+                for m, e in zip(group, epochs or [None] * len(group))]
         common = {"loss": weighted_cross_entropy, "settings": design.training, "criterion": criterion, "device": device,
                   "label": f"{block} n={group[0].n_train} seed={group[0].seed}" + (" folds" if folds_of else "")}
         if folds_of is None and len(group) == 1:
@@ -289,18 +301,24 @@ def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inp
     return [fitted[(m.n_train, m.seed)] for m in members]
 
 
+def member_scores(block: Block, design: FinetuneDesign, member: Member, state: dict, inputs: BlockInputs,
+                  faces: LabelledFaces, of_faces: np.ndarray) -> dict:
+    """``classification_metrics`` of the member's classifier in ``state`` on ``of_faces``."""
+    model = trained_part(block, design.architecture).to(inputs.tensor.device)
+    model.load_state_dict(state)
+    predicted = predict(model, inputs.tensor, inputs.rows(of_faces, member.pretrain_seed).to(inputs.tensor.device))
+    return classification_metrics(faces.table[block.task].to_numpy()[of_faces], predicted.argmax(-1).cpu().numpy(),
+                                  N_CLASSES[block.task])
+
+
 def score_member(block: Block, design: FinetuneDesign, member: Member, fitted: Fitted, inputs: BlockInputs,
                  faces: LabelledFaces) -> dict:
     """The metrics row of a trained member: its test scores and its early-stopping score
     (cross-validated: the mean and the spread over folds of each fold model's score on
     its own stop faces, at the chosen epoch count)."""
-    labels, n_classes = faces.table[block.task].to_numpy(), N_CLASSES[block.task]
 
     def scores(state, of_faces):
-        model = trained_part(block, design.architecture).to(inputs.tensor.device)
-        model.load_state_dict(state)
-        predicted = predict(model, inputs.tensor, inputs.rows(of_faces, member.pretrain_seed).to(inputs.tensor.device))
-        return classification_metrics(labels[of_faces], predicted.argmax(-1).cpu().numpy(), n_classes)
+        return member_scores(block, design, member, state, inputs, faces, of_faces)
 
     test = scores(fitted.result.state, faces_with_role(faces.roles, "test"))
     if fitted.folds:
@@ -328,9 +346,29 @@ def score_member(block: Block, design: FinetuneDesign, member: Member, fitted: F
     }
 
 
+CHECKPOINT_COLUMNS = [*BLOCK_KEY, "n_train", "seed", "pretrain_seed", "epochs", "accuracy", "balanced_accuracy",
+                      "macro_f1"]
+
+
+def score_checkpoints(block: Block, design: FinetuneDesign, member: Member, fitted: Fitted, inputs: BlockInputs,
+                      faces: LabelledFaces) -> list[dict]:
+    """One row of ``CHECKPOINT_COLUMNS`` per checkpoint epoch the member was kept at: its
+    test scores after that many epochs (none for a member that stopped early)."""
+    test_faces = faces_with_role(faces.roles, "test")
+    rows = []
+    for epochs, state in sorted(fitted.result.checkpoints.items()):
+        test = member_scores(block, design, member, state, inputs, faces, test_faces)
+        rows.append({**dataclasses.asdict(block), "n_train": member.n_train, "seed": member.seed,
+                     "pretrain_seed": -1 if member.pretrain_seed is None else member.pretrain_seed, "epochs": epochs,
+                     **{metric: test[metric] for metric in ("accuracy", "balanced_accuracy", "macro_f1")}})
+    return rows
+
+
 def run_block(block: Block, design: FinetuneDesign, faces: LabelledFaces, device, *, images=None,
               features: dict | None = None, trunks: dict | None = None):
-    """Plan, fit and score the block's classifiers; return (metrics, curves, trained states).
+    """Plan, fit and score the block's classifiers; return (metrics, curves, trained
+    states, checkpoint scores: ``CHECKPOINT_COLUMNS``, empty where no member is scored at
+    checkpoints).
 
     ``features`` ({pretrain seed: {faces, features}}) feed the frozen scenarios, ``images``
     the others; ``trunks`` ({pretrain seed: trunk}) are the sources of the tuned scenarios.
@@ -348,4 +386,7 @@ def run_block(block: Block, design: FinetuneDesign, faces: LabelledFaces, device
         for m, f in zip(members, fitted) for fold, result in [(-1, f.result), *enumerate(r for _, r in f.folds)]
     ], ignore_index=True).assign(**dataclasses.asdict(block))
     states = {(m.n_train, m.seed): f.result.state for m, f in zip(members, fitted)}
-    return metrics.sort_values(["n_train", "seed"], ignore_index=True), curves, states
+    checkpoint_rows = [row for m, f in zip(members, fitted) for row in score_checkpoints(block, design, m, f, inputs, faces)]
+    checkpoints = pd.DataFrame(checkpoint_rows, columns=CHECKPOINT_COLUMNS)
+    return (metrics.sort_values(["n_train", "seed"], ignore_index=True), curves, states,
+            checkpoints.sort_values(["n_train", "seed", "epochs"], ignore_index=True))

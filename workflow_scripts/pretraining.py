@@ -4,9 +4,14 @@ its task), each trained with a given seed.
 Both train on the training pool and early-stop on the validation split (the CAE on its
 reconstruction error, a CNN on its balanced error). A saved checkpoint holds ``kind``
 (cae or cnn), ``task`` (a CNN's), ``seed``, ``trunk_state`` (the trunk's weights: what
-transfer copies), ``model_state`` (the whole network), ``epochs_run`` and the test
-score (``test_reconstruction_mse``, or ``test_accuracy`` and ``test_balanced_accuracy``).
-The training curve is written beside it.
+transfer copies), ``model_state`` (the whole network), how training stopped
+(``STOPPING_KEYS``: ``epochs_run``, ``best_epoch`` (the kept state's), ``max_epochs``
+and ``stopped_early``) and the test score (``test_reconstruction_mse``, or
+``test_accuracy`` and ``test_balanced_accuracy``). The training curve is written beside it.
+
+``stopped_early`` is True when ``patience`` epochs passed without a better validation
+score, so training ended because the score had stopped improving, not because it hit
+``max_epochs`` (a network that stopped at its cap may have had more to learn).
 """
 
 import torch
@@ -16,8 +21,24 @@ from .networks import Architecture, ConvAutoencoder, build_classifier, network_i
 from .splits import faces_with_role
 from .tasks import N_CLASSES
 from .training import (
-    FitSettings, TrainingRows, balanced_error, fit, predict, reconstruction_error, weighted_cross_entropy,
+    FitResult, FitSettings, TrainingRows, balanced_error, fit, predict, reconstruction_error, weighted_cross_entropy,
 )
+
+STOPPING_KEYS = ("epochs_run", "best_epoch", "max_epochs", "stopped_early")
+
+
+def stopping(result: FitResult, settings: FitSettings) -> dict:
+    """How a source network's training ended: ``STOPPING_KEYS``."""
+    return {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch, "max_epochs": settings.max_epochs,
+            "stopped_early": result.epochs_run - result.best_epoch >= settings.patience}
+
+
+def describe_stopping(checkpoint: dict) -> str:
+    """One phrase for the log: how the source network's training ended."""
+    if checkpoint["stopped_early"]:
+        return f"stopped early after {checkpoint['epochs_run']} epochs (best epoch {checkpoint['best_epoch']})"
+    return (f"stopped at its cap of {checkpoint['max_epochs']} epochs, the validation score still improving within "
+            f"patience (best epoch {checkpoint['best_epoch']}): raise max_epochs to let it converge")
 
 
 def _seeded(build, seed):
@@ -51,7 +72,7 @@ def train_cae(images, roles, architecture: Architecture, settings: FitSettings, 
         "trunk_state": model.encoder.state_dict(),
         "model_state": model.state_dict(),
         "test_reconstruction_mse": test_error,
-        "epochs_run": result.epochs_run,
+        **stopping(result, settings),
     }
     return checkpoint, result.curve, samples
 
@@ -84,6 +105,6 @@ def train_source_cnn(images, table, roles, task: str, architecture: Architecture
         "model_state": model.state_dict(),
         "test_accuracy": metrics["accuracy"],
         "test_balanced_accuracy": metrics["balanced_accuracy"],
-        "epochs_run": result.epochs_run,
+        **stopping(result, settings),
     }
     return checkpoint, result.curve

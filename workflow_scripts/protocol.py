@@ -109,6 +109,12 @@ class Protocol:
     def from_config(cls, finetune: dict) -> "Protocol":
         return cls(**{k: finetune[k] for k in cls.config_keys() if k in finetune})
 
+    def scores_checkpoints(self) -> bool:
+        """Whether a member is also scored at the pre-declared checkpoint epochs
+        (``analysis.checkpoints``): where it trains on all N faces for an epoch count
+        chosen before it starts (the cross-validated refit, ``fixed_epochs``)."""
+        return self.validation in ("cross_validated", "fixed_epochs")
+
     def describe(self) -> str:
         """One sentence for summaries and logs."""
         stopping = {

@@ -151,6 +151,9 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
     group = torch.tensor([list(dict.fromkeys(keys)).index(k) for k in keys])
     n_groups, later_ties = int(group.max()) + 1, folds_of is not None
     epoch_cap = torch.tensor([m.epoch_cap(settings) for m in members])
+    kept_epoch = torch.zeros(n_groups, dtype=torch.long)  # without early stopping: the epoch whose state is kept
+    kept_epoch[group] = torch.tensor([m.kept_epoch(settings) for m in members])
+    checkpoint_epochs = [m.checkpoint_epochs(settings) for m in members]
 
     member_losses = torch.vmap(lambda p, b, x, y, w, m: loss(stack.member_forward(p, b, x), y, w, m))
     optimiser = StackedAdam(stack.params, settings.learning_rate, settings.weight_decay)
@@ -163,6 +166,7 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
     stopped_at = epoch_cap.clone()
     best_params = {k: v.detach().clone() for k, v in stack.params.items()}
     curves = {s: [] for s in range(n_members)}
+    checkpoints = {s: {} for s in range(n_members)}
     for epoch in range(1, int(epoch_cap.max()) + 1):
         alive_list, alive_device = alive.tolist(), alive.to(device)
         schedule, schedule_mask = epoch_schedule([members[s] for s in alive_list], [generators[s] for s in alive_list],
@@ -188,9 +192,9 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
             group_score = torch.zeros(len(groups), dtype=torch.float64).index_add_(0, member_group, score.double())
             group_score /= torch.bincount(member_group, minlength=len(groups))
             better = group_score <= best_score[groups] if later_ties else group_score < best_score[groups]
-        else:  # fixed epochs: the last state is the kept one
+        else:  # fixed epochs: the kept epoch's state
             stop_loss = score = torch.full((len(alive_list),), math.nan)
-            group_score, better = torch.full((len(groups),), math.nan), torch.ones(len(groups), dtype=torch.bool)
+            group_score, better = torch.full((len(groups),), math.nan), kept_epoch[groups] == epoch
         improved = better[member_group]
         if improved.any():
             for k, v in stack.params.items():
@@ -199,6 +203,8 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
             best_epoch[groups[better]] = epoch
         for i, s in enumerate(alive_list):
             curves[s].append((epoch, train_loss[i].item(), stop_loss[i].item(), score[i].item()))
+            if epoch in checkpoint_epochs[s]:
+                checkpoints[s][epoch] = {k: v[i].detach().cpu().clone() for k, v in stack.params.items()}
         finished = epoch >= epoch_cap[alive]
         if stopping:
             finished |= (epoch - best_epoch[group[alive]]) >= settings.patience
@@ -215,11 +221,16 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
 
     seconds = (time.perf_counter() - started) / n_members
     buffers = {k: v.cpu() for k, v in Stack(modules, "cpu").buffers.items()}
+
+    def member_buffers(s):
+        return {k: v[s].clone() for k, v in buffers.items()}
+
     return [
         FitResult(
-            state={k: v[s].detach().cpu().clone() for k, v in {**best_params, **buffers}.items()},
+            state={**{k: v[s].detach().cpu().clone() for k, v in best_params.items()}, **member_buffers(s)},
             best_epoch=int(best_epoch[group[s]]), epochs_run=int(stopped_at[s]),
             curve=pd.DataFrame(curves[s], columns=CURVE_COLUMNS), seconds=seconds,
+            checkpoints={epoch: {**state, **member_buffers(s)} for epoch, state in checkpoints[s].items()},
         )
         for s in range(n_members)
     ]

@@ -14,14 +14,17 @@ short). Several passes make an epoch of a small labelled set as long as
 ``min_epoch_samples``, so small and large sets get comparable numbers of updates between
 two early-stopping checks. After each epoch the early-stopping rows are scored: a
 strictly lower criterion keeps the current state as the best, and ``patience`` epochs
-without one end training. Without early-stopping rows (fixed epochs) the model trains
-``max_epochs`` (a cross-validated refit: its chosen count) and keeps its last state.
+without one end training. Without early-stopping rows (fixed epochs) the model keeps its
+state at ``max_epochs`` (a cross-validated refit: at its chosen count), and also at each
+of its pre-declared checkpoint epochs up to ``max_epochs``, training on to the last of
+them where that lies beyond: one trajectory, so the state kept at epoch E is the state a
+run stopped at E ends with.
 """
 
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
@@ -58,8 +61,10 @@ class TrainingRows:
     fit: the rows it trains on; stop: the rows early stopping scores (None: fixed epochs);
     class_weights [C]: its training loss's class weights (ones: unweighted; [1] for the
     CAE); stop_class_weights: those of the early-stopping loss drawn in the curves;
-    seed: seeds its batch order; epochs: without stop rows, how many epochs it trains
-    (None: ``max_epochs``; a cross-validated refit trains the chosen count)."""
+    seed: seeds its batch order; epochs: without stop rows, the epoch whose state it
+    keeps (None: ``max_epochs``; a cross-validated refit: the chosen count);
+    checkpoints: without stop rows, epochs whose states it keeps as well (those beyond
+    ``max_epochs`` are left out), training past ``epochs`` to the last of them."""
 
     fit: torch.Tensor
     stop: torch.Tensor | None
@@ -67,22 +72,40 @@ class TrainingRows:
     stop_class_weights: torch.Tensor | None
     seed: int
     epochs: int | None = None
+    checkpoints: tuple[int, ...] = ()
 
     def __post_init__(self):
         if len(self.fit) == 0:
             raise ValueError("a model has no training rows")
+        if self.stop is not None and (self.epochs is not None or self.checkpoints):
+            raise ValueError("a model that stops early has no epoch count or checkpoints of its own")
+        if any(epoch < 1 for epoch in self.checkpoints):
+            raise ValueError(f"checkpoint epochs must be positive, got {list(self.checkpoints)}")
+
+    def kept_epoch(self, settings) -> int:
+        """Without stop rows, the epoch whose state is the result."""
+        return settings.max_epochs if self.epochs is None else self.epochs
+
+    def checkpoint_epochs(self, settings) -> list[int]:
+        """The checkpoint epochs it reaches: those up to ``max_epochs``, in order."""
+        return sorted(epoch for epoch in set(self.checkpoints) if epoch <= settings.max_epochs)
 
     def epoch_cap(self, settings) -> int:
-        return settings.max_epochs if self.epochs is None else self.epochs
+        """Epochs at most: ``max_epochs`` with early stopping; else the kept epoch or the
+        last checkpoint, whichever comes later."""
+        if self.stop is not None:
+            return settings.max_epochs
+        return max([self.kept_epoch(settings), *self.checkpoint_epochs(settings)])
 
 
 @dataclass
 class FitResult:
-    state: dict[str, torch.Tensor]  # the best state (fixed epochs: the last), on the CPU
+    state: dict[str, torch.Tensor]  # the best state (fixed epochs: the kept epoch's), on the CPU
     best_epoch: int
     epochs_run: int  # best epoch + patience, capped at max_epochs; without early stopping its epoch cap
     curve: pd.DataFrame  # CURVE_COLUMNS, one row per epoch run
     seconds: float
+    checkpoints: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)  # epoch -> state, on the CPU
 
 
 def choose_device(setting: str) -> torch.device:
@@ -197,7 +220,7 @@ class Run:
                                           lr=settings.learning_rate, weight_decay=settings.weight_decay)
         self.generator = torch.Generator().manual_seed(int(rows.seed))
         self.passes = settings.passes_per_epoch(len(self.fit_rows))
-        self.best_state, self.curve = None, []
+        self.best_state, self.checkpoints, self.curve = None, {}, []
 
     def train_epoch(self, loss, inputs, targets) -> float:
         batches = epoch_batches(self.fit_rows, self.generator, self.passes, self.settings.batch_size)
@@ -212,26 +235,36 @@ class Run:
     def keep_state(self):
         self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
+    def keep_checkpoint(self, epoch: int):
+        self.checkpoints[epoch] = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+
     def result(self, best_epoch: int, epochs_run: int, seconds: float) -> FitResult:
         return FitResult(state={k: v.cpu() for k, v in self.best_state.items()}, best_epoch=best_epoch,
-                         epochs_run=epochs_run, curve=pd.DataFrame(self.curve, columns=CURVE_COLUMNS), seconds=seconds)
+                         epochs_run=epochs_run, curve=pd.DataFrame(self.curve, columns=CURVE_COLUMNS), seconds=seconds,
+                         checkpoints=self.checkpoints)
 
 
 def fit(model, inputs, targets, rows: TrainingRows, loss, settings: FitSettings, *, criterion=None,
         device=torch.device("cpu"), label="fit") -> FitResult:
     """Train ``model`` (its parameters that require a gradient) with Adam on ``rows``;
-    return its best state by the early-stopping criterion (the last, without early stopping)."""
+    return its best state by the early-stopping criterion (without early stopping: its
+    kept epoch's, and its checkpoints' states)."""
     started = time.perf_counter()
     inputs, targets = inputs.to(device), targets.to(device)
     run = Run(model, rows, settings, device)
     stopping = rows.stop is not None
+    checkpoints = rows.checkpoint_epochs(settings)
     best_score, best_epoch = math.inf, 0
     for epoch in range(1, rows.epoch_cap(settings) + 1):
         train_loss = run.train_epoch(loss, inputs, targets)
         stop_loss, score = run.score(loss, criterion, inputs, targets)
-        if not stopping or score < best_score:
+        # early stopping keeps a strictly better score; fixed epochs keep the kept epoch's state
+        improved = score < best_score if stopping else epoch == rows.kept_epoch(settings)
+        if improved:
             best_score, best_epoch = score, epoch
             run.keep_state()
+        if epoch in checkpoints:
+            run.keep_checkpoint(epoch)
         run.curve.append((epoch, train_loss, stop_loss, score))
         log.info("%s epoch %d: train loss %.4f, early-stopping criterion %.4f (best %.4f at epoch %d)",
                  label, epoch, train_loss, score, best_score, best_epoch)
@@ -248,8 +281,8 @@ def cross_validate(models, inputs, targets, folds: list[TrainingRows], loss, set
     (ties: the later epoch) marks the best epoch, and ``patience`` epochs without a mean
     as low end every fold. Each fold's result holds that best epoch (the chosen count)
     and its state then."""
-    if any(rows.epochs is not None for rows in folds):
-        raise ValueError("cross-validation folds stop on their scores: a fold has no epoch count of its own")
+    if any(rows.stop is None for rows in folds):
+        raise ValueError("cross-validation folds stop on their scores: every fold needs stop rows")
     started = time.perf_counter()
     inputs, targets = inputs.to(device), targets.to(device)
     runs = [Run(model, rows, settings, device) for model, rows in zip(models, folds)]

@@ -1,10 +1,12 @@
-"""Rule collect_metrics: every block's metrics and curves into one tidy table each, and
-the pretrained source networks' scores."""
+"""Rule collect_metrics: every block's metrics, curves and checkpoint scores into one tidy
+table each, and the pretrained source networks' scores and stopping."""
 
 import pandas as pd
 
 from workflow_scripts import scenarios
-from workflow_scripts.atomic import read_csv, read_torch, write_csv
+from workflow_scripts.atomic import IntermediateError, read_csv, read_torch, write_csv
+from workflow_scripts.finetuning import CHECKPOINT_COLUMNS
+from workflow_scripts.pretraining import STOPPING_KEYS
 from workflow_scripts.stage import run_stage
 from workflow_scripts.study_grid import BLOCK_KEY
 
@@ -15,13 +17,20 @@ def main(snakemake):
     write_csv(metrics.assign(config_hash=snakemake.params.config_hash), snakemake.output.metrics)
     curves = pd.concat([read_csv(path) for path in snakemake.input.curves], ignore_index=True)
     write_csv(curves, snakemake.output.curves)
+    scores = pd.concat([read_csv(path, columns=CHECKPOINT_COLUMNS) for path in snakemake.input.checkpoints],
+                       ignore_index=True)
+    scores = scores[CHECKPOINT_COLUMNS].sort_values([*BLOCK_KEY, "n_train", "seed", "epochs"], ignore_index=True)
+    write_csv(scores, snakemake.output.checkpoints)
     sources = []
     for path in snakemake.input.sources:
         checkpoint = read_torch(path)
+        missing = [key for key in STOPPING_KEYS if key not in checkpoint]
+        if missing:
+            raise IntermediateError(path, f"no {', '.join(missing)}: saved before pretraining recorded how it stopped")
         sources.append({
             "network": scenarios.CAE if checkpoint["kind"] == scenarios.CAE else scenarios.cnn_network(checkpoint["task"]),
             "seed": checkpoint["seed"],
-            "epochs_run": checkpoint["epochs_run"],
+            **{key: checkpoint[key] for key in STOPPING_KEYS},
             "test_accuracy": checkpoint.get("test_accuracy"),
             "test_balanced_accuracy": checkpoint.get("test_balanced_accuracy"),
             "test_reconstruction_mse": checkpoint.get("test_reconstruction_mse"),

@@ -7,6 +7,7 @@ from workflow_scripts.faces import load_face_set, load_labels
 from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
 from workflow_scripts.networks import Architecture, source_trunk
 from workflow_scripts.protocol import Protocol
+from workflow_scripts.splits import SUBSET_COLUMNS
 from workflow_scripts.stage import run_stage
 from workflow_scripts.study_grid import distinct_pretrain_seeds
 from workflow_scripts.training import FitSettings, choose_device
@@ -30,15 +31,20 @@ def main(snakemake):
     if "models" in inputs.keys():
         trunks = {seed: source_trunk(read_torch(path), architecture) for seed, path in zip(pretrain_seeds, inputs.models)}
     design = FinetuneDesign(architecture, FitSettings.from_config(p.settings), Protocol.from_config(p.protocol),
-                            tuple(p.train_sizes), tuple(p.seeds), dict(p.pretrain_seed_of))
-    faces = LabelledFaces(table, read_csv(inputs.roles), read_csv(inputs.subsets))
+                            tuple(p.train_sizes), tuple(p.seeds), dict(p.pretrain_seed_of), tuple(p.checkpoints))
+    faces = LabelledFaces(table, read_csv(inputs.roles), read_csv(inputs.subsets, columns=SUBSET_COLUMNS))
     log.info("block %s on %s; %s", block, device, design.protocol.describe())
-    metrics, curves, states = run_block(block, design, faces, device, images=images, features=features, trunks=trunks)
+    metrics, curves, states, checkpoints = run_block(block, design, faces, device, images=images, features=features,
+                                                     trunks=trunks)
     for row in metrics.itertuples():
-        log.info("n=%d seed=%d: test accuracy %.4f, balanced %.4f; early-stopping balanced %.4f on %d faces; %d epochs",
-                 row.n_train, row.seed, row.accuracy, row.balanced_accuracy, row.stop_balanced_accuracy,
-                 row.n_stop, row.epochs_run)
+        log.info("n=%d seed=%d: test accuracy %.4f, balanced %.4f; early-stopping balanced %.4f on %d faces; "
+                 "kept epoch %d of %d run", row.n_train, row.seed, row.accuracy, row.balanced_accuracy,
+                 row.stop_balanced_accuracy, row.n_stop, row.best_epoch, row.epochs_run)
+    for row in checkpoints.itertuples():
+        log.info("n=%d seed=%d at checkpoint %d epochs: test balanced accuracy %.4f", row.n_train, row.seed,
+                 row.epochs, row.balanced_accuracy)
     write_csv(curves, snakemake.output.curves)
+    write_csv(checkpoints, snakemake.output.checkpoints)
     save_torch(states, snakemake.output.models)
     write_csv(metrics, snakemake.output.metrics)
 

@@ -5,7 +5,7 @@ import logging
 from torchvision.utils import make_grid, save_image
 
 from workflow_scripts.atomic import atomic_path, save_torch, write_csv
-from workflow_scripts.pretraining import train_cae
+from workflow_scripts.pretraining import describe_stopping, train_cae
 from workflow_scripts.stage import run_stage, study_inputs
 from workflow_scripts.training import FitSettings
 
@@ -19,6 +19,9 @@ def main(snakemake):
     log.info("device %s, seed %d, architecture %s", device, seed, architecture)
     checkpoint, curve, samples = train_cae(faces.images, roles, architecture, FitSettings.from_config(p.settings), seed, device)
     log.info("test reconstruction MSE %.5f after %d epochs", checkpoint["test_reconstruction_mse"], checkpoint["epochs_run"])
+    # a source stopped at its cap may have had more to learn: say so where it shows
+    level = logging.INFO if checkpoint["stopped_early"] else logging.WARNING
+    log.log(level, "CAE seed %d %s", seed, describe_stopping(checkpoint))
     write_csv(curve, snakemake.output.curve)
     # two rows per sample group: originals above their reconstructions
     grid = make_grid(samples.transpose(0, 1).flatten(0, 1), nrow=len(samples), padding=2, pad_value=1.0)

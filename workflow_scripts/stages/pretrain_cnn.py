@@ -3,7 +3,7 @@
 import logging
 
 from workflow_scripts.atomic import save_torch, write_csv
-from workflow_scripts.pretraining import train_source_cnn
+from workflow_scripts.pretraining import describe_stopping, train_source_cnn
 from workflow_scripts.stage import run_stage, study_inputs
 from workflow_scripts.training import FitSettings
 
@@ -19,6 +19,9 @@ def main(snakemake):
     )
     log.info("%s seed %d: test accuracy %.4f, balanced %.4f", task, seed, checkpoint["test_accuracy"],
              checkpoint["test_balanced_accuracy"])
+    # a source stopped at its cap may have had more to learn: say so where it shows
+    level = logging.INFO if checkpoint["stopped_early"] else logging.WARNING
+    log.log(level, "%s seed %d %s", task, seed, describe_stopping(checkpoint))
     write_csv(curve, snakemake.output.curve)
     save_torch(checkpoint, snakemake.output.model)
 

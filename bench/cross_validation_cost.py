@@ -42,7 +42,7 @@ def main():
         for validation, folds in (("from_labels", base.protocol.folds), ("cross_validated", 5), ("cross_validated", 3)):
             design = dataclasses.replace(base, protocol=dataclasses.replace(base.protocol, validation=validation, folds=folds))
             started = time.perf_counter()
-            metrics, _, _ = run_block(Block(args.task, scenario, scenario if block_features else "none", depth), design,
+            metrics, *_ = run_block(Block(args.task, scenario, scenario if block_features else "none", depth), design,
                                       labelled, torch.device("cpu"), images=faces.images, features=block_features)
             seconds = time.perf_counter() - started
             per_n = metrics.groupby("n_train").agg(ba=("balanced_accuracy", "mean"), epochs=("epochs_run", "mean"))

@@ -36,7 +36,7 @@ def none_curve(task, config, signal, sizes):
     roles = assign_roles(faces.table, data["validation_fraction"], data["split_seed"])
     subsets = labelled_subsets(faces.table, roles, sizes, finetune["seeds"])
     design = dataclasses.replace(FinetuneDesign.from_config(config), train_sizes=tuple(sizes))
-    metrics, _, _ = run_block(Block(task, "none", "none", "none"), design, LabelledFaces(faces.table, roles, subsets),
+    metrics, *_ = run_block(Block(task, "none", "none", "none"), design, LabelledFaces(faces.table, roles, subsets),
                               torch.device("cpu"), images=faces.images)
     return metrics.groupby("n_train")["balanced_accuracy"].mean().rename(task)
 

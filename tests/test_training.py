@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from workflow_scripts.finetuning import extract_features
 from workflow_scripts.metrics import balanced_class_weights, classification_metrics
 from workflow_scripts.networks import Architecture, ConvSpec, build_classifier, build_trunk, network_input
+from workflow_scripts.pretraining import STOPPING_KEYS, describe_stopping, train_cae
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.stacked_training import StackedAdam, fit_stacked
 from workflow_scripts.training import (
@@ -332,3 +333,19 @@ def test_the_state_kept_at_a_checkpoint_is_a_run_stopped_there_alone_and_stacked
             on_the_way = alone.state if epochs == kept else alone.checkpoints[epochs]
             assert all(torch.equal(on_the_way[k], stopped.state[k]) for k in stopped.state), epochs
             _assert_same_states(together.state if epochs == kept else together.checkpoints[epochs], stopped.state)
+
+
+def test_a_source_network_records_whether_it_stopped_early_or_at_its_cap(study):
+    """With a learning rate of 0 the CAE's validation loss never improves after epoch 1:
+    patience runs out at epoch 3 of 5 (stopped early). Capped at one epoch it cannot run
+    out of patience: it stops at its cap."""
+    faces, roles, _ = study
+    frozen = FitSettings(max_epochs=5, patience=2, batch_size=64, learning_rate=0.0)
+    checkpoint, _, _ = train_cae(faces.images, roles, ARCH, frozen, seed=0, device=torch.device("cpu"))
+    assert {key: checkpoint[key] for key in STOPPING_KEYS} == {"epochs_run": 3, "best_epoch": 1, "max_epochs": 5,
+                                                               "stopped_early": True}
+    capped = FitSettings(max_epochs=1, patience=2, batch_size=64, learning_rate=3e-3)
+    checkpoint, _, _ = train_cae(faces.images, roles, ARCH, capped, seed=0, device=torch.device("cpu"))
+    assert {key: checkpoint[key] for key in STOPPING_KEYS} == {"epochs_run": 1, "best_epoch": 1, "max_epochs": 1,
+                                                               "stopped_early": False}
+    assert "stopped at its epoch cap (max_epochs 1)" in describe_stopping(checkpoint)

@@ -37,8 +37,8 @@ def describe_stopping(checkpoint: dict) -> str:
     """One phrase for the log: how the source network's training ended."""
     if checkpoint["stopped_early"]:
         return f"stopped early after {checkpoint['epochs_run']} epochs (best epoch {checkpoint['best_epoch']})"
-    return (f"stopped at its cap of {checkpoint['max_epochs']} epochs, the validation score still improving within "
-            f"patience (best epoch {checkpoint['best_epoch']}): raise max_epochs to let it converge")
+    return (f"stopped at its epoch cap (max_epochs {checkpoint['max_epochs']}), the validation score still "
+            f"improving within patience (best epoch {checkpoint['best_epoch']}): raise max_epochs to let it converge")
 
 
 def _seeded(build, seed):

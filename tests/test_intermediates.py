@@ -1,14 +1,74 @@
-"""A damaged intermediate under results/ (cut short, or a foreign file in its place) fails
-the stage that reads it in one line naming the file and the fix, and the fix works."""
+"""The intermediates under results/: what the tiny study writes into them under the
+cross_validated protocol (per-task labelled subsets, checkpoint scores, how the sources
+stopped), what a change of the checkpoints reruns; and a damaged intermediate (cut
+short, or a foreign file in its place) fails the stage that reads it in one line naming
+the file and the fix, and the fix works."""
 
+import copy
+
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from test_workflow import TINY, snakemake
+from test_workflow import TINY, planned_rules, snakemake
 from workflow_scripts.atomic import IntermediateError, read_csv, read_torch, save_torch, write_csv
 from workflow_scripts.faces import FaceSet, load_face_set, save_face_set
+from workflow_scripts.finetuning import CHECKPOINT_COLUMNS
+from workflow_scripts.splits import SUBSET_COLUMNS, subset_faces
 from workflow_scripts.tasks import TASKS
+
+CROSS_VALIDATED = copy.deepcopy(TINY)
+CROSS_VALIDATED["finetune"].update(tasks=["smile"], scenarios=["none", "cae"], tune_transferred=False,
+                                   depths=["conv2+fc1"], validation="cross_validated", folds=2)
+CROSS_VALIDATED["analysis"] = {"checkpoints": [1, 2, 50]}  # 50 lies beyond max_epochs (3): not scored
+TABLES = ["results/metrics.csv", "results/checkpoints.csv", "results/pretrain/sources.csv"]
+
+
+def test_a_cross_validated_study_writes_subsets_per_task_checkpoint_scores_and_how_sources_stopped(tmp_path):
+    snakemake(tmp_path, CROSS_VALIDATED, "--cores", "2", *TABLES)
+    results = tmp_path / "results"
+    subsets = pd.read_csv(results / "data" / "subsets.csv")
+    assert list(subsets.columns) == SUBSET_COLUMNS and set(subsets["task"]) == set(TASKS)
+    smile_20, smile_40 = (subset_faces(subsets, "smile", 0, n) for n in (20, 40))
+    assert list(smile_40[:20]) == list(smile_20)
+
+    metrics = pd.read_csv(results / "metrics.csv")
+    assert len(metrics) == 2 * 2 * 2 and (metrics["folds"] == 2).all()  # 2 blocks x 2 sizes x 2 seeds
+    assert (metrics["n_fit"] == metrics["n_train"]).all() and (metrics["best_epoch"] <= metrics["epochs_run"]).all()
+    # the refit trains on to the last checkpoint up to max_epochs (2), whatever count its folds chose
+    assert (metrics["epochs_run"] >= 2).all()
+
+    scores = pd.read_csv(results / "checkpoints.csv")
+    assert list(scores.columns) == CHECKPOINT_COLUMNS and len(scores) == 2 * len(metrics)
+    assert sorted(set(scores["epochs"])) == [1, 2] and scores["balanced_accuracy"].between(0, 1).all()
+    members = ["task", "scenario", "source", "depth", "n_train", "seed", "pretrain_seed"]
+    assert set(map(tuple, scores[members].to_numpy())) == set(map(tuple, metrics[members].to_numpy()))
+    block = pd.read_csv(results / "finetune" / "smile" / "cae" / "cae" / "conv2+fc1" / "checkpoints.csv")
+    assert list(block.columns) == CHECKPOINT_COLUMNS and set(block["scenario"]) == {"cae"} and len(block) == 8
+
+    sources = pd.read_csv(results / "pretrain" / "sources.csv")
+    assert list(sources.columns[:6]) == ["network", "seed", "epochs_run", "best_epoch", "max_epochs", "stopped_early"]
+    assert set(sources["network"]) == {"cae"} and (sources["max_epochs"] == 2).all()
+    assert sources["stopped_early"].dtype == np.bool_ and (sources["best_epoch"] <= sources["epochs_run"]).all()
+    # a CAE still improving at its cap (its best epoch is its last) did not stop early
+    assert not sources.loc[sources["best_epoch"] == sources["max_epochs"], "stopped_early"].any()
+
+    def rerun_plan(edit):
+        config = copy.deepcopy(CROSS_VALIDATED)
+        edit(config)
+        return planned_rules(snakemake(tmp_path, config, "-n", "--cores", "2", *TABLES))
+
+    assert rerun_plan(lambda c: None) == {}
+    # the checkpoints rerun the fine-tuning, nothing upstream
+    assert rerun_plan(lambda c: c["analysis"].update(checkpoints=[3])) == {"finetune": 2, "collect_metrics": 1}
+
+    # under from_labels nobody is scored at checkpoints: the table has its columns, no rows
+    from_labels = copy.deepcopy(CROSS_VALIDATED)
+    from_labels["finetune"]["validation"] = "from_labels"
+    snakemake(tmp_path, from_labels, "--cores", "2", *TABLES)
+    scores = pd.read_csv(results / "checkpoints.csv")
+    assert list(scores.columns) == CHECKPOINT_COLUMNS and scores.empty
 
 
 def small_face_set(n=6):

@@ -124,6 +124,11 @@ def paper_endpoint_outputs(name):
     return [f"{ENDPOINT_BLOCK.format(**block)}/{name}" for block in paper_endpoint.endpoint_blocks(config)]
 
 
+def analysis_inputs(wildcards):
+    """The optional input of analyse_results: the paper's endpoint, where it is run."""
+    return {"paper_endpoint": "results/paper_endpoint.csv"} if paper_endpoint.endpoint_blocks(config) else {}
+
+
 def protocol_settings():
     """The keys of finetune that say how a classifier learns and stops."""
     return {key: FINETUNE[key] for key in Protocol.config_keys()}

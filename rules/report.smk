@@ -8,7 +8,9 @@ localrules:
 
 rule analyse_results:
     input:
+        unpack(analysis_inputs),
         metrics="results/metrics.csv",
+        checkpoints="results/checkpoints.csv",
         inference="results/energy/inference.csv",
         sources="results/pretrain/sources.csv",
     output:
@@ -29,6 +31,7 @@ rule analyse_results:
             caption="../workflow_scripts/captions/headline.rst",
         ),
         tradeoff="results/analysis/tradeoff.csv",
+        checkpoint_claim="results/analysis/checkpoint_claim.csv",
         markdown=report(
             "results/summary.md",
             category="Analysis",

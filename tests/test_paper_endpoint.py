@@ -129,6 +129,19 @@ def test_endpoint_gains_pair_by_seed_not_by_row_order():
     assert gains.loc[0, "ci_low"] == pytest.approx(0.03 - 12.706205 * 0.02, abs=1e-6)
 
 
+def test_endpoint_gains_take_the_pretraining_seed_as_the_unit_where_there_are_several():
+    rows = endpoint_rows("gender", none=[0.60, 0.60, 0.60, 0.60], cae=[0.61, 0.63, 0.70, 0.72])
+    for row in rows:
+        row["pretrain_seed"] = {0: 0, 1: 0, 2: 2, 3: 2}[row["seed"]] if row["scenario"] == "cae" else -1
+    gains = endpoint_gains(pd.DataFrame(rows))
+    # gains +0.01, +0.03 (pretraining seed 0) and +0.10, +0.12 (seed 2): unit means 0.02 and 0.11,
+    # mean 0.065, SD 0.0636396, SE 0.045, t(0.975, 1 df) = 12.706205: half-width 0.571779 over 2 units
+    # (across the four fine-tuning seeds it would be 0.0835 with 3 df)
+    assert gains.loc[0, "plain_gain"] == pytest.approx(0.065)
+    assert gains.loc[0, "n"] == 2
+    assert gains.loc[0, "ci_high"] - 0.065 == pytest.approx(0.571779, abs=1e-5)
+
+
 def test_endpoint_gains_refuse_several_settings_in_one_arm():
     two_sizes = endpoint_rows("gender", [0.6], [0.7]) + endpoint_rows("gender", [0.6], [0.7], n_train=200)
     with pytest.raises(ValueError, match="several N"):

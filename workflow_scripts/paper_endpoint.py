@@ -81,12 +81,13 @@ def endpoint_table(metrics: pd.DataFrame, majority: dict[str, float]) -> pd.Data
 
 def endpoint_gains(endpoint: pd.DataFrame) -> pd.DataFrame:
     """Per task (in the table's order of first appearance): the accuracy gain of ``cae``
-    over ``none`` paired by seed (mean, 95 % t-interval, number of pairs) beside the
+    over ``none`` paired by seed (mean, 95 % t-interval and the number of units, in the
+    pre-declared test's unit: the pretraining seed where there are several) beside the
     paper's accuracy gain, the two arms' mean accuracy over the paired seeds, and the test
     set's majority-class rate. Every value is on the accuracy scale (0..1); a task the
     paper does not quote has a NaN ``paper_gain``. ``endpoint`` is results/paper_endpoint.csv:
     one N and one CAE depth per task."""
-    from .analysis import mean_interval  # not at the top: the rules read this module at DAG build, which needs no scipy
+    from .analysis import paired_test  # not at the top: the rules read this module at DAG build, which needs no scipy
 
     rows = []
     for task, rows_of_task in endpoint.groupby("task", sort=False):
@@ -96,11 +97,14 @@ def endpoint_gains(endpoint: pd.DataFrame) -> pd.DataFrame:
             if arm["n_train"].nunique() > 1 or arm["depth"].nunique() > 1:
                 raise ValueError(f"paper endpoint of {task}: the {name} arm holds several N or depths; expected one each")
         paired = cae.merge(none, on=["n_train", "seed"], suffixes=("_cae", "_none"))
-        mean, low, high, n = mean_interval(paired["accuracy_cae"] - paired["accuracy_none"])
+        # in the unit of the pre-declared test: the pretraining seed where there are several
+        test = paired_test(paired["accuracy_cae"] - paired["accuracy_none"],
+                           paired["pretrain_seed_cae"] if "pretrain_seed_cae" in paired else None)
+        n = test["n_pairs"]
         rows.append({
             "task": task,
             "paper_gain": paper.ACCURACY_GAIN_POINTS.get(task, np.nan) / 100,
-            "plain_gain": mean, "ci_low": low, "ci_high": high, "n": n,
+            "plain_gain": test["gain"], "ci_low": test["ci_low"], "ci_high": test["ci_high"], "n": test["n_units"],
             "none_accuracy": float(paired["accuracy_none"].mean()) if n else np.nan,
             "cae_accuracy": float(paired["accuracy_cae"].mean()) if n else np.nan,
             "majority_accuracy": float(rows_of_task["majority_accuracy"].iloc[0]),

@@ -1,6 +1,7 @@
-"""The trainers' promises on CUDA: stacked members equal the plain loop, cached features
-equal the full network trained with its prefix frozen (which stays bit-identical), and a
-CUDA training agrees with the CPU's. Marked ``gpu``: skipped, with the reason, where
+"""The trainers' promises on CUDA: stacked members equal the plain loop, and stacked
+cross-validation folds the folds trained in step; cached features equal the full network
+trained with its prefix frozen (which stays bit-identical); a CUDA training agrees with
+the CPU's. Marked ``gpu``: skipped, with the reason, where
 torch sees no CUDA device (CI has none); run them with ``pytest -m gpu`` on a GPU machine."""
 
 import copy
@@ -8,11 +9,13 @@ import copy
 import pytest
 import torch
 
-from test_training import ARCH, SETTINGS, _features, _frozen_prefix, _setup, study, training_rows  # noqa: F401 - study is a fixture
+from test_training import (  # noqa: F401 - study is a fixture
+    ARCH, SETTINGS, _features, _folds, _frozen_prefix, _setup, study, training_rows,
+)
 from workflow_scripts.pretraining import train_cae, train_source_cnn
 from workflow_scripts.splits import subset_faces
 from workflow_scripts.stacked_training import fit_stacked
-from workflow_scripts.training import FitSettings, balanced_error, fit, weighted_cross_entropy
+from workflow_scripts.training import FitSettings, balanced_error, cross_validate, fit, weighted_cross_entropy
 
 pytestmark = [
     pytest.mark.gpu,
@@ -24,11 +27,15 @@ CLOSE = {"rtol": 1e-3, "atol": 1e-4}  # float32 on a GPU sums in other orders th
 
 @pytest.fixture(autouse=True)
 def deterministic():
-    """cuDNN's fastest algorithms are not deterministic: compare like with like."""
-    before = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    """cuDNN's fastest algorithms are not deterministic, and on Ampere and later its
+    convolutions round their inputs to TF32 (10-bit mantissa) by default: compare like
+    with like, in float32. (The pipeline keeps torch's defaults; bench/gpu_check.sh
+    measures how far its CUDA results lie from the CPU's.)"""
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32, matmul.allow_tf32
+    cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32, matmul.allow_tf32 = True, False, False, False
     yield
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before
+    cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32, matmul.allow_tf32 = before
 
 
 def _close(a, b):
@@ -50,6 +57,26 @@ def test_stacked_members_of_different_sizes_equal_the_plain_loop_on_cuda(study):
                     criterion=balanced_error, device=CUDA)
         assert (alone.best_epoch, alone.epochs_run) == (stacked.best_epoch, stacked.epochs_run)
         _close(alone.state, stacked.state)
+
+
+def test_stacked_cross_validation_folds_equal_the_folds_in_step_on_cuda(study):
+    """Two members' folds in one stack stop as ``cross_validate`` stops each member's folds."""
+    _, _, subsets = study
+    _, inputs, labels, _, _, models = _setup(study, 0)
+    settings = FitSettings(max_epochs=10, patience=3, batch_size=16, learning_rate=3e-3, min_epoch_samples=100)
+    plan = [(40, 0), (80, 1)]
+    folds = {m: _folds(labels, torch.tensor(subset_faces(subsets, m[1], m[0])), m[1]) for m in plan}
+    owners = [m for m in plan for _ in folds[m]]
+    stacked = fit_stacked([copy.deepcopy(models[seed]) for _, seed in owners], inputs, labels,
+                          [rows for m in plan for rows in folds[m]], weighted_cross_entropy, settings,
+                          criterion=balanced_error, device=CUDA, folds_of=owners)
+    for m in plan:
+        in_step = cross_validate([copy.deepcopy(models[m[1]]) for _ in folds[m]], inputs, labels, folds[m],
+                                 weighted_cross_entropy, settings, criterion=balanced_error, device=CUDA)
+        mine = [r for r, owner in zip(stacked, owners) if owner == m]
+        for together, alone in zip(mine, in_step):
+            assert (together.best_epoch, together.epochs_run) == (alone.best_epoch, alone.epochs_run)
+            _close(alone.state, together.state)
 
 
 def test_cached_features_equal_the_frozen_full_network_and_the_prefix_never_moves_on_cuda(study):

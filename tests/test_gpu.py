@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from test_training import (  # noqa: F401 - study is a fixture
-    ARCH, SETTINGS, _features, _folds, _frozen_prefix, _setup, study, training_rows,
+    ARCH, SETTINGS, TASK, _features, _folds, _frozen_prefix, _setup, study, training_rows,
 )
 from workflow_scripts.pretraining import train_cae, train_source_cnn
 from workflow_scripts.splits import subset_faces
@@ -47,7 +47,7 @@ def test_stacked_members_of_different_sizes_equal_the_plain_loop_on_cuda(study):
     _, _, subsets = study
     _, inputs, labels, _, validation, models = _setup(study, 0)
     plan = [(40, 0), (80, 0), (40, 1), (80, 2)]
-    rows = [training_rows(labels, torch.tensor(subset_faces(subsets, seed, n)), validation, seed) for n, seed in plan]
+    rows = [training_rows(labels, torch.tensor(subset_faces(subsets, TASK, seed, n)), validation, seed) for n, seed in plan]
     settings = FitSettings(max_epochs=10, patience=3, batch_size=16, learning_rate=3e-3, min_epoch_samples=100)
     modules = [copy.deepcopy(models[seed]) for _, seed in plan]
     together = fit_stacked(modules, inputs, labels, rows, weighted_cross_entropy, settings, criterion=balanced_error,
@@ -65,7 +65,7 @@ def test_stacked_cross_validation_folds_equal_the_folds_in_step_on_cuda(study):
     _, inputs, labels, _, _, models = _setup(study, 0)
     settings = FitSettings(max_epochs=10, patience=3, batch_size=16, learning_rate=3e-3, min_epoch_samples=100)
     plan = [(40, 0), (80, 1)]
-    folds = {m: _folds(labels, torch.tensor(subset_faces(subsets, m[1], m[0])), m[1]) for m in plan}
+    folds = {m: _folds(labels, torch.tensor(subset_faces(subsets, TASK, m[1], m[0])), m[1]) for m in plan}
     owners = [m for m in plan for _ in folds[m]]
     stacked = fit_stacked([copy.deepcopy(models[seed]) for _, seed in owners], inputs, labels,
                           [rows for m in plan for rows in folds[m]], weighted_cross_entropy, settings,

@@ -33,8 +33,8 @@ from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, build_classifier, network_input, prefix_length, transfer_prefix
 from .protocol import Protocol, cross_validation_folds, early_stopping_mask
 from .splits import faces_with_role, subset_faces
-from .study_grid import BLOCK_KEY
 from .stacked_training import fit_stacked
+from .study_grid import BLOCK_KEY
 from .tasks import N_CLASSES
 from .training import FitResult, FitSettings, TrainingRows, criterion_for, cross_validate, fit, predict, weighted_cross_entropy
 

@@ -1,0 +1,101 @@
+"""Does the claim's verdict survive a rerun with another float order? Checked on a finished run.
+
+    .venv/bin/python bench/verdict_repeatability.py --results RESULTS --config CONFIG [--replay]
+
+reads a finished run of CONFIG (``RESULTS``: its faces, roles, subsets, the CAE features
+at the claim's depth, the energy table and ``analysis/claim.csv``), trains the claim's
+blocks again (every task's ``none`` block and its ``cae`` block at the claim's depth, at
+the claim's N only, every seed) on the CPU with one thread and oneDNN's convolutions
+switched off (``torch.backends.mkldnn.enabled = False``: the same arithmetic summed in
+another order), runs the same pre-declared test on them, and prints per task the run's
+gain and verdict beside the rerun's: whether the sign of the gain and the Holm decision
+stay the same. ``--replay`` also reruns with oneDNN on (the run's own order; it should
+reproduce the run's numbers). ``--output`` writes the comparison as CSV.
+"""
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from workflow_scripts import analysis, scenarios
+from workflow_scripts.atomic import read_csv, read_torch, write_csv
+from workflow_scripts.faces import load_face_set
+from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
+from workflow_scripts.study_config import load_config_file
+from workflow_scripts.study_grid import claim as claim_of, distinct_pretrain_seeds
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPARED = ["gain", "ci_low", "ci_high", "p_holm", "verdict"]
+
+
+def claim_blocks(config: dict, claim: dict) -> list[Block]:
+    blocks = []
+    for task in config["finetune"]["tasks"]:
+        blocks.append(Block(task, scenarios.NONE, scenarios.NONE, scenarios.NONE))
+        blocks.append(Block(task, scenarios.CAE, scenarios.CAE, claim["depth"]))
+    return blocks
+
+
+def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool) -> pd.DataFrame:
+    """The claim's test on the claim's blocks trained again, oneDNN on or off."""
+    torch.backends.mkldnn.enabled = onednn
+    data = results / "data"
+    faces = load_face_set(data / "faces.pt", data / "faces.csv")
+    labelled = LabelledFaces(faces.table, read_csv(data / "roles.csv"), read_csv(data / "subsets.csv"))
+    design = dataclasses.replace(FinetuneDesign.from_config(config), train_sizes=(claim["n_train"],))
+    features = {seed: read_torch(results / "features" / "cae" / f"seed{seed}" / f"{claim['depth']}.pt")
+                for seed in distinct_pretrain_seeds(design.pretrain_seed_of)}
+    metrics = []
+    for block in claim_blocks(config, claim):
+        frozen = block.scenario != scenarios.NONE
+        block_metrics = run_block(block, design, labelled, torch.device("cpu"),
+                                  images=None if frozen else faces.images, features=features if frozen else None)[0]
+        metrics.append(block_metrics)
+        print(f"  {block}: mean test balanced accuracy {block_metrics['balanced_accuracy'].mean():.4f}", flush=True)
+    metrics = pd.concat(metrics, ignore_index=True)
+    summary = analysis.summarise(metrics)
+    gains = analysis.paired_gains(metrics)
+    return analysis.claim_test(gains, read_csv(results / "energy" / "inference.csv"), claim, summary)
+
+
+def compare(run: pd.DataFrame, reruns: dict[str, pd.DataFrame], alpha: float) -> pd.DataFrame:
+    table = run.set_index("task")[COMPARED].add_prefix("run_")
+    for name, rerun in reruns.items():
+        rerun = rerun.set_index("task")
+        table = table.join(rerun[COMPARED].add_prefix(f"{name}_"))
+        table[f"{name}_same_sign"] = (table["run_gain"] > 0) == (rerun["gain"] > 0)
+        table[f"{name}_same_decision"] = (table["run_p_holm"] < alpha) == (rerun["p_holm"] < alpha)
+        table[f"{name}_same_verdict"] = table["run_verdict"] == rerun["verdict"]
+    return table.reset_index()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, required=True)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--replay", action="store_true", help="also rerun with oneDNN on (the run's own order)")
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as the finetune jobs run
+    config = load_config_file(args.config)
+    claim = claim_of(config)
+    run = read_csv(args.results / "analysis" / "claim.csv")
+    reruns = {}
+    for name, onednn in ([("replay", True)] if args.replay else []) + [("no_onednn", False)]:
+        print(f"rerun {name}: the claim's blocks at N = {claim['n_train']}, oneDNN {'on' if onednn else 'off'}", flush=True)
+        reruns[name] = rerun_claim(config, claim, args.results, onednn)
+    table = compare(run, reruns, claim["alpha"])
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    for name in reruns:
+        print(f"{name}: sign kept for {int(table[f'{name}_same_sign'].sum())} of {len(table)} tasks, Holm decision "
+              f"for {int(table[f'{name}_same_decision'].sum())}, verdict for {int(table[f'{name}_same_verdict'].sum())}")
+    if args.output:
+        write_csv(table, args.output)
+
+
+if __name__ == "__main__":
+    main()

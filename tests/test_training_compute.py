@@ -40,11 +40,13 @@ def test_forward_macs_per_layer_and_output_size():
 
 def test_a_cross_validated_row_counts_its_folds_and_its_refit():
     """N = 10 in 3 folds (4, 3, 3 faces): the folds train on 6, 7 and 7 faces for 4 epochs
-    and score all 10 faces once an epoch; the refit trains on 10 for 2 epochs, scoring none."""
+    and score all 10 faces once an epoch; the refit trains on 10 for its chosen 2 epochs,
+    scoring none (the 5 it ran for a checkpoint are the analysis's, not counted)."""
     assert fold_training_sizes(10, 3) == [6, 7, 7]
     forward = {("fc2", 0): 10, ("out", 2): 2}
     metrics = pd.DataFrame([{"task": "smile", "scenario": "none", "source": "none", "depth": "none", "n_train": 10,
-                             "seed": 0, "epochs_run": 2, "n_fit": 10, "n_stop": 10, "folds": 3, "fold_epochs_run": 4}])
+                             "seed": 0, "best_epoch": 2, "epochs_run": 5, "n_fit": 10, "n_stop": 10, "folds": 3,
+                             "fold_epochs_run": 4}])
     row = training_macs(metrics, forward, {}, ["fc2", "out"], 20, {"smile": 2}).iloc[0]
     # passes per epoch to reach 20 samples: 4 of 6 faces, 3 of 7, 2 of 10
     assert row["samples_seen"] == 2 * 2 * 10 + 4 * (4 * 6 + 3 * 7 + 3 * 7)

@@ -48,9 +48,11 @@ def training_macs(metrics: pd.DataFrame, forward_macs: dict, frozen_layers: dict
                   task_classes: dict) -> pd.DataFrame:
     """MACs of learning each classifier (a row of ``metrics``) on the device.
 
-    Samples seen = epochs_run x passes per epoch x n_fit (the faces it trained on); each
-    epoch also scores its n_stop stop faces through the whole classifier. Cross-validated
-    rows (``folds`` > 0) add their folds' samples and scoring (module docstring).
+    Samples seen = epochs x passes per epoch x n_fit (the faces it trained on), where
+    epochs is epochs_run, or a cross-validated row's chosen count (best_epoch: its refit
+    without the epochs run on for analysis.checkpoints); each epoch also scores its n_stop
+    stop faces through the whole classifier. Cross-validated rows (``folds`` > 0) add
+    their folds' samples and scoring (module docstring).
     forward_macs: (layer, n_classes or 0) -> MACs; frozen_layers: depth -> frozen layers;
     layer_names: a classifier's layers, input to output.
     """
@@ -64,7 +66,10 @@ def training_macs(metrics: pd.DataFrame, forward_macs: dict, frozen_layers: dict
             return sum(forward_macs[(name, n_classes if name == scenarios.OUTPUT_LAYER else 0)] for name in names)
 
         folds = int(getattr(row, "folds", 0) or 0)
-        samples = row.epochs_run * passes_per_epoch(row.n_fit, min_epoch_samples) * row.n_fit
+        # a cross-validated refit needs its chosen count (best_epoch); the epochs it runs on
+        # to the last of analysis.checkpoints are the analysis's, not the protocol's
+        epochs = row.best_epoch if folds else row.epochs_run
+        samples = epochs * passes_per_epoch(row.n_fit, min_epoch_samples) * row.n_fit
         if folds:
             samples += row.fold_epochs_run * sum(passes_per_epoch(n, min_epoch_samples) * n
                                                  for n in fold_training_sizes(row.n_train, folds))
@@ -73,7 +78,7 @@ def training_macs(metrics: pd.DataFrame, forward_macs: dict, frozen_layers: dict
             stop_scores = row.epochs_run * row.n_stop
         rows.append({
             **{key: getattr(row, key) for key in BLOCK_KEY},
-            "n_train": row.n_train, "seed": row.seed, "epochs_run": row.epochs_run, "samples_seen": samples,
+            "n_train": row.n_train, "seed": row.seed, "epochs_trained": epochs, "samples_seen": samples,
             "frozen_forward_macs": samples * macs(frozen), "trained_macs": samples * (1 + BACKWARD_FACTOR) * macs(trained),
             "early_stopping_macs": stop_scores * macs(layer_names),
         })

@@ -35,10 +35,12 @@ from .verdicts import answer_sentence
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = [
     "summary.md", "metrics.csv", "analysis/claim.csv", "analysis/headline.csv", "analysis/gains.csv",
+    "analysis/checkpoint_claim.csv", "checkpoints.csv", "paper_endpoint.csv", "pretrain/sources.csv",
     "energy/inference.csv",
     "figures/balanced_accuracy_vs_labels.png", "figures/accuracy_vs_labels.png", "figures/gain_heatmaps.png",
     "figures/claim_comparison.png", "figures/inference_energy.png", "figures/accuracy_energy_tradeoff.png", "figures/pretraining_curves.png",
 ]
+OPTIONAL = {"paper_endpoint.csv"}  # written where analysis.paper_endpoint is on
 TABLE_HEADING = "## The paper's claims beside this run"
 
 
@@ -128,6 +130,8 @@ def main(argv=None):
     results = work / "results"
     shutil.rmtree(args.dest, ignore_errors=True)
     for relative in COPIED:
+        if relative in OPTIONAL and not (results / relative).exists():
+            continue
         target = args.dest / Path(relative).name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(results / relative, target)

@@ -19,8 +19,12 @@
 #
 # Environment: PYTHON (default python3); GPU_CHECK_WHEELS=DIR installs the wheels in DIR
 # first (into the scratch folder, put on PYTHONPATH); GPU_CHECK_BUDGET seconds for all
-# steps (default 440); GPU_CHECK_TINY=1 tests the script on a CPU (device: cpu, tiny
-# sizes, no time budget to speak of); GPU_CHECK_SKIP="NAME ..." skips the steps named.
+# steps (default 450); GPU_CHECK_TINY=1 tests the script on a CPU (device: cpu, tiny
+# sizes, no time budget to speak of); GPU_CHECK_SKIP="NAME ..." skips the steps named,
+# GPU_CHECK_ONLY="NAME ..." runs only those. On an H200 all of it takes about 15 minutes,
+# more than one 15-minute device lease with its start: run it in two calls (docs/gpu.md),
+#   GPU_CHECK_ONLY="env pytest_gpu tiny_cuda tiny_cuda_fp32 tiny_cpu tiny_compare paper_blocks profile slice_none"
+#   GPU_CHECK_ONLY="slice_cae slice_report" GPU_CHECK_BUDGET=500
 set -u
 
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -36,7 +40,7 @@ if [ "$TINY" = 1 ]; then
 else
     DEVICE=cuda BUDGET=${GPU_CHECK_BUDGET:-450} SCALE=1 CPU_CORES=8 TINY_FLAG=
 fi
-SKIP=" ${GPU_CHECK_SKIP:-} "
+SKIP=" ${GPU_CHECK_SKIP:-} " ONLY=" ${GPU_CHECK_ONLY:-} "
 SUMMARY=$OUT/summary.txt LOGS=$OUT/logs.txt STEPS=$WORK/steps.tsv UTIL=$OUT/util.csv
 : >"$SUMMARY"; : >"$LOGS"; : >"$UTIL"
 printf 'step\tstart\tend\trc\tlimit\n' >"$STEPS"
@@ -54,8 +58,8 @@ step() {
     local left=$((BUDGET - ($(date +%s) - START) - reserve))
     local limit=$((cap < left ? cap : left))
     local log=$WORK/$name.log
-    if [[ "$SKIP" == *" $name "* ]]; then
-        say "== $name: skipped (GPU_CHECK_SKIP)"
+    if [[ "$SKIP" == *" $name "* ]] || { [ -n "${GPU_CHECK_ONLY:-}" ] && [[ "$ONLY" != *" $name "* ]]; }; then
+        say "== $name: skipped (GPU_CHECK_SKIP or GPU_CHECK_ONLY)"
         return
     fi
     if [ "$limit" -lt 10 ]; then
@@ -127,7 +131,7 @@ export -f env_facts snakemake_tiny without_tf32 paper_slice
 export PYTHON ROOT WORK CONFIGS PAPER DEVICE
 
 if [ -n "${GPU_CHECK_WHEELS:-}" ]; then
-    step install 60 380 3 "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    GPU_CHECK_ONLY= step install 60 0 3 "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target "$WORK/site" $(ls "$GPU_CHECK_WHEELS"/*.whl)
     export PYTHONPATH="$PYTHONPATH:$WORK/site"
 fi
@@ -140,24 +144,24 @@ step env 30 400 0 env_facts
 # §1, side by side (nothing here is timed): pytest -m gpu; the tiny study on CUDA, on CUDA
 # with TF32 off (NVIDIA_TF32_OVERRIDE=0: cuDNN and cuBLAS in full float32) and on the CPU
 side_by_side=
-step pytest_gpu 150 270 40 "$PYTHON" -m pytest -m gpu tests -v -rs -p no:cacheprovider --continue-on-collection-errors &
+step pytest_gpu 180 240 40 "$PYTHON" -m pytest -m gpu tests -v -rs -p no:cacheprovider --continue-on-collection-errors &
 side_by_side="$side_by_side $!"
-step tiny_cuda 150 270 8 snakemake_tiny tiny_cuda "$DEVICE" --workflow-profile profiles/gpu &
+step tiny_cuda 180 240 8 snakemake_tiny tiny_cuda "$DEVICE" --workflow-profile profiles/gpu &
 side_by_side="$side_by_side $!"
 if [ "$DEVICE" = cuda ]; then
-    step tiny_cuda_fp32 150 270 8 without_tf32 snakemake_tiny tiny_cuda_fp32 cuda --workflow-profile profiles/gpu &
+    step tiny_cuda_fp32 180 240 8 without_tf32 snakemake_tiny tiny_cuda_fp32 cuda --workflow-profile profiles/gpu &
     side_by_side="$side_by_side $!"
 fi
-step tiny_cpu 150 270 8 snakemake_tiny tiny_cpu cpu --cores "$CPU_CORES" &
+step tiny_cpu 180 240 8 snakemake_tiny tiny_cpu cpu --cores "$CPU_CORES" &
 wait $side_by_side $!
-step tiny_compare 30 260 0 "$PYTHON" bench/gpu_check.py compare "$WORK/tiny_cpu/results" "$WORK/tiny_cuda/results" \
+step tiny_compare 30 230 0 "$PYTHON" bench/gpu_check.py compare "$WORK/tiny_cpu/results" "$WORK/tiny_cuda/results" \
     "$WORK/tiny_cuda_fp32/results"
 
 # §2, one step at a time on the GPU
-step paper_blocks 110 170 0 "$PYTHON" bench/paper_scale.py --config "$PAPER" blocks --device "$DEVICE" --epochs 1
-step profile 40 140 0 "$PYTHON" bench/gpu_profile.py --config "$PAPER" --device "$DEVICE"
-step slice_none 70 100 3 paper_slice none
-step slice_cae 170 15 3 paper_slice cae
+step paper_blocks 140 130 0 "$PYTHON" bench/paper_scale.py --config "$PAPER" blocks --device "$DEVICE" --epochs 1
+step profile 45 100 0 "$PYTHON" bench/gpu_profile.py --config "$PAPER" --device "$DEVICE"
+step slice_none 120 15 3 paper_slice none
+step slice_cae 420 15 3 paper_slice cae
 wall=$(grep -ho '[0-9]* s wall' "$WORK/slice_cae.log" 2>/dev/null | grep -o '^[0-9]*')
 if [ -z "$wall" ]; then wall=$(awk -F'\t' '$1 == "slice_cae" {printf "%.0f", $3 - $2}' "$STEPS"); fi
 step slice_report 30 0 0 "$PYTHON" bench/gpu_check.py slice-report build/slice_gender_cae "$PAPER" \

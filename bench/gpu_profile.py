@@ -4,15 +4,19 @@ the wall time, the kernels launched and the GPU's busy time (``torch.profiler``)
     python bench/gpu_profile.py [--config workflow_scripts/config/mtfl_paper.yaml] [--device cuda] [--archive PATH]
 
 For two blocks of the config, task gender (``none``, from images; ``cae conv4+fc1``, on
-the features of a randomly initialised trunk), one epoch two ways: the whole block stacked
-(what ``finetune.stack: auto`` does on CUDA) and the plain loop over one seed's members
-(one model at a time). Each is timed once unprofiled, then profiled. A step that launches
+the features of a randomly initialised trunk), one short epoch two ways: a stack as large
+as the config's blocks (sizes x seeds members, each here of the smallest N, with
+``min_epoch_samples`` cut to 10 batches, so that an epoch is ~16 steps: the profiler's
+bookkeeping of a whole paper-scale epoch, ~100 steps of hundreds of kernels, outlasted a
+40 s limit on an H200) and the plain loop training one such member. Each is timed once
+unprofiled, then profiled. A step that launches
 hundreds of kernels, each far shorter than its launch, leaves the GPU idle between them:
 busy % (the kernels' summed time over the wall time) says how much. The top kernels by
 time follow. On the CPU the same table counts operators instead of kernels.
 """
 
 import argparse
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -74,10 +78,17 @@ def main():
     device = choose_device(args.device)
     faces, source = load_faces(config, args.archive)
     roles = assign_roles(faces.table, config["data"]["validation_fraction"], config["data"]["split_seed"])
-    subsets = labelled_subsets(faces.table, roles, config["finetune"]["train_sizes"], config["finetune"]["seeds"])
-    labelled = LabelledFaces(faces.table, roles, subsets)
     labels = faces.table[TASK].to_numpy()
-    design = {stack: timed_design(config, 1, stack) for stack in ("block", "none")}
+    # as many members as a block of the config, each of the smallest N, with short epochs
+    n_members = len(config["finetune"]["train_sizes"]) * len(config["finetune"]["seeds"])
+    smallest, seeds = min(config["finetune"]["train_sizes"]), tuple(range(n_members))
+    subsets = labelled_subsets(faces.table, roles, [smallest], list(seeds))
+    labelled = LabelledFaces(faces.table, roles, subsets)
+    design = {}
+    for stack in ("block", "none"):
+        timed = timed_design(config, 1, stack)
+        short = dataclasses.replace(timed.training, min_epoch_samples=10 * timed.training.batch_size)
+        design[stack] = dataclasses.replace(timed, training=short, train_sizes=(smallest,), seeds=seeds)
     torch.manual_seed(0)
     trunk = build_trunk(design["block"].architecture)
     print(f"{source}, {config['data']['image_size']} px; device {device}"
@@ -95,8 +106,7 @@ def main():
         else:
             inputs = BlockInputs(labels, faces.images).to(device)
         members = plan_members(block, design["block"], labelled)
-        one_seed = [m for m in members if m.seed == members[0].seed]
-        for way, stack, group in (("stacked block", "block", members), ("plain loop, one seed", "none", one_seed)):
+        for way, stack, group in ((f"stack of {len(members)}", "block", members), ("plain loop, one", "none", members[:1])):
             wall, launches, busy, top = profiled(lambda: fit_members(block, design[stack], group, inputs, device), device)
             steps = steps_of(group, design[stack], stack == "block")
             print(f"{scenario + ' ' + depth:>14} {way:>22} {steps:>6} {wall:>7.2f} {1e3 * wall / steps:>8.2f} "

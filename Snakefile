@@ -26,6 +26,7 @@ include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/paper_endpoint.smk"
+include: "rules/quantize.smk"
 include: "rules/energy.smk"
 include: "rules/report.smk"
 

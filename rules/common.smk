@@ -58,6 +58,7 @@ ENDPOINT_BLOCK = "results/paper_endpoint/{task}/{scenario}/{source}/{depth}"
 SOURCE_MODEL = "results/pretrain/{network}/seed{seed}/model.pt"
 SOURCE_CURVE = "results/pretrain/{network}/seed{seed}/curve.csv"
 FEATURES = "results/features/{network}/seed{seed}/{depth}.pt"
+INT8_PREFIX = "results/int8/prefix/{network}/seed{seed}/{depth}.pt"
 FRONT_PAGE = "results/analysis/report_front_page.rst"
 
 
@@ -98,6 +99,28 @@ def finetune_inputs(wildcards):
     return inputs
 
 
+def int8_inputs(wildcards):
+    """What a block's int8 scoring reads: its trained classifiers and their metrics, the
+    labels and roles; for frozen scenarios the shared int8 prefix and the float features of
+    every pretraining seed; otherwise the images (calibration and test faces)."""
+    block = BLOCK.format(task=wildcards.task, scenario=wildcards.scenario, source=wildcards.source, depth=wildcards.depth)
+    inputs = {"models": f"{block}/models.pt", "metrics": f"{block}/metrics.csv", "table": "results/data/faces.csv",
+              "roles": "results/data/roles.csv"}
+    if scenarios.is_frozen(wildcards.scenario):
+        network = scenarios.source_network(wildcards.scenario, wildcards.source)
+        seeds = study_grid.distinct_pretrain_seeds(block_pretrain_seeds(wildcards))
+        inputs["prefixes"] = [INT8_PREFIX.format(network=network, seed=s, depth=wildcards.depth) for s in seeds]
+        inputs["features"] = [FEATURES.format(network=network, seed=s, depth=wildcards.depth) for s in seeds]
+    else:
+        inputs["images"] = "results/data/faces.pt"
+    return inputs
+
+
+def int8_prefix_outputs():
+    """The quantised prefix of every transfer depth, for one source network and pretraining seed."""
+    return expand(INT8_PREFIX, depth=FINETUNE["depths"], allow_missing=True)
+
+
 def source_files(name):
     """One file of every pretrained source network and pretraining seed, network by network."""
     return [f"results/pretrain/{n}/seed{s}/{name}" for n in SOURCE_NETWORKS for s in PRETRAIN_SEEDS]
@@ -109,6 +132,13 @@ CLASS_COUNTS = sorted({tasks.N_CLASSES[task] for task in FINETUNE["tasks"]})
 def hardware_file(name, kind):
     """A hardware or mapping file named in config energy.hardware (``zigzag:`` = shipped with ZigZag)."""
     return study_config.resolve_hardware_path(config["energy"]["hardware"][name][kind])
+
+
+def energy_precision():
+    """energy.precision_bits as a param of estimate_layer_energy, only where it differs from
+    the default width: a config without it (or with 8) prices, and reruns, as before."""
+    bits = study_grid.precision_bits(config)
+    return {} if bits == study_grid.ENERGY_WORD_BITS else {"precision_bits": bits}
 
 
 def study_scenarios():
@@ -145,6 +175,7 @@ def study_targets():
         "results/data/label_balance.csv",
         "results/data/preview.png",
         "results/metrics.csv",
+        "results/int8_metrics.csv",
         "results/energy/inference.csv",
         "results/energy/training_compute.csv",
         "results/summary.md",

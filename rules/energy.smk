@@ -18,6 +18,7 @@ rule estimate_layer_energy:
         image_size=config["data"]["image_size"],
         class_counts=CLASS_COUNTS,
         work_folder=lambda wildcards: f"results/energy/{wildcards.hardware}/zigzag",
+        **energy_precision(),
     log:
         "results/logs/energy/{hardware}.log",
     benchmark:

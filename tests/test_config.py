@@ -38,6 +38,7 @@ def test_shipped_configs_are_valid(name):
         (lambda c: c.update(device="tpu"), r"key 'device': 'tpu' is not one of \['auto', 'cpu', 'cuda'\]"),
         (lambda c: c["finetune"].update(depths=["fc1"]), r"key 'finetune.depths.0': 'fc1' does not match"),
         (lambda c: c["finetune"].update(scenarios=["cae", "transfer"]), r"key 'finetune.scenarios.1': 'transfer' is not one of"),
+        (lambda c: c["energy"].update(precision_bits=1), r"key 'energy.precision_bits': 1 is less than the minimum of 2"),
     ],
 )
 def test_schema_rejects_with_one_line_naming_the_key(edit, message):
@@ -100,6 +101,18 @@ def test_config_hash_changes_with_any_value():
     changed["finetune"]["seeds"] = [0, 1]
     assert config_hash(config) == config_hash(copy.deepcopy(config))
     assert config_hash(config) != config_hash(changed)
+
+
+def test_precision_bits_has_no_default_so_existing_configs_hash_as_before():
+    """energy.precision_bits left out stays out (validate fills no default), so a config that
+    never named it keeps its hash (docs/mtfl_quick's published one among them); named, it
+    is part of what is computed."""
+    config = default_config()
+    assert "precision_bits" not in config["energy"]
+    sixteen = copy.deepcopy(config)
+    sixteen["energy"]["precision_bits"] = 16
+    validate(sixteen, str(SCHEMA_PATH))
+    assert sixteen["energy"]["precision_bits"] == 16 and config_hash(sixteen) != config_hash(config)
 
 
 def test_the_claim_resolves_deepest_smallest_and_first_in_config_order():

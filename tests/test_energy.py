@@ -6,11 +6,12 @@ import torch
 from torch import nn
 
 from workflow_scripts.energy import (
-    EnergyCheckError, HardwareError, add_bounds, count_layers, four_task_inference, layer_costs, scenario_prefixes,
-    sharing_ceiling,
+    WIDTH_ATTRIBUTES, EnergyCheckError, HardwareError, add_bounds, count_layers, export_onnx, four_task_inference,
+    layer_costs, run_zigzag, scenario_prefixes, sharing_ceiling,
 )
 from workflow_scripts.networks import Architecture, ConvSpec, build_classifier
 from workflow_scripts.study_config import resolve_hardware_path
+from workflow_scripts.study_grid import precision_bits
 
 TINY = Architecture((ConvSpec(4, 3, 2), ConvSpec(8, 3, 2)), fc1=16, fc2=8, image_size=16)
 EYERISS = (resolve_hardware_path("zigzag:hardware/eyeriss_like.yaml"), resolve_hardware_path("zigzag:mapping/default.yaml"))
@@ -42,6 +43,47 @@ def test_zigzag_on_a_tiny_network(tiny_layers):
     # ZigZag's total is its MAC energy plus every memory level's
     memory = layers[[c for c in levels if c != "mac_energy_pj"]].sum(axis=1)
     assert (memory + layers["mac_energy_pj"]).round(3).tolist() == layers["energy_pj"].round(3).tolist()
+
+
+def four_task_energy(layers):
+    prefixes = scenario_prefixes(TINY, ["conv2+fc1"], ["none", "cae"])
+    table = four_task_inference(layers, TINY.classifier_names(), prefixes, {"gender": 2, "smile": 2, "glasses": 2, "pose": 5})
+    return table.set_index(["scenario", "depth"])["energy_pj"]
+
+
+def test_precision_bits_sets_zigzags_operand_width(tiny_layers, tmp_path):
+    """8 bits (the default) prices what ZigZag prices a workload without width attributes
+    at; 16 bits moves more data, so the four-task energy grows, the MACs stay and so does
+    one MAC's energy (the hardware file's)."""
+    import onnx
+
+    assert (tiny_layers["precision_bits"] == 8).all()
+    plain = tmp_path / "plain.onnx"
+    export_onnx(build_classifier(TINY, 2), (1, 16, 16), plain)
+    exported = onnx.load(str(plain))
+    widths = [{a.name: a.i for a in node.attribute if a.name in WIDTH_ATTRIBUTES} for node in exported.graph.node
+              if node.op_type in ("Conv", "Gemm")]
+    assert widths == [dict.fromkeys(WIDTH_ATTRIBUTES, 8)] * 5
+    for node in exported.graph.node:  # ZigZag's own default: no width given
+        kept = [a for a in node.attribute if a.name not in WIDTH_ATTRIBUTES]
+        del node.attribute[:]
+        node.attribute.extend(kept)
+    onnx.save(exported, str(plain))
+    default = run_zigzag(plain, *EYERISS, tmp_path / "plain")
+    assert default["energy_pj"].tolist() == tiny_layers["energy_pj"].iloc[:5].tolist()
+
+    sixteen = layer_costs(TINY, [2, 5], *EYERISS, tmp_path / "sixteen", precision_bits=16)
+    assert (sixteen["precision_bits"] == 16).all() and (sixteen["macs"] == tiny_layers["macs"]).all()
+    assert sixteen["mac_energy_pj"].tolist() == pytest.approx(tiny_layers["mac_energy_pj"].tolist())
+    assert (sixteen["energy_pj"] > tiny_layers["energy_pj"]).all()
+    assert (sixteen["zigzag_over_lower_bound"] >= 1).all()  # the bound counts 16-bit words too
+    eight, wide = four_task_energy(tiny_layers), four_task_energy(sixteen)
+    assert (wide > 1.5 * eight).all()
+
+
+def test_precision_bits_is_read_with_its_default():
+    assert precision_bits({"energy": {"hardware": {}}}) == 8
+    assert precision_bits({"energy": {"hardware": {}, "precision_bits": 16}}) == 16
 
 
 def test_energy_below_the_bound_is_an_error(tiny_layers):

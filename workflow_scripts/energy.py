@@ -14,6 +14,13 @@ tasks). The compute of learning on the device is ``training_compute``'s.
 
 Energies are in pJ, latencies in cycles, as ZigZag reports them. ReLU and max-pool cost
 nothing here: ZigZag models the conv and linear layers.
+
+Operand width: every conv and linear node of the exported workload carries ZigZag's
+``weight_size`` and ``act_size`` attributes (its ONNX parser's way to set a node's
+``operand_precision``; partial sums default to twice the activations' width), set to
+``energy.precision_bits`` (``study_grid.precision_bits``: 8, ZigZag's own default, where
+the config leaves it out). The width scales the memory traffic; the energy of one MAC is
+the hardware file's ``unit_energy`` whatever the width (ZigZag does not rescale it).
 """
 
 import contextlib
@@ -29,12 +36,15 @@ import yaml
 from torch import nn
 
 from . import scenarios
+from .study_grid import ENERGY_WORD_BITS
 
 log = logging.getLogger(__name__)
 
 # Chen et al., ISCA 2016: access energy of each level, in units of one MAC
 EYERISS_NORMALISED_COST = {"mac": 1, "register_file": 1, "array": 2, "global_buffer": 6, "dram": 200}
-WORD_BITS = 8  # ZigZag's ONNX parser: 8-bit weights, inputs and final outputs
+WORD_BITS = ENERGY_WORD_BITS  # ZigZag's ONNX parser's default: 8-bit weights, inputs and final outputs
+# the attributes ZigZag's ONNX parser reads a node's operand widths from (ONNXOperatorParser)
+WIDTH_ATTRIBUTES = ("weight_size", "act_size")
 
 
 class HardwareError(ValueError):
@@ -96,8 +106,9 @@ def count_layers(model: nn.Module, input_shape) -> pd.DataFrame:
     return table
 
 
-def export_onnx(model: nn.Module, input_shape, path):
-    """ONNX for ZigZag: TorchScript exporter, batch 1, shapes inferred."""
+def export_onnx(model: nn.Module, input_shape, path, precision_bits: int = WORD_BITS):
+    """ONNX for ZigZag: TorchScript exporter, batch 1, shapes inferred, every conv and
+    linear node's weights and activations ``precision_bits`` wide (``WIDTH_ATTRIBUTES``)."""
     import onnx
 
     model = model.eval()
@@ -105,7 +116,11 @@ def export_onnx(model: nn.Module, input_shape, path):
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(model, torch.zeros(1, *input_shape), str(path), dynamo=False,
                           input_names=["image"], output_names=["logits"])
-    onnx.save(onnx.shape_inference.infer_shapes(onnx.load(str(path))), str(path))
+    exported = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    for node in exported.graph.node:
+        if node.op_type in ("Conv", "Gemm", "MatMul"):
+            node.attribute.extend(onnx.helper.make_attribute(name, int(precision_bits)) for name in WIDTH_ATTRIBUTES)
+    onnx.save(exported, str(path))
 
 
 def _memory_names(cme) -> dict:
@@ -192,10 +207,11 @@ def study_workloads(architecture, class_counts) -> list[tuple[str, nn.Module, tu
     return workloads
 
 
-def layer_costs(architecture, class_counts, hardware_path, mapping_path, work_folder) -> pd.DataFrame:
-    """One row per layer of the study's networks on one hardware: layer (conv1 … out),
-    head_classes (classes of an ``out`` row, else 0), the hook counts, ZigZag's costs and
-    the bound checks."""
+def layer_costs(architecture, class_counts, hardware_path, mapping_path, work_folder,
+                precision_bits: int = WORD_BITS) -> pd.DataFrame:
+    """One row per layer of the study's networks on one hardware, weights and activations
+    ``precision_bits`` wide: layer (conv1 … out), head_classes (classes of an ``out`` row,
+    else 0), the hook counts, ZigZag's costs, the bound checks and precision_bits."""
     hardware = read_hardware(hardware_path)
     if not Path(mapping_path).is_file():
         raise HardwareError(f"{mapping_path}: mapping file not found")
@@ -208,7 +224,7 @@ def layer_costs(architecture, class_counts, hardware_path, mapping_path, work_fo
             counted["layer"] = scenarios.OUTPUT_LAYER
         counted["head_classes"] = [n_classes if layer == scenarios.OUTPUT_LAYER else 0 for layer in counted["layer"]]
         onnx_path = work_folder / f"{name}.onnx"
-        export_onnx(model, input_shape, onnx_path)
+        export_onnx(model, input_shape, onnx_path, precision_bits)
         try:
             costs = run_zigzag(onnx_path, hardware_path, mapping_path, work_folder / name)
         except Exception as error:  # ZigZag's own errors are bare asserts and KeyErrors
@@ -222,23 +238,23 @@ def layer_costs(architecture, class_counts, hardware_path, mapping_path, work_fo
     if len(mismatched):
         row = mismatched.iloc[0]
         raise EnergyCheckError(f"{row['layer']}: PyTorch counts {row['macs']} MACs, ZigZag {row['zigzag_macs']}")
-    return add_bounds(layers, hardware)
+    return add_bounds(layers, hardware, precision_bits).assign(precision_bits=int(precision_bits))
 
 
-def add_bounds(layers: pd.DataFrame, hardware: dict) -> pd.DataFrame:
+def add_bounds(layers: pd.DataFrame, hardware: dict, precision_bits: int = WORD_BITS) -> pd.DataFrame:
     """Two closed-form estimates beside ZigZag's energy.
 
     ``lower_bound_pj``: the layer's MACs at the hardware's MAC energy plus its compulsory
     DRAM traffic at the hardware's DRAM costs (every weight and input read once, every
-    output written once, 8-bit words). No mapping can do better: ZigZag below it is an
-    error. ``eyeriss_estimate_mac_units``: the same traffic at Eyeriss's normalised costs
+    output written once, words of ``precision_bits``). No mapping can do better: ZigZag
+    below it is an error. ``eyeriss_estimate_mac_units``: the same traffic at Eyeriss's normalised costs
     (Chen et al., ISCA 2016: DRAM 200x one MAC), to compare layers across hardware.
     """
     mac_pj = float(hardware["operational_array"]["unit_energy"])
     dram_name, dram = dram_of(hardware)
     port_bits = max(port.get("bandwidth_max", 0) for port in dram["ports"])
-    reads = (layers["weights"] + layers["input_activations"]) * WORD_BITS / port_bits
-    writes = layers["output_activations"] * WORD_BITS / port_bits
+    reads = (layers["weights"] + layers["input_activations"]) * precision_bits / port_bits
+    writes = layers["output_activations"] * precision_bits / port_bits
     layers = layers.copy()
     layers["lower_bound_pj"] = layers["macs"] * mac_pj + reads * dram["r_cost"] + writes * dram["w_cost"]
     layers["zigzag_over_lower_bound"] = layers["energy_pj"] / layers["lower_bound_pj"]

@@ -11,6 +11,9 @@ from . import scenarios
 from .depths import deepest
 
 BLOCK_KEY = ("task", "scenario", "source", "depth")
+# the word width of weights and activations the energy is priced at where energy.precision_bits
+# is left out: ZigZag's own default (its ONNX parser's), the width the accelerators' files assume
+ENERGY_WORD_BITS = 8
 
 
 def cnn_sources(config: dict, task: str) -> list[str]:
@@ -85,6 +88,13 @@ def pretraining_description(config: dict) -> str:
     return (f"one CAE and one CNN per source for each of {len(used)} pretraining seeds {used}, each shared by "
             f"up to {pretrain['shared_by']} of the fine-tuning seeds {seeds} (pretrain.shared_by), so the claim's "
             "test takes the pretraining seed as its unit and its interval covers the pretraining's randomness")
+
+
+def precision_bits(config: dict) -> int:
+    """The word width the energy prices weights and activations at: energy.precision_bits,
+    or ENERGY_WORD_BITS where the config leaves it out (the schema gives it no default, so
+    the config hash of a config without it stays what it was)."""
+    return int(config["energy"].get("precision_bits", ENERGY_WORD_BITS))
 
 
 def analysis_hardware(config: dict) -> str:

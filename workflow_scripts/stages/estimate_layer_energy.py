@@ -3,7 +3,7 @@
 import logging
 
 from workflow_scripts.atomic import write_csv
-from workflow_scripts.energy import layer_costs
+from workflow_scripts.energy import WORD_BITS, layer_costs
 from workflow_scripts.networks import Architecture
 from workflow_scripts.stage import run_stage
 
@@ -13,7 +13,11 @@ log = logging.getLogger("estimate_layer_energy")
 def main(snakemake):
     p = snakemake.params
     architecture = Architecture.from_config(p.network, p.image_size)
-    layers = layer_costs(architecture, p.class_counts, snakemake.input.hardware, snakemake.input.mapping, p.work_folder)
+    # the rule names precision_bits only where the config sets another width (common.smk's energy_precision)
+    bits = p.precision_bits if hasattr(p, "precision_bits") else WORD_BITS
+    log.info("weights and activations %d bits wide", bits)
+    layers = layer_costs(architecture, p.class_counts, snakemake.input.hardware, snakemake.input.mapping, p.work_folder,
+                         precision_bits=bits)
     for row in layers.itertuples():
         log.info("%s (%d classes): %d MACs, %.0f pJ, %.0f cycles, %.2fx the compulsory-traffic bound",
                  row.layer, row.head_classes, row.macs, row.energy_pj, row.latency_cycles, row.zigzag_over_lower_bound)

@@ -10,6 +10,7 @@ rule analyse_results:
     input:
         unpack(analysis_inputs),
         metrics="results/metrics.csv",
+        int8_metrics="results/int8_metrics.csv",
         checkpoints="results/checkpoints.csv",
         inference="results/energy/inference.csv",
         sources="results/pretrain/sources.csv",
@@ -32,6 +33,16 @@ rule analyse_results:
         ),
         tradeoff="results/analysis/tradeoff.csv",
         checkpoint_claim="results/analysis/checkpoint_claim.csv",
+        int8_claim=report(
+            "results/analysis/int8_claim.csv",
+            category="Analysis",
+            caption="../workflow_scripts/captions/int8_claim.rst",
+        ),
+        int8_cost=report(
+            "results/analysis/int8_cost.csv",
+            category="Analysis",
+            caption="../workflow_scripts/captions/int8_cost.rst",
+        ),
         markdown=report(
             "results/summary.md",
             category="Analysis",

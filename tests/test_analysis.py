@@ -4,8 +4,8 @@ import pytest
 from scipy import stats
 
 from workflow_scripts.analysis import (
-    chance_levels, checkpoint_changes, checkpoint_claim, choose_by_stop_score, claim_test, figure_settings, headline, holm,
-    paired_gains, pareto_mask, summarise, tradeoff,
+    COST_COLUMNS, PRECISION_COLUMNS, chance_levels, checkpoint_changes, checkpoint_claim, choose_by_stop_score, claim_test,
+    figure_settings, headline, holm, int8_cost, paired_gains, pareto_mask, precision_claim, summarise, tradeoff,
 )
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
@@ -286,3 +286,58 @@ def test_checkpoint_changes_compare_the_epoch_counts_and_the_tested_result():
     # gender: -0.01 at both checkpoints against +0.001 tested: the sign differs, the decision (no) does not
     assert changes.loc["gender"].tolist() == [True, False]
     assert checkpoint_changes(table[table["task"] == "smile"].query("epochs == 5"), tested.iloc[1:])["sign_changes"].tolist() == [False]
+
+
+def hand_int8(metrics):
+    """The same classifiers at int8: the CAE loses 0.10 balanced accuracy on every seed (its
+    gain turns to about -0.017), no transfer and the CNNs keep theirs; agreement 0.9 for
+    the CAE, 1 elsewhere."""
+    int8 = metrics[["task", "scenario", "source", "depth", "n_train", "seed", "accuracy", "balanced_accuracy", "macro_f1"]]
+    int8 = int8.assign(pretrain_seed=-1, agreement=1.0)
+    cae = int8["scenario"] == "cae"
+    int8.loc[cae, "balanced_accuracy"] -= 0.10
+    int8.loc[cae, "agreement"] = 0.9
+    return int8
+
+
+def test_the_claim_at_int8_beside_float32_with_the_same_test():
+    metrics = hand_metrics()
+    int8 = hand_int8(metrics)
+    table = precision_claim(metrics, int8, hand_inference(), CLAIM).set_index("precision")
+    # float32: the pre-declared test itself
+    tested = claim_test(paired_gains(metrics), hand_inference(), CLAIM, summarise(metrics)).iloc[0]
+    for column in ("gain", "ci_low", "ci_high", "p_value", "p_holm", "verdict", "unit", "n_units"):
+        assert table.loc["float32", column] == tested[column]
+    # int8: differences by seed +0.10 - 0.10, +0.05 - 0.10, +0.10 - 0.10 = 0, -0.05, 0
+    assert table.loc["int8", "gain"] == pytest.approx(-0.05 / 3)
+    sd = np.std([0.0, -0.05, 0.0], ddof=1)
+    assert table.loc["int8", "p_value"] == pytest.approx(2 * stats.t.sf((0.05 / 3) / (sd / np.sqrt(3)), 2))
+    # and both arms' intervals now hold chance (0.5): the same machinery says so at int8
+    assert not table.loc["int8", "accuracy_half_holds"] and table.loc["int8", "verdict"] == "no signal at this N"
+    assert list(table.columns) == PRECISION_COLUMNS[1:]
+
+
+def test_what_int8_costs_per_scenario_and_depth():
+    metrics = hand_metrics()
+    cost = int8_cost(metrics, hand_int8(metrics))
+    assert list(cost.columns) == COST_COLUMNS
+    assert list(dict.fromkeys(zip(cost["scenario"], cost["depth"]))) == [
+        ("none", "none"), ("cae", "conv2+fc1"), ("cnn", "conv1"), ("cnn", "conv2+fc1")]
+    cae = cost[(cost["scenario"] == "cae") & (cost["metric"] == "balanced_accuracy")].iloc[0]
+    assert cae["float32"] == pytest.approx(1.9 / 3) and cae["int8"] == pytest.approx(1.6 / 3)
+    assert cae["cost"] == pytest.approx(0.10) and cae["largest_cost"] == pytest.approx(0.10)
+    assert cae["agreement"] == pytest.approx(0.9) and cae["members"] == 3
+    kept = cost[(cost["scenario"] != "cae")]
+    assert (kept["cost"].abs() < 1e-12).all() and (kept["agreement"] == 1).all()
+
+
+def test_the_tradeoff_carries_int8_points_and_their_front():
+    metrics = hand_metrics()
+    table = tradeoff(summarise(metrics), hand_inference(), int8_summary=summarise(hand_int8(metrics)))
+    cae = table[table["scenario"] == "cae"].iloc[0]
+    assert cae["int8_balanced_accuracy"] == pytest.approx(cae["balanced_accuracy"] - 0.10)
+    # float32: the CAE (0.633 at 100 pJ) is on the front; at int8 (0.533) the equally cheap CNN at conv2+fc1
+    # (0.570) dominates it
+    assert cae["pareto"] and not cae["int8_pareto"]
+    assert table.loc[table["depth"] == "conv2+fc1", "int8_pareto"].tolist() == [False, True]
+    assert "int8_balanced_accuracy" not in tradeoff(summarise(metrics), hand_inference())

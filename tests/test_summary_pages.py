@@ -204,3 +204,24 @@ def test_the_front_page_sets_the_paper_endpoint_beside_the_paper(tmp_path):
     text = path.read_text()
     assert "- 55.0 % / 58.0 % / 52.0 % (majority class)" in text and "- none / CAE / chance" in text
     assert "so this test cannot cover the pretraining's randomness" in text
+
+
+def test_the_summary_says_whether_the_verdict_holds_at_int8_and_what_int8_costs(tmp_path):
+    precision = pd.DataFrame({
+        "precision": ["float32", "float32", "int8", "int8"], "task": ["gender", "smile", "gender", "smile"],
+        "gain": [0.05, 0.01, 0.01, 0.012], "ci_low": [0.02, -0.01, -0.02, -0.01], "ci_high": [0.08, 0.03, 0.04, 0.03],
+        "p_holm": [0.01, 0.4, 0.5, 0.5], "verdict": ["yes", "no", "no", "no"]})
+    cost = pd.DataFrame({
+        "scenario": ["none", "cae"], "depth": ["none", "conv2+fc1"], "metric": "balanced_accuracy",
+        "float32": [0.60, 0.64], "int8": [0.598, 0.60], "cost": [0.002, 0.04], "largest_cost": [0.01, 0.09],
+        "agreement": [0.99, 0.93], "lowest_agreement": [0.97, 0.85], "members": [6, 6]})
+    text = summary_text(tmp_path, {"gender": True, "smile": False}, hand_inference(2).assign(precision_bits=8),
+                        precision_table=precision, cost_table=cost)
+    assert "### At int8, the precision the energy assumes" in text
+    assert ("**The verdict changes at int8, the precision the energy assumes (8-bit words): the pre-declared test "
+            "decides otherwise for gender (yes at float32, no at int8).**") in text
+    assert "| gender | +5.00 [+2.00, +8.00] | yes (Holm p = 0.01) | +1.00 [-2.00, +4.00] | no (Holm p = 0.5) |" in text
+    assert "| cae | conv2+fc1 | 64.0 % | 60.0 % | +4.00 (+9.00) | 93.0 % (85.0 %) | 6 |" in text
+    assert text.index("## Exploratory") < text.index("### At int8")
+    # without int8 scores (a run from before they were made) the section is left out
+    assert "### At int8" not in summary_text(tmp_path, {"gender": True}, hand_inference(1))

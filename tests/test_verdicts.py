@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from workflow_scripts.verdicts import (accuracy_verdicts, answer_sentence, checkpoint_finding, energy_verdict,
-                                      exploratory_verdict, joined, pretraining_cap_sentence, tasks_inference, unit_sentence)
+                                      exploratory_verdict, joined, precision_finding, pretraining_cap_sentence,
+                                      tasks_inference, unit_sentence)
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
          "energy_reduction_at_least": 2.0, "hardware": "hw"}
@@ -208,3 +209,25 @@ def test_pretraining_at_its_epoch_cap_is_flagged_by_network_and_seed():
     assert pretraining_cap_sentence(sources.assign(stopped_early=True)) == \
         "Every source network's pretraining stopped early, before its epoch cap."
     assert pretraining_cap_sentence(sources.drop(columns=["stopped_early", "best_epoch", "max_epochs"])) == ""
+
+
+def precision_table(int8_verdicts, float_verdicts=None):
+    """analysis.precision_claim's table: a verdict per precision and task."""
+    float_verdicts = float_verdicts or {"gender": "yes", "smile": "no"}
+    rows = [{"precision": precision, "task": task, "verdict": verdict}
+            for precision, verdicts in (("float32", float_verdicts), ("int8", int8_verdicts))
+            for task, verdict in verdicts.items()]
+    return pd.DataFrame(rows)
+
+
+def test_the_int8_finding_says_whether_the_verdict_holds_at_the_energys_precision():
+    same = precision_finding(precision_table({"smile": "no", "gender": "yes"}))
+    assert same == ("The verdict is the same at int8, the precision the energy assumes (8-bit words): task by task "
+                    "the pre-declared test decides as on the float32 scores (its accuracy half holds for gender at "
+                    "both precisions).")
+    changed = precision_finding(precision_table({"gender": "no signal at this N", "smile": "no"}))
+    assert changed == ("The verdict changes at int8, the precision the energy assumes (8-bit words): the pre-declared "
+                       "test decides otherwise for gender (yes at float32, no signal at this N at int8).")
+    none = precision_finding(precision_table({"gender": "no", "smile": "no"}, {"gender": "no", "smile": "no"}), 16)
+    assert "16-bit words, energy.precision_bits, not at int8's 8" in none and "holds for no task at both" in none
+    assert "could not be repeated" in precision_finding(precision_table({}, {}))

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from . import scenarios
+from .depths import layers_covered
 from .study_grid import BLOCK_KEY
 from .tasks import N_CLASSES, TASKS
 
@@ -332,15 +333,79 @@ def pareto_mask(accuracy, energy) -> np.ndarray:
     return keep
 
 
-def tradeoff(summary: pd.DataFrame, inference: pd.DataFrame, metric="balanced_accuracy") -> pd.DataFrame:
+def tradeoff(summary: pd.DataFrame, inference: pd.DataFrame, metric="balanced_accuracy",
+             int8_summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per hardware, task and training size: each (scenario, source, depth)'s mean test
     metric beside its four-task inference energy, and whether it is on the Pareto front.
+    Given ``int8_summary`` (``summarise`` of the int8 scores), also the int8 mean
+    (``int8_<metric>``) and the Pareto front over the int8 points (``int8_pareto``).
     Descriptive: every setting is shown, none is chosen."""
     points = summary[summary["metric"] == metric].merge(
         inference[["hardware", "scenario", "depth", "energy_pj"]], on=["scenario", "depth"], how="inner"
     )
+    columns = ["hardware", "task", "n_train", "scenario", "source", "depth", "mean", "energy_pj", "pareto"]
+    int8_column = f"{INT8}_{metric}"
+    if int8_summary is not None:
+        int8_means = int8_summary.loc[int8_summary["metric"] == metric, GRID + ["mean"]].rename(columns={"mean": int8_column})
+        points = points.merge(int8_means, on=GRID, how="left")
+        columns += [int8_column, f"{INT8}_pareto"]
     parts = []
     for _, group in points.groupby(["hardware", "task", "n_train"], sort=True):
-        parts.append(group.assign(pareto=pareto_mask(group["mean"], group["energy_pj"])))
-    columns = ["hardware", "task", "n_train", "scenario", "source", "depth", "mean", "energy_pj", "pareto"]
+        group = group.assign(pareto=pareto_mask(group["mean"], group["energy_pj"]))
+        if int8_summary is not None:
+            scored = group[int8_column].notna()
+            front = pd.Series(False, index=group.index)
+            front[scored] = pareto_mask(group.loc[scored, int8_column], group.loc[scored, "energy_pj"])
+            group = group.assign(**{f"{INT8}_pareto": front})
+        parts.append(group)
     return pd.concat(parts, ignore_index=True)[columns].rename(columns={"mean": metric}) if parts else pd.DataFrame(columns=columns)
+
+# ---- accuracy at int8, the precision the energy assumes (exploratory) -------------------
+
+FLOAT32, INT8 = "float32", "int8"
+MEMBER = [*BLOCK_KEY, "n_train", "seed"]
+PRECISION_COLUMNS = ["precision", "task", "n_train", "depth", "metric", "gain", "ci_low", "ci_high", "p_value", "p_holm",
+                     "n_pairs", "unit", "n_units", "accuracy_half_holds", "verdict"]
+
+
+def precision_claim(metrics: pd.DataFrame, int8_metrics: pd.DataFrame, inference: pd.DataFrame, claim: dict) -> pd.DataFrame:
+    """Exploratory, beside the pre-declared test: that test (``claim_test``: the same
+    pairing, unit, Holm correction and chance levels) on the float32 scores
+    (``metrics.csv``, the pre-declared test itself) and on the int8 scores of the same
+    classifiers (``int8_metrics.csv``: metrics.csv's key columns and test metrics), one
+    row per precision and task. Columns ``PRECISION_COLUMNS``."""
+    parts = []
+    for precision, table in ((FLOAT32, metrics), (INT8, int8_metrics)):
+        tested = claim_test(paired_gains(table), inference, claim, summarise(table))
+        if len(tested):
+            parts.append(tested.assign(precision=precision))
+    if not parts:
+        return pd.DataFrame(columns=PRECISION_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[PRECISION_COLUMNS]
+
+
+COST_COLUMNS = ["scenario", "depth", "metric", "float32", "int8", "cost", "largest_cost", "agreement", "lowest_agreement",
+                "members"]
+
+
+def int8_cost(metrics: pd.DataFrame, int8_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Exploratory and descriptive: what int8 costs each scenario and depth, over every
+    task, source, N and seed. Per metric: the float32 and int8 means, ``cost`` (float32
+    minus int8, the mean of the members' differences: positive where int8 loses),
+    ``largest_cost`` (the member that lost most), the mean and lowest ``agreement`` (share
+    of test faces on which a member's int8 and float32 classifiers answer alike) and the
+    number of members."""
+    paired = metrics[MEMBER + METRICS].merge(int8_metrics[MEMBER + METRICS + ["agreement"]], on=MEMBER,
+                                             suffixes=(f"_{FLOAT32}", f"_{INT8}"))
+    rows = []
+    for (scenario, depth), group in paired.groupby(["scenario", "depth"], sort=False):
+        for metric in METRICS:
+            cost = group[f"{metric}_{FLOAT32}"] - group[f"{metric}_{INT8}"]
+            rows.append({"scenario": scenario, "depth": depth, "metric": metric,
+                         FLOAT32: group[f"{metric}_{FLOAT32}"].mean(), INT8: group[f"{metric}_{INT8}"].mean(),
+                         "cost": cost.mean(), "largest_cost": cost.max(), "agreement": group["agreement"].mean(),
+                         "lowest_agreement": group["agreement"].min(), "members": len(group)})
+    table = pd.DataFrame(rows, columns=COST_COLUMNS)
+    depth_rank = table["depth"].map(lambda depth: 0 if depth == scenarios.NONE else layers_covered(depth))
+    order = table["scenario"].map(scenarios.SCENARIOS.index) * 100 + depth_rank
+    return table.assign(order=order).sort_values("order", kind="stable", ignore_index=True).drop(columns="order")

@@ -228,11 +228,15 @@ def energy_bars(inference, png_path, vector_path, quoted=paper.ENERGY_REDUCTION)
 
 def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_accuracy"):
     """Accuracy against four-task energy on ``hardware`` per task, at the smallest and
-    largest N, with the Pareto front over every setting (descriptive)."""
+    largest N, with the Pareto front over every setting (descriptive). Where the table
+    holds int8 scores (``int8_<metric>``), each setting is drawn twice: float32 hollow,
+    int8 filled, joined by a thin line, with the int8 points' front dashed."""
     points = points[points["hardware"] == hardware]
     if points.empty:
         raise ValueError(f"no accuracy-energy points to plot on {hardware}")
     name = hardware
+    int8 = f"int8_{metric}"
+    with_int8 = int8 in points and points[int8].notna().any()
     unit, scale = energy_unit(points["energy_pj"])
     sizes = sorted(points["n_train"].unique())
     sizes = [sizes[0], sizes[-1]] if len(sizes) > 1 else sizes
@@ -243,16 +247,30 @@ def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_a
             ax = axes[row][col]
             group = points[(points["task"] == task) & (points["n_train"] == n_train)]
             for scenario, part in group.groupby("scenario"):
-                ax.scatter(part["energy_pj"] / scale, part[metric], color=SCENARIO_COLORS[scenario], label=SCENARIO_LABELS[scenario], s=22)
+                color, label = SCENARIO_COLORS[scenario], SCENARIO_LABELS[scenario]
+                energy = part["energy_pj"] / scale
+                if with_int8:
+                    ax.vlines(energy, part[metric], part[int8], color=color, linewidth=0.8, alpha=0.6)
+                    ax.scatter(energy, part[metric], facecolors="none", edgecolors=color, s=22, label=f"{label}, float32")
+                    ax.scatter(energy, part[int8], color=color, s=16, label=f"{label}, int8")
+                else:
+                    ax.scatter(energy, part[metric], color=color, label=label, s=22)
             front = group[group["pareto"]].sort_values("energy_pj")
-            ax.step(front["energy_pj"] / scale, front[metric], where="post", color="black", linewidth=1, label="Pareto front")
+            ax.step(front["energy_pj"] / scale, front[metric], where="post", color="black", linewidth=1,
+                    label="Pareto front, float32" if with_int8 else "Pareto front")
+            if with_int8:
+                front = group[group["int8_pareto"].astype(bool)].sort_values("energy_pj")
+                ax.step(front["energy_pj"] / scale, front[int8], where="post", color="black", linewidth=1,
+                        linestyle="--", label="Pareto front, int8")
             ax.set_xscale("log")
             ax.set_title(f"{TASK_TITLES[task]}, N = {n_train}", fontsize=9)
             ax.set_xlabel(f"energy of one inference, every task, on {name} ({unit})")
             ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
             ax.grid(alpha=0.3)
     figure_legend(figure, axes[0][0])
-    figure.suptitle("Descriptive: accuracy against energy, every scenario, source and depth (mean over seeds)", fontsize=11)
+    precision = ("; float32 hollow, int8 filled (the precision the energy assumes)" if with_int8 else "")
+    figure.suptitle("Descriptive: accuracy against energy, every scenario, source and depth (mean over seeds"
+                    f"{precision})", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)
 

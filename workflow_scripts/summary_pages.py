@@ -14,7 +14,7 @@ from . import paper, scenarios
 from .tasks import TASKS
 from .atomic import atomic_path
 from .verdicts import (accuracy_verdicts, answer_sentence, checkpoint_finding, energy_verdict, exploratory_verdict,
-                       number_word, pretraining_cap_sentence, tasks_inference, unit_sentence)
+                       number_word, precision_finding, pretraining_cap_sentence, tasks_inference, unit_sentence)
 
 METRIC_WORDS = {"accuracy": "accuracy", "balanced_accuracy": "balanced-accuracy"}
 
@@ -263,6 +263,66 @@ def checkpoint_section(checkpoint_table, changes, claim_table, claim) -> list[st
     ]
 
 
+def energy_bits(inference: pd.DataFrame) -> int:
+    """The word width the energy was priced at (inference.csv's precision_bits; 8 before it had one)."""
+    return int(inference["precision_bits"].iloc[0]) if "precision_bits" in inference and len(inference) else 8
+
+
+def precision_cells(precision_table: pd.DataFrame) -> pd.DataFrame:
+    """Per task: the claim's gain (points, 95 % CI) and the test's verdict at float32 and at int8."""
+    rows = []
+    for task in [t for t in TASKS if t in set(precision_table["task"])]:
+        row = {"task": task}
+        for found in precision_table[precision_table["task"] == task].itertuples(index=False):
+            row[f"{found.precision} gain (points)"] = interval(found.gain, found.ci_low, found.ci_high)
+            row[f"{found.precision} verdict"] = f"{found.verdict} (Holm p = {found.p_holm:.3g})"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cost_cells(cost_table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per scenario and depth, in ``metric``: float32 and int8 means, what int8 costs
+    (points; the mean and the member that lost most) and how often the two agree."""
+    shown = cost_table[cost_table["metric"] == metric]
+    return pd.DataFrame({
+        "scenario": shown["scenario"], "depth": shown["depth"],
+        f"float32 {METRIC_WORDS.get(metric, metric)}": shown["float32"].map(percent),
+        f"int8 {METRIC_WORDS.get(metric, metric)}": shown["int8"].map(percent),
+        "int8 cost (points; largest)": [f"{100 * c:+.2f} ({100 * w:+.2f})" for c, w in zip(shown["cost"], shown["largest_cost"])],
+        "agreement (lowest)": [f"{percent(a)} ({percent(low)})" for a, low in zip(shown["agreement"], shown["lowest_agreement"])],
+        "members": shown["members"],
+    })
+
+
+def int8_section(precision_table, cost_table, claim, bits: int = 8) -> list[str]:
+    """summary.md's lines on the classifiers at int8 (exploratory); empty without int8 scores."""
+    if precision_table is None or cost_table is None:
+        return []
+    metric = claim["metric"]
+    return [
+        "### At int8, the precision the energy assumes",
+        "",
+        f"**{precision_finding(precision_table, bits)}**",
+        "",
+        f"Exploratory. The energy prices every layer at {bits}-bit words (energy.precision_bits); the accuracies "
+        "above are float32. Every classifier was also quantised to int8 after training (PyTorch's post-training "
+        "static quantisation, FX graph mode, x86 backend; calibrated on unlabelled pool faces, so no label beyond N) "
+        "and scored on the same test faces; a frozen prefix was quantised once per source network, pretraining "
+        "seed and depth and shared by every task's head. The pre-declared test, repeated on the int8 scores (same "
+        "pairing, unit and Holm correction; results/analysis/int8_claim.csv):",
+        "",
+        markdown_table(precision_cells(precision_table)) if len(precision_table) else "(no claim to test)",
+        "",
+        f"What int8 costs, per scenario and depth, in test {METRIC_WORDS.get(metric, metric)} over every task, "
+        "source, N and seed (cost: float32 minus int8, positive where int8 loses; agreement: the share of test "
+        "faces on which a classifier's int8 and float32 versions answer alike; every metric: "
+        "results/analysis/int8_cost.csv):",
+        "",
+        markdown_table(cost_cells(cost_table, metric)) if len(cost_table) else "(no int8 scores)",
+        "",
+    ]
+
+
 def energy_table(inference: pd.DataFrame) -> pd.DataFrame:
     """No transfer and the CAE at each depth, per accelerator: energy in a readable unit
     (named in its column), latency, and the reductions."""
@@ -278,11 +338,14 @@ def energy_table(inference: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_summary(path, *, claim_table, headline, summary, gains, inference, sources, claim, config_hash,
-                  dataset, protocol_text, pretraining_text, endpoint=None, checkpoint_table=None, changes=None):
+                  dataset, protocol_text, pretraining_text, endpoint=None, checkpoint_table=None, changes=None,
+                  precision_table=None, cost_table=None):
     """results/summary.md: the answer in one sentence, the paper's claims beside this run,
     the pre-declared test, then the exploratory tables. ``endpoint``: the paper's endpoint
     (``paper_endpoint.endpoint_gains``), None where it was not run; ``checkpoint_table`` and
-    ``changes``: ``analysis.checkpoint_claim`` and ``checkpoint_changes``."""
+    ``changes``: ``analysis.checkpoint_claim`` and ``checkpoint_changes``;
+    ``precision_table`` and ``cost_table``: ``analysis.precision_claim`` and ``int8_cost``
+    (None: no int8 scores)."""
     k = n_tasks_of(inference)
     capped = pretraining_cap_sentence(sources)
     lines = [
@@ -321,6 +384,7 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
         "score (on the members' stop faces), and its test numbers are reported; read its p-value knowing it won "
         "a choice.",
         "",
+        *int8_section(precision_table, cost_table, claim, energy_bits(inference)),
         *checkpoint_section(checkpoint_table, changes, claim_table, claim),
         f"### Headline: gains over no transfer and {tasks_inference(k)} energy reduction",
         "",

@@ -228,3 +228,23 @@ def pretraining_cap_sentence(sources: pd.DataFrame) -> str:
         named.append(f"{network} ({where})")
     return (f"Pretraining ran to its epoch cap instead of stopping early for {joined(named)}: its validation loss was "
             "still improving when the cap stopped it, so longer pretraining could change what these networks transfer.")
+
+
+def precision_finding(precision_table: pd.DataFrame, energy_bits: int = 8) -> str:
+    """Whether the pre-declared test's verdict, task by task, is the same on the int8 scores
+    as on the float32 ones (``analysis.precision_claim``), in plain words; ``energy_bits``:
+    the word width the energy was priced at (``energy.precision_bits``)."""
+    if precision_table.empty or set(precision_table["precision"]) != {"float32", "int8"}:
+        return "The claim's test could not be repeated on int8 scores: the study has no CAE block at the claim's setting."
+    verdicts = precision_table.pivot_table(index="task", columns="precision", values="verdict", aggfunc="first")
+    verdicts = verdicts.loc[[t for t in TASKS if t in verdicts.index]]
+    at = ("at int8, the precision the energy assumes (8-bit words)" if energy_bits == 8 else
+          f"at int8 (the energy here is priced at {energy_bits}-bit words, energy.precision_bits, not at int8's 8)")
+    changed = verdicts[verdicts["float32"] != verdicts["int8"]]
+    holding = [task for task, verdict in verdicts["int8"].items() if verdict == "yes"]
+    if changed.empty:
+        where = f"holds for {joined(holding)}" if holding else "holds for no task"
+        return (f"The verdict is the same {at}: task by task the pre-declared test decides as on the float32 scores "
+                f"(its accuracy half {where} at both precisions).")
+    moves = [f"{task} ({row['float32']} at float32, {row['int8']} at int8)" for task, row in changed.iterrows()]
+    return f"The verdict changes {at}: the pre-declared test decides otherwise for {joined(moves)}."

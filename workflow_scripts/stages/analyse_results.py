@@ -1,12 +1,13 @@
 """Rule analyse_results: seed statistics, paired gains, the pre-declared claim test, the
-exploratory headline and checkpoint sensitivity, the Pareto front, summary.md and the
-report's first page. The paper's endpoint (results/paper_endpoint.csv) is read where the
-rule lists it: when analysis.paper_endpoint is on."""
+exploratory headline, checkpoint sensitivity and int8 scores, the Pareto front, summary.md
+and the report's first page. The paper's endpoint (results/paper_endpoint.csv) is read
+where the rule lists it: when analysis.paper_endpoint is on."""
 
-from workflow_scripts.analysis import (checkpoint_changes, checkpoint_claim, claim_test, headline, paired_gains,
-                                       summarise, tradeoff)
+from workflow_scripts.analysis import (checkpoint_changes, checkpoint_claim, claim_test, headline, int8_cost,
+                                       paired_gains, precision_claim, summarise, tradeoff)
 from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.paper_endpoint import endpoint_gains
+from workflow_scripts.quantization import INT8_COLUMNS
 from workflow_scripts.stage import run_stage
 from workflow_scripts.summary_pages import write_front_page, write_summary
 
@@ -23,17 +24,23 @@ def main(snakemake):
     checkpoints = checkpoint_claim(read_csv(i.checkpoints), p.claim)
     changes = checkpoint_changes(checkpoints, claim_table)
     endpoint = endpoint_gains(read_csv(i.paper_endpoint)) if hasattr(i, "paper_endpoint") else None
+    int8 = read_csv(i.int8_metrics, columns=INT8_COLUMNS)
+    precision_table = precision_claim(metrics, int8, inference, p.claim)
+    cost_table = int8_cost(metrics, int8)
     write_csv(summary, snakemake.output.summary)
     write_csv(gains, snakemake.output.gains)
     write_csv(claim_table, snakemake.output.claim)
     write_csv(top, snakemake.output.headline)
-    write_csv(tradeoff(summary, inference), snakemake.output.tradeoff)
+    write_csv(tradeoff(summary, inference, int8_summary=summarise(int8)), snakemake.output.tradeoff)
     write_csv(checkpoints, snakemake.output.checkpoint_claim)
+    write_csv(precision_table, snakemake.output.int8_claim)
+    write_csv(cost_table, snakemake.output.int8_cost)
     context = {"claim_table": claim_table, "gains": gains, "claim": p.claim, "config_hash": metrics["config_hash"].iloc[0],
                "dataset": p.dataset, "protocol_text": p.protocol_text, "pretraining_text": p.pretraining_text,
                "endpoint": endpoint}
     write_summary(snakemake.output.markdown, headline=top, summary=summary, inference=inference, sources=sources,
-                  checkpoint_table=checkpoints, changes=changes, **context)
+                  checkpoint_table=checkpoints, changes=changes, precision_table=precision_table, cost_table=cost_table,
+                  **context)
     write_front_page(snakemake.output.front_page, sources=sources, **context)
 
 

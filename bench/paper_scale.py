@@ -63,6 +63,18 @@ def blocks(args):
           " (pretraining and ZigZag not included)")
 
 
+def with_archive(extra: list[str], archive) -> list[str]:
+    """Snakemake's extra arguments with mtfl.path set to ``archive``: one --config (a second
+    would replace the first), and the targets kept out of its values by going first."""
+    if archive is None:
+        return list(extra)
+    item = f"mtfl={{path: {Path(archive).resolve()}}}"
+    if "--config" not in extra:
+        return [*extra, "--config", item]
+    at = extra.index("--config") + 1
+    return [*extra[:at], item, *extra[at:]]
+
+
 def run_slice(args, extra):
     config = load_config_file(args.config)
     chosen = [b for b in finetune_blocks(config) if b["task"] == args.task and b["scenario"] == args.scenario]
@@ -70,9 +82,8 @@ def run_slice(args, extra):
     work = ROOT / "build" / f"slice_{args.task}_{args.scenario}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    archive = [] if args.archive is None else ["--config", f"mtfl={{path: {args.archive.resolve()}}}"]
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
-               "--configfile", str(args.config), "--cores", str(args.cores), *archive, *extra, *targets]
+    command = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(ROOT / "Snakefile"), "--directory",
+               str(work), "--configfile", str(args.config), "--cores", str(args.cores), *with_archive(extra, args.archive)]
     started = time.perf_counter()
     subprocess.run(command, check=True)
     wall = time.perf_counter() - started

@@ -170,16 +170,21 @@ def test_the_energy_figure_marks_the_papers_reduction_and_the_ceiling(drawn, tmp
 
 
 def test_the_tradeoff_draws_float32_hollow_and_int8_filled(drawn, tmp_path):
+    from matplotlib.collections import PathCollection
+
     points = hand_tradeoff()
     points = points.assign(int8_balanced_accuracy=points["balanced_accuracy"] - 0.05, int8_pareto=points["pareto"])
     plots.tradeoff_scatter(points, tmp_path / "t.png", tmp_path / "t.pdf", "hw")
     (figure,) = drawn
     legends_cover_no_axes(figure)
     ax = figure.axes[0]
-    by_label = {collection.get_label(): collection for collection in ax.collections}
-    hollow, filled = by_label["CAE, frozen, float32"], by_label["CAE, frozen, int8"]
-    assert hollow.get_facecolors().size == 0 or hollow.get_facecolors()[0][3] == 0  # no fill
-    assert filled.get_facecolors()[0][3] == 1
+    points = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets())]
+    cae = [c for c in points if tuple(c.get_edgecolors()[0][:3]) == pytest.approx(plots.SCENARIO_COLORS["cae"])]
+    hollow, filled = sorted(cae, key=lambda c: -c.get_offsets()[0, 1])  # float32 0.65 above int8 0.60
     assert list(hollow.get_offsets()[:, 1]) == pytest.approx([0.65]) and list(filled.get_offsets()[:, 1]) == pytest.approx([0.60])
+    assert hollow.get_facecolors().size == 0 or hollow.get_facecolors()[0][3] == 0  # no fill
+    assert filled.get_facecolors()[0][3] == 1 and filled.get_label() == "CAE, frozen"
+    labels = [handle.get_text() for handle in figure.legends[0].get_texts()]
+    assert "float32 (hollow)" in labels and "int8 (filled)" in labels and "CAE, frozen" in labels
     assert {line.get_label() for line in ax.get_lines()} >= {"Pareto front, float32", "Pareto front, int8"}
     assert "int8 filled" in figure._suptitle.get_text()

@@ -229,5 +229,5 @@ def test_the_int8_finding_says_whether_the_verdict_holds_at_the_energys_precisio
     assert changed == ("The verdict changes at int8, the precision the energy assumes (8-bit words): the pre-declared "
                        "test decides otherwise for gender (yes at float32, no signal at this N at int8).")
     none = precision_finding(precision_table({"gender": "no", "smile": "no"}, {"gender": "no", "smile": "no"}), 16)
-    assert "16-bit words, energy.precision_bits, not at int8's 8" in none and "holds for no task at both" in none
+    assert "16-bit words, energy.precision_bits, not at int8's 8" in none and "holds for no task at either precision" in none
     assert "could not be repeated" in precision_finding(precision_table({}, {}))

@@ -251,14 +251,17 @@ def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_a
                 energy = part["energy_pj"] / scale
                 if with_int8:
                     ax.vlines(energy, part[metric], part[int8], color=color, linewidth=0.8, alpha=0.6)
-                    ax.scatter(energy, part[metric], facecolors="none", edgecolors=color, s=22, label=f"{label}, float32")
-                    ax.scatter(energy, part[int8], color=color, s=16, label=f"{label}, int8")
+                    ax.scatter(energy, part[metric], facecolors="none", edgecolors=color, s=22)
+                    ax.scatter(energy, part[int8], color=color, s=16, label=label)
                 else:
                     ax.scatter(energy, part[metric], color=color, label=label, s=22)
             front = group[group["pareto"]].sort_values("energy_pj")
             ax.step(front["energy_pj"] / scale, front[metric], where="post", color="black", linewidth=1,
                     label="Pareto front, float32" if with_int8 else "Pareto front")
             if with_int8:
+                if row == col == 0:  # the legend's key to the two precisions
+                    ax.scatter([], [], facecolors="none", edgecolors="black", s=22, label="float32 (hollow)")
+                    ax.scatter([], [], color="black", s=16, label="int8 (filled)")
                 front = group[group["int8_pareto"].astype(bool)].sort_values("energy_pj")
                 ax.step(front["energy_pj"] / scale, front[int8], where="post", color="black", linewidth=1,
                         linestyle="--", label="Pareto front, int8")
@@ -268,7 +271,7 @@ def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_a
             ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
             ax.grid(alpha=0.3)
     figure_legend(figure, axes[0][0])
-    precision = ("; float32 hollow, int8 filled (the precision the energy assumes)" if with_int8 else "")
+    precision = "; float32 hollow, int8 filled" if with_int8 else ""
     figure.suptitle("Descriptive: accuracy against energy, every scenario, source and depth (mean over seeds"
                     f"{precision})", fontsize=11)
     figure.tight_layout()

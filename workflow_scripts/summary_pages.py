@@ -284,10 +284,10 @@ def cost_cells(cost_table: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per scenario and depth, in ``metric``: float32 and int8 means, what int8 costs
     (points; the mean and the member that lost most) and how often the two agree."""
     shown = cost_table[cost_table["metric"] == metric]
+    words = metric.replace("_", " ")
     return pd.DataFrame({
         "scenario": shown["scenario"], "depth": shown["depth"],
-        f"float32 {METRIC_WORDS.get(metric, metric)}": shown["float32"].map(percent),
-        f"int8 {METRIC_WORDS.get(metric, metric)}": shown["int8"].map(percent),
+        f"float32 {words}": shown["float32"].map(percent), f"int8 {words}": shown["int8"].map(percent),
         "int8 cost (points; largest)": [f"{100 * c:+.2f} ({100 * w:+.2f})" for c, w in zip(shown["cost"], shown["largest_cost"])],
         "agreement (lowest)": [f"{percent(a)} ({percent(low)})" for a, low in zip(shown["agreement"], shown["lowest_agreement"])],
         "members": shown["members"],
@@ -313,7 +313,7 @@ def int8_section(precision_table, cost_table, claim, bits: int = 8) -> list[str]
         "",
         markdown_table(precision_cells(precision_table)) if len(precision_table) else "(no claim to test)",
         "",
-        f"What int8 costs, per scenario and depth, in test {METRIC_WORDS.get(metric, metric)} over every task, "
+        f"What int8 costs, per scenario and depth, in test {metric.replace('_', ' ')} over every task, "
         "source, N and seed (cost: float32 minus int8, positive where int8 loses; agreement: the share of test "
         "faces on which a classifier's int8 and float32 versions answer alike; every metric: "
         "results/analysis/int8_cost.csv):",

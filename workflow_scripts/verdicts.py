@@ -243,8 +243,8 @@ def precision_finding(precision_table: pd.DataFrame, energy_bits: int = 8) -> st
     changed = verdicts[verdicts["float32"] != verdicts["int8"]]
     holding = [task for task, verdict in verdicts["int8"].items() if verdict == "yes"]
     if changed.empty:
-        where = f"holds for {joined(holding)}" if holding else "holds for no task"
+        where = f"holds for {joined(holding)} at both precisions" if holding else "holds for no task at either precision"
         return (f"The verdict is the same {at}: task by task the pre-declared test decides as on the float32 scores "
-                f"(its accuracy half {where} at both precisions).")
+                f"(its accuracy half {where}).")
     moves = [f"{task} ({row['float32']} at float32, {row['int8']} at int8)" for task, row in changed.iterrows()]
     return f"The verdict changes {at}: the pre-declared test decides otherwise for {joined(moves)}."

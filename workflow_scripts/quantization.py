@@ -6,8 +6,9 @@ measured in float32. This module scores the same classifiers at 8 bits, with PyT
 tooling: FX graph mode quantisation (``torch.ao.quantization.quantize_fx.prepare_fx`` and
 ``convert_fx``) with the ``x86`` backend's default qconfig mapping: int8 weights
 (symmetric, per output channel), uint8 activations (affine, per tensor, set by histogram
-observers during calibration), run by the int8 kernels (FBGEMM / oneDNN) of an ordinary
-x86 CPU. Why FX: torch 2.14 no longer ships the PT2E flow (it moved to ``torchao``, which
+observers during calibration, within 0-127: the backend's ``reduce_range``, which keeps
+its kernels from overflowing on CPUs without VNNI), run by the int8 kernels (FBGEMM /
+oneDNN) of an ordinary x86 CPU. Why FX: torch 2.14 no longer ships the PT2E flow (it moved to ``torchao``, which
 this project does not install, and its int8 kernels need ``torch.compile``), and eager
 mode would need ``QuantStub`` / ``DeQuantStub`` and fused modules inside the study's
 networks; FX quantises the ``nn.Sequential`` classifiers as they are. ``torch.ao.quantization``

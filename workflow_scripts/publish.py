@@ -4,7 +4,8 @@
 
 runs the whole study of CONFIG from nothing in ``build/<name>`` (a working folder of its
 own, emptied first, so the wall time is that of a complete run), builds its report, and
-copies what a reader needs into DEST: ``summary.md``, ``metrics.csv``, the claim and
+copies what a reader needs into DEST: ``summary.md``, ``metrics.csv`` (and the int8 scores,
+``int8_metrics.csv``, with the claim and the cost at int8), the claim and
 headline tables, the figures, and ``run.json`` (command, date, machine, wall time, config
 hash, archive SHA-256) with a ``README.md`` that says the same in words. The answer in one
 sentence (derived from the summary's pre-declared test, so summaries published before the
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COPIED = [
     "summary.md", "metrics.csv", "analysis/claim.csv", "analysis/headline.csv", "analysis/gains.csv",
     "analysis/checkpoint_claim.csv", "checkpoints.csv", "paper_endpoint.csv", "pretrain/sources.csv",
+    "int8_metrics.csv", "analysis/int8_claim.csv", "analysis/int8_cost.csv",
     "energy/inference.csv",
     "figures/balanced_accuracy_vs_labels.png", "figures/accuracy_vs_labels.png", "figures/gain_heatmaps.png",
     "figures/claim_comparison.png", "figures/inference_energy.png", "figures/accuracy_energy_tradeoff.png", "figures/pretraining_curves.png",

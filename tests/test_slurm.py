@@ -21,7 +21,8 @@ SLURM_ARGS = [
     "--workflow-profile", str(ROOT / "profiles" / "slurm"),
     "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
     "--slurm-keep-successful-logs",
-    "--group-components", "features=2",  # a group asks for its members' summed cores: the test node has 2
+    # a group asks for its members' summed cores: the test node has 2
+    "--group-components", "features=2", "int8_prefixes=2", "int8=2",
 ]
 STUDY = yaml.safe_load(yaml.safe_dump(TINY))
 STUDY["finetune"].update(tune_transferred=False, depths=["conv2+fc1"])

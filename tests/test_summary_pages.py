@@ -223,5 +223,9 @@ def test_the_summary_says_whether_the_verdict_holds_at_int8_and_what_int8_costs(
     assert "| gender | +5.00 [+2.00, +8.00] | yes (Holm p = 0.01) | +1.00 [-2.00, +4.00] | no (Holm p = 0.5) |" in text
     assert "| cae | conv2+fc1 | 64.0 % | 60.0 % | +4.00 (+9.00) | 93.0 % (85.0 %) | 6 |" in text
     assert text.index("## Exploratory") < text.index("### At int8")
+    assert "### Energy of one two-task inference (ZigZag, 8-bit words)" in text
+    sixteen = summary_text(tmp_path, {"gender": True}, hand_inference(2).assign(precision_bits=16),
+                           precision_table=precision, cost_table=cost)
+    assert "(ZigZag, 16-bit words)" in sixteen and "priced at 16-bit words, energy.precision_bits, not at int8's 8" in sixteen
     # without int8 scores (a run from before they were made) the section is left out
     assert "### At int8" not in summary_text(tmp_path, {"gender": True}, hand_inference(1))

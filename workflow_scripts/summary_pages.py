@@ -404,7 +404,8 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
         table = focus.pivot_table(index=["task", "n_train"], columns=["scenario", "source"], values="mean")
         table.columns = [f"{s} ({src})" if scenarios.base_scenario(s) == scenarios.CNN else s for s, src in table.columns]
         lines += [f"### Test balanced accuracy: no transfer and depth {claim['depth']}", "", markdown_table(table.reset_index()), ""]
-    lines += [f"### Energy of one {tasks_inference(k)} (ZigZag)", "", markdown_table(energy_table(inference), digits=2), ""]
+    lines += [f"### Energy of one {tasks_inference(k)} (ZigZag, {energy_bits(inference)}-bit words)", "",
+              markdown_table(energy_table(inference), digits=2), ""]
     lines += ["### Source networks", "", *([capped, ""] if capped else []), markdown_table(sources, digits=4), ""]
     with atomic_path(path) as temporary:
         temporary.write_text("\n".join(lines))

@@ -136,9 +136,11 @@ def hardware_file(name, kind):
 
 def energy_precision():
     """energy.precision_bits as a param of estimate_layer_energy, only where it differs from
-    the default width: a config without it (or with 8) prices, and reruns, as before."""
+    the default width: a config without it (or with 8) prices, and reruns, as before. The
+    value is a dict naming the key: Snakemake compares a rule's params as a set of values,
+    so a bare 16 beside image_size 16 would go unnoticed."""
     bits = study_grid.precision_bits(config)
-    return {} if bits == study_grid.ENERGY_WORD_BITS else {"precision_bits": bits}
+    return {} if bits == study_grid.ENERGY_WORD_BITS else {"precision": {"precision_bits": bits}}
 
 
 def study_scenarios():

@@ -157,3 +157,12 @@ def test_unknown_layer_types_are_not_counted():
     assert list(table["type"]) == ["conv", "linear"]
     assert table["macs"].tolist() == [8 * 8 * 2 * 9, 32 * 3]
     assert torch.is_grad_enabled()
+
+
+def test_a_design_that_cannot_hold_wider_words_says_so_in_one_line(tmp_path):
+    """The shipped TPU-like design's innermost memories hold 8-bit operands: at 16 bits ZigZag
+    finds no mapping of conv1, and the error names the files and the width."""
+    tpu = (resolve_hardware_path("zigzag:hardware/tpu_like.yaml"), resolve_hardware_path("zigzag:mapping/tpu_like.yaml"))
+    with pytest.raises(HardwareError, match=r"tpu_like.yaml: ZigZag failed at 16-bit words \(energy.precision_bits") as caught:
+        layer_costs(TINY, [2], *tpu, tmp_path, precision_bits=16)
+    assert "\n" not in str(caught.value)

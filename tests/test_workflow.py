@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from workflow_scripts.quantization import INT8_COLUMNS
 from workflow_scripts.study_grid import BLOCK_KEY
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
@@ -76,6 +77,8 @@ def test_default_config_dag(tmp_path):
     assert jobs["extract_features"] == 5 * depths * pretrain_seeds
     assert jobs["pretrain_cnn"] == 4 * pretrain_seeds and jobs["pretrain_cae"] == pretrain_seeds
     assert jobs["collect_metrics"] == 1
+    # every block scored at int8; one prefix quantisation per source network and pretraining seed (a file per depth)
+    assert jobs["score_int8"] == jobs["finetune"] and jobs["quantize_prefixes"] == 5 * pretrain_seeds
 
 
 def test_paper_config_dag_stays_in_the_hundreds(tmp_path):
@@ -146,6 +149,21 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
                    and line.split()[0] in ("rule", "localrule") and len(line.split()) == 2)
     assert jobs["pretrain_cae"] == 2 and jobs["pretrain_cnn"] == 2 * 2 and jobs["extract_features"] == 3 * 2 * 2
     assert jobs["paper_endpoint"] == 4 and jobs["collect_paper_endpoint"] == 1
+    # int8: every member scored, from a prefix quantised once per source network, pretraining seed and depth
+    assert jobs["quantize_prefixes"] == 3 * 2 and jobs["score_int8"] == 18 and jobs["collect_int8_metrics"] == 1
+    int8 = pd.read_csv(results / "int8_metrics.csv")
+    assert list(int8.columns) == [*INT8_COLUMNS, "config_hash"] and set(int8["config_hash"]) == set(metrics["config_hash"])
+    member = [*BLOCK_KEY, "n_train", "seed", "pretrain_seed"]
+    assert sorted(map(tuple, int8[member].to_numpy())) == sorted(map(tuple, metrics[member].to_numpy()))
+    assert int8["agreement"].between(0, 1).all() and int8["balanced_accuracy"].between(0, 1).all()
+    prefixes = sorted(p.relative_to(results / "int8" / "prefix").as_posix() for p in (results / "int8" / "prefix").rglob("*.pt"))
+    assert prefixes == [f"{n}/seed{s}/{d}.pt" for n in ("cae", "cnn_pose", "cnn_smile") for s in (0, 1)
+                        for d in ("conv1", "conv2+fc1")]
+    precision = pd.read_csv(results / "analysis" / "int8_claim.csv")
+    assert sorted(zip(precision["precision"], precision["task"])) == [("float32", "pose"), ("float32", "smile"),
+                                                                       ("int8", "pose"), ("int8", "smile")]
+    assert set(pd.read_csv(results / "analysis" / "int8_cost.csv")["scenario"]) == {"none", "cae", "cnn", "cae_tuned", "cnn_tuned"}
+    assert "int8_balanced_accuracy" in pd.read_csv(results / "analysis" / "tradeoff.csv")
     for name in ("data/preview.png", "data/label_balance.csv", "pretrain/cae/seed1/reconstructions.png",
                  "curves.csv", "energy/training_compute.csv", "summary.md", "analysis/headline.csv", "analysis/claim.csv"):
         assert (results / name).stat().st_size > 0, name
@@ -160,6 +178,7 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     summary = (results / "summary.md").read_text()
     order = [summary.index(h) for h in ("## The paper's claims beside this run", "## The pre-declared test", "## Exploratory")]
     assert order == sorted(order) and "unweighted cross-entropy" in summary and "pretrain.per_seed" in summary
+    assert "### At int8, the precision the energy assumes" in summary and "**The verdict " in summary
     assert "| +1.88 |" in summary and "6.58x" in summary  # the paper's numbers beside ours
     figures = sorted(p.name for p in (results / "figures").glob("*.png"))
     assert len(figures) == 7 and len(list((results / "figures").glob("*.pdf"))) == 7 and "claim_comparison.png" in figures
@@ -177,29 +196,43 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
         return planned_rules(snakemake(tmp_path, config, "-n", "--cores", "2"))
 
     assert rerun_plan(lambda c: None) == {}
-    # a fine-tuning setting reruns the fine-tuning blocks and the table, nothing upstream; the paper's endpoint
-    # too, but for the objective (the endpoint's is plain whatever the study's)
-    downstream = {"collect_metrics", "training_compute", "analyse_results", "plot_figures", "collect_paper_endpoint", "all"}
+    # a fine-tuning setting reruns the fine-tuning blocks, their int8 scores and the tables, nothing upstream (no
+    # prefix quantisation); the paper's endpoint too, but for the objective (the endpoint's is plain whatever the study's)
+    downstream = {"collect_metrics", "collect_int8_metrics", "training_compute", "analyse_results", "plot_figures",
+                  "collect_paper_endpoint", "all"}
     for edit, endpoint_blocks in ((lambda c: c["finetune"]["training"].update(learning_rate=0.001), 4),
                                   (lambda c: c["finetune"].update(objective="balanced"), 0),
                                   (lambda c: c["finetune"].update(validation="held_out"), 4)):
         plan = rerun_plan(edit)
-        assert set(plan) - {"paper_endpoint"} == {"finetune"} | downstream and plan["finetune"] == 18
-        assert plan.get("paper_endpoint", 0) == endpoint_blocks
+        assert set(plan) - {"paper_endpoint"} == {"finetune", "score_int8"} | downstream and plan["finetune"] == 18
+        assert plan["score_int8"] == 18 and plan.get("paper_endpoint", 0) == endpoint_blocks
     # the CAE's settings rerun the CAEs (one per seed) and what hangs on them, not the
     # source CNNs or the none blocks
     plan = rerun_plan(lambda c: c["pretrain"]["cae"].update(max_epochs=3))
-    assert set(plan) == {"pretrain_cae", "extract_features", "finetune", "paper_endpoint"} | downstream
+    assert set(plan) == {"pretrain_cae", "extract_features", "finetune", "paper_endpoint", "quantize_prefixes",
+                         "score_int8"} | downstream
     assert plan["pretrain_cae"] == 2 and plan["extract_features"] == 2 * 2 and plan["finetune"] == 2 * 4
+    assert plan["quantize_prefixes"] == 2 and plan["score_int8"] == 2 * 4
     assert plan["paper_endpoint"] == 2  # its cae blocks
     # the analysis' claim trains nothing of the grid again (the tables are restamped with the new config hash), only
     # the endpoint's cae blocks at the claim's new depth; without the endpoint, nothing trains
     plan = rerun_plan(lambda c: c.update(analysis={"claim": {"depth": "conv1"}}))
     assert set(plan) == downstream | {"paper_endpoint"} and plan["paper_endpoint"] == 2
     assert set(rerun_plan(lambda c: c.update(analysis={"paper_endpoint": False}))) == downstream - {"collect_paper_endpoint"}
-    # the training grid never reruns ZigZag; the architecture does
+    # the training grid never reruns ZigZag; the architecture does, and so does the width it prices (nothing trains)
     assert "estimate_layer_energy" not in rerun_plan(lambda c: c["finetune"].update(seeds=[0, 1, 2]))
     assert rerun_plan(lambda c: c["network"].update(fc2=6))["estimate_layer_energy"] == 2
+    plan = rerun_plan(lambda c: c.update(energy={"precision_bits": 16}))  # the hardware stays the default
+    assert plan["estimate_layer_energy"] == 2 and not {"finetune", "score_int8", "quantize_prefixes"} & set(plan)
+
+    # a damaged quantised prefix fails the int8 scoring that reads it, in one line naming the file and the fix
+    prefix = results / "int8" / "prefix" / "cae" / "seed0" / "conv1.pt"
+    prefix.write_bytes(prefix.read_bytes()[:200])
+    block = "results/finetune/smile/cae/cae/conv1/int8_metrics.csv"
+    failed = snakemake(tmp_path, TINY, "--cores", "1", block, "--forcerun", block, check=False)
+    lines = [line for line in failed.stderr.splitlines() if "rule score_int8 failed:" in line]
+    assert failed.returncode != 0 and len(lines) == 1, failed.stderr[-3000:]
+    assert lines[0].startswith(f"rule score_int8 failed: {prefix.relative_to(tmp_path)}: cannot be read (")
     print(f"tiny end-to-end study: {elapsed:.0f} s")
 
 

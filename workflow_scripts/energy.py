@@ -228,7 +228,11 @@ def layer_costs(architecture, class_counts, hardware_path, mapping_path, work_fo
         try:
             costs = run_zigzag(onnx_path, hardware_path, mapping_path, work_folder / name)
         except Exception as error:  # ZigZag's own errors are bare asserts and KeyErrors
-            raise HardwareError(f"{hardware_path} with {mapping_path}: ZigZag failed ({type(error).__name__}: {error})") from error
+            width = (f" at {precision_bits}-bit words (energy.precision_bits; a design whose memories hold "
+                     f"{WORD_BITS}-bit operands may not fit wider ones)" if precision_bits != WORD_BITS else "")
+            reason = " ".join(str(error).split())
+            raise HardwareError(f"{hardware_path} with {mapping_path}: ZigZag failed{width} "
+                                f"({type(error).__name__}: {reason})") from error
         if len(costs) != len(counted):
             raise EnergyCheckError(f"{name}: ZigZag saw {len(costs)} layers, PyTorch has {len(counted)}")
         tables.append(pd.concat([counted.reset_index(drop=True), costs], axis=1))

@@ -13,8 +13,8 @@ log = logging.getLogger("estimate_layer_energy")
 def main(snakemake):
     p = snakemake.params
     architecture = Architecture.from_config(p.network, p.image_size)
-    # the rule names precision_bits only where the config sets another width (common.smk's energy_precision)
-    bits = p.precision_bits if hasattr(p, "precision_bits") else WORD_BITS
+    # the rule names the width only where the config sets another (common.smk's energy_precision)
+    bits = p.precision["precision_bits"] if hasattr(p, "precision") else WORD_BITS
     log.info("weights and activations %d bits wide", bits)
     layers = layer_costs(architecture, p.class_counts, snakemake.input.hardware, snakemake.input.mapping, p.work_folder,
                          precision_bits=bits)

@@ -10,7 +10,9 @@ switched off (``torch.backends.mkldnn.enabled = False``: the same arithmetic sum
 another order), runs the same pre-declared test on them, and prints per task the run's
 gain and verdict beside the rerun's: whether the sign of the gain and the Holm decision
 stay the same. ``--replay`` also reruns with oneDNN on (the run's own order; it should
-reproduce the run's numbers). ``--output`` writes the comparison as CSV.
+reproduce the run's numbers). ``--output`` writes the comparison as CSV. Each rerun block is kept under ``--kept``
+(default ``build/verdict_repeatability``; empty it for a fresh rerun) and read back by a
+later call; ``--only-none`` trains the ``none`` blocks alone, which need no features.
 """
 
 import argparse
@@ -39,22 +41,33 @@ def claim_blocks(config: dict, claim: dict) -> list[Block]:
     return blocks
 
 
-def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool) -> pd.DataFrame:
-    """The claim's test on the claim's blocks trained again, oneDNN on or off."""
+def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool, kept: Path, only_none: bool = False):
+    """The claim's test on the claim's blocks trained again, oneDNN on or off. Each block's
+    rerun is kept in ``kept`` and read from there by a later call (a bench of a quarter of
+    an hour can be resumed, or its ``none`` blocks run before the run's features exist)."""
     torch.backends.mkldnn.enabled = onednn
     data = results / "data"
     faces = load_face_set(data / "faces.pt", data / "faces.csv")
     labelled = LabelledFaces(faces.table, read_csv(data / "roles.csv"), read_csv(data / "subsets.csv"))
     design = dataclasses.replace(FinetuneDesign.from_config(config), train_sizes=(claim["n_train"],))
-    features = {seed: read_torch(results / "features" / "cae" / f"seed{seed}" / f"{claim['depth']}.pt")
-                for seed in distinct_pretrain_seeds(design.pretrain_seed_of)}
     metrics = []
     for block in claim_blocks(config, claim):
         frozen = block.scenario != scenarios.NONE
-        block_metrics = run_block(block, design, labelled, torch.device("cpu"),
-                                  images=None if frozen else faces.images, features=features if frozen else None)[0]
+        if frozen and only_none:
+            continue
+        path = kept / f"{'-'.join(dataclasses.astuple(block))}.csv"
+        if path.exists():
+            block_metrics = read_csv(path)
+        else:
+            features = {seed: read_torch(results / "features" / "cae" / f"seed{seed}" / f"{claim['depth']}.pt")
+                        for seed in distinct_pretrain_seeds(design.pretrain_seed_of)} if frozen else None
+            block_metrics = run_block(block, design, labelled, torch.device("cpu"),
+                                      images=None if frozen else faces.images, features=features)[0]
+            write_csv(block_metrics, path)
         metrics.append(block_metrics)
         print(f"  {block}: mean test balanced accuracy {block_metrics['balanced_accuracy'].mean():.4f}", flush=True)
+    if only_none:
+        return None
     metrics = pd.concat(metrics, ignore_index=True)
     summary = analysis.summarise(metrics)
     gains = analysis.paired_gains(metrics)
@@ -78,16 +91,22 @@ def main():
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--replay", action="store_true", help="also rerun with oneDNN on (the run's own order)")
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--kept", type=Path, default=ROOT / "build" / "verdict_repeatability",
+                        help="where each rerun block's metrics are kept (and read back by a later call)")
+    parser.add_argument("--only-none", action="store_true", help="train the none blocks only (no features needed)")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the finetune jobs run
     config = load_config_file(args.config)
     claim = claim_of(config)
-    run = read_csv(args.results / "analysis" / "claim.csv")
     reruns = {}
     for name, onednn in ([("replay", True)] if args.replay else []) + [("no_onednn", False)]:
         print(f"rerun {name}: the claim's blocks at N = {claim['n_train']}, oneDNN {'on' if onednn else 'off'}", flush=True)
-        reruns[name] = rerun_claim(config, claim, args.results, onednn)
-    table = compare(run, reruns, claim["alpha"])
+        kept = args.kept / name
+        kept.mkdir(parents=True, exist_ok=True)
+        reruns[name] = rerun_claim(config, claim, args.results, onednn, kept, args.only_none)
+    if args.only_none:
+        return
+    table = compare(read_csv(args.results / "analysis" / "claim.csv"), reruns, claim["alpha"])
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for name in reruns:

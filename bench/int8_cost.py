@@ -31,7 +31,7 @@ NAMED = {"fetch_mtfl", "prepare_faces", "split_faces", "describe_faces", "collec
 def snakemake(workdir: Path, config: Path, cores: int, *args) -> float:
     """Run Snakemake on ``config`` in ``workdir``; return its wall seconds."""
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(config), "--cores", str(cores), "--quiet", "rules", *args]
+               "--configfile", str(config), "--cores", str(cores), *args, "--quiet", "rules"]  # targets before any option
     started = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - started

@@ -12,7 +12,9 @@ gain and verdict beside the rerun's: whether the sign of the gain and the Holm d
 stay the same. ``--replay`` also reruns with oneDNN on (the run's own order; it should
 reproduce the run's numbers). ``--output`` writes the comparison as CSV. Each rerun block is kept under ``--kept``
 (default ``build/verdict_repeatability``; empty it for a fresh rerun) and read back by a
-later call; ``--only-none`` trains the ``none`` blocks alone, which need no features.
+later call; ``--only-none`` trains the ``none`` blocks alone, which need no features, and
+``--tasks`` those of some tasks only (two calls on disjoint tasks use two cores; a last
+call without it reads every kept block and compares).
 """
 
 import argparse
@@ -33,15 +35,16 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPARED = ["gain", "ci_low", "ci_high", "p_holm", "verdict"]
 
 
-def claim_blocks(config: dict, claim: dict) -> list[Block]:
+def claim_blocks(config: dict, claim: dict, tasks=None) -> list[Block]:
     blocks = []
-    for task in config["finetune"]["tasks"]:
+    for task in tasks or config["finetune"]["tasks"]:
         blocks.append(Block(task, scenarios.NONE, scenarios.NONE, scenarios.NONE))
         blocks.append(Block(task, scenarios.CAE, scenarios.CAE, claim["depth"]))
     return blocks
 
 
-def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool, kept: Path, only_none: bool = False):
+def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool, kept: Path, only_none: bool = False,
+                tasks=None):
     """The claim's test on the claim's blocks trained again, oneDNN on or off. Each block's
     rerun is kept in ``kept`` and read from there by a later call (a bench of a quarter of
     an hour can be resumed, or its ``none`` blocks run before the run's features exist)."""
@@ -51,7 +54,7 @@ def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool, kept: Pa
     labelled = LabelledFaces(faces.table, read_csv(data / "roles.csv"), read_csv(data / "subsets.csv"))
     design = dataclasses.replace(FinetuneDesign.from_config(config), train_sizes=(claim["n_train"],))
     metrics = []
-    for block in claim_blocks(config, claim):
+    for block in claim_blocks(config, claim, tasks):
         frozen = block.scenario != scenarios.NONE
         if frozen and only_none:
             continue
@@ -66,7 +69,7 @@ def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool, kept: Pa
             write_csv(block_metrics, path)
         metrics.append(block_metrics)
         print(f"  {block}: mean test balanced accuracy {block_metrics['balanced_accuracy'].mean():.4f}", flush=True)
-    if only_none:
+    if only_none or tasks:
         return None
     metrics = pd.concat(metrics, ignore_index=True)
     summary = analysis.summarise(metrics)
@@ -94,6 +97,8 @@ def main():
     parser.add_argument("--kept", type=Path, default=ROOT / "build" / "verdict_repeatability",
                         help="where each rerun block's metrics are kept (and read back by a later call)")
     parser.add_argument("--only-none", action="store_true", help="train the none blocks only (no features needed)")
+    parser.add_argument("--tasks", nargs="+", help="train these tasks' blocks only (and compare nothing): "
+                        "calls on disjoint tasks share the cores, a last call without --tasks compares")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the finetune jobs run
     config = load_config_file(args.config)
@@ -103,8 +108,8 @@ def main():
         print(f"rerun {name}: the claim's blocks at N = {claim['n_train']}, oneDNN {'on' if onednn else 'off'}", flush=True)
         kept = args.kept / name
         kept.mkdir(parents=True, exist_ok=True)
-        reruns[name] = rerun_claim(config, claim, args.results, onednn, kept, args.only_none)
-    if args.only_none:
+        reruns[name] = rerun_claim(config, claim, args.results, onednn, kept, args.only_none, args.tasks)
+    if args.only_none or args.tasks:
         return
     table = compare(read_csv(args.results / "analysis" / "claim.csv"), reruns, claim["alpha"])
     with pd.option_context("display.width", 200, "display.max_columns", None):

@@ -1,4 +1,4 @@
-"""What ``finetune.validation: cross_validated`` costs against ``from_labels``, measured.
+"""What ``finetune.epoch_choice: cross_validated`` costs against ``from_labels``, measured.
 
     .venv/bin/python bench/cross_validation_cost.py --results results [--config config.yaml] [--task gender]
 
@@ -40,7 +40,7 @@ def main():
     base = FinetuneDesign.from_config(config, dict.fromkeys(config["finetune"]["seeds"], 0))
     for scenario, depth, block_features in (("none", "none", None), ("cae", "conv4+fc1", features)):
         for validation, folds in (("from_labels", base.protocol.folds), ("cross_validated", 5), ("cross_validated", 3)):
-            design = dataclasses.replace(base, protocol=dataclasses.replace(base.protocol, validation=validation, folds=folds))
+            design = dataclasses.replace(base, protocol=dataclasses.replace(base.protocol, epoch_choice=validation, folds=folds))
             started = time.perf_counter()
             metrics, *_ = run_block(Block(args.task, scenario, scenario if block_features else "none", depth), design,
                                       labelled, torch.device("cpu"), images=faces.images, features=block_features)

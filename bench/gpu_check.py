@@ -44,7 +44,7 @@ def write_configs(outdir: Path, tiny: bool, device: str):
     (outdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))  # the device comes with --config
     paper = yaml.safe_load(PAPER.read_text())
     paper["device"] = device
-    paper["data"]["source"] = "synthetic"
+    paper["data"]["dataset"] = "synthetic"
     paper["synthetic"] = dict(MTFL_SIZE)
     if tiny:  # the paper grid's shape at a few seconds' cost
         paper["data"]["image_size"] = 16

@@ -45,7 +45,7 @@ def load_faces(config, archive: Path | None):
     archive exists, else synthetic faces of the config's size."""
     size = config["data"]["image_size"]
     archive = Path(archive or config["mtfl"]["path"])
-    if config["data"]["source"] == "mtfl" and archive.exists():
+    if config["data"]["dataset"] == "mtfl" and archive.exists():
         from workflow_scripts.mtfl import read_mtfl
 
         return read_mtfl(archive, size, config["mtfl"]["crop_margin"], threads=4)[0], f"MTFL ({archive})"

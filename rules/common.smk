@@ -69,14 +69,14 @@ def dataset_settings():
 
 
 def dataset_inputs():
-    return {"archive": config["mtfl"]["path"]} if config["data"]["source"] == "mtfl" else {}
+    return {"archive": config["mtfl"]["path"]} if config["data"]["dataset"] == "mtfl" else {}
 
 
 def mtfl_download_needed():
     """True when the study reads MTFL, nothing is at mtfl.path and mtfl.url names a source.
     Looks at the local disk only: the network is the fetch_mtfl job's alone."""
     mtfl = config["mtfl"]
-    return config["data"]["source"] == "mtfl" and not Path(mtfl["path"]).exists() and bool(mtfl["url"])
+    return config["data"]["dataset"] == "mtfl" and not Path(mtfl["path"]).exists() and bool(mtfl["url"])
 
 
 def block_pretrain_seeds(wildcards):

@@ -50,7 +50,7 @@ rule analyse_results:
         ),
         front_page=FRONT_PAGE,
     params:
-        dataset=config["data"]["source"],
+        dataset=config["data"]["dataset"],
         claim=CLAIM,
         protocol_text=PROTOCOL_TEXT,
         pretraining_text=study_grid.pretraining_description(config),

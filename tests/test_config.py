@@ -52,16 +52,33 @@ def test_schema_rejects_with_one_line_naming_the_key(edit, message):
 @pytest.mark.parametrize(
     "edit, message",
     [
+        (lambda c: c["data"].update(source=c["data"].pop("dataset")), r"^config: key 'data.source' was renamed: write data.dataset$"),
+        (lambda c: c["finetune"].update(validation="held_out"), r"key 'finetune.validation' was renamed: write finetune.epoch_choice$"),
+        (lambda c: c["finetune"].update(validation_fraction_of_n=0.2), r"'finetune.validation_fraction_of_n' was renamed: write finetune.stop_fraction_of_n$"),
+        (lambda c: c["network"]["conv"][2].update(pool=c["network"]["conv"][2].pop("maxpool")), r"key 'network.conv\[2\].pool' was renamed: write network.conv\[\].maxpool$"),
+    ],
+)
+def test_an_old_key_name_is_told_its_new_name(edit, message):
+    """Keys renamed so that a word means one thing: a config written before says what to write."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    edit(config)
+    with pytest.raises(ConfigError, match=message):
+        validate_with_schema(config)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
         (lambda c: c["finetune"].update(depths=["conv5"]), r"key 'finetune.depths': 'conv5' does not fit a trunk of 4 conv layers"),
         (lambda c: c["finetune"].update(depths=["conv2+fc1"]), r"'conv2\+fc1' does not fit"),
         (lambda c: c["finetune"].update(train_sizes=[50, 9001]), r"key 'finetune.train_sizes': 9001 exceeds the training pool of 9000 faces"),
-        (lambda c: c["data"].update(image_size=36), r"key 'data.image_size': 36 is not divisible by the product of the max-pool factors network.conv\[\].pool \(16\)"),
+        (lambda c: c["data"].update(image_size=36), r"key 'data.image_size': 36 is not divisible by the product of the max-pool factors network.conv\[\].maxpool \(16\)"),
         (lambda c: c["network"]["conv"][1].update(kernel=4), r"key 'network.conv.1.kernel': 4 is even"),
         (lambda c: c["finetune"].update(cnn_sources={"gender": ["gender"]}), r"cnn_sources.gender': a task cannot be its own source"),
         (lambda c: c["analysis"]["claim"].update(depth="conv3"), r"key 'analysis.claim.depth': 'conv3' is not in finetune.depths"),
         (lambda c: c["analysis"]["claim"].update(n_train=100), r"key 'analysis.claim.n_train': 100 is not in finetune.train_sizes"),
         (lambda c: c["analysis"].update(hardware="gpu"), r"key 'analysis.hardware': 'gpu' is not in energy.hardware \(eyeriss_like, tpu_like\)"),
-        (lambda c: c["finetune"].update(validation="cross_validated", folds=60, train_sizes=[50, 200]),
+        (lambda c: c["finetune"].update(epoch_choice="cross_validated", folds=60, train_sizes=[50, 200]),
          r"key 'finetune.folds': 60 folds of the smallest labelled set \(finetune.train_sizes: 50 faces\); need folds <= N"),
     ],
 )
@@ -218,7 +235,7 @@ def command_line_config(given: dict) -> dict:
         ("data", "validation_fraction", "0.25"),  # number
         ("finetune", "tune_transferred", "true"),  # boolean
         ("device", None, "cuda"),  # enum
-        ("finetune", "validation", "held_out"),  # enum inside a section
+        ("finetune", "epoch_choice", "held_out"),  # enum inside a section
         ("mtfl", "path", "/data/MTFL.zip"),  # string
         ("mtfl", "sha256", "'" + "0" * 64 + "'"),  # a string of digits, quoted as it must be in a file
         ("analysis", "claim", "{n_train: 200}"),  # oneOf: const or integer

@@ -39,7 +39,7 @@ def served_archive(tmp_path):
 
 def mtfl_config(url, sha256=""):
     config = yaml.safe_load(yaml.safe_dump(TINY))
-    config["data"] = {"source": "mtfl", "image_size": 16, "validation_fraction": 0.2}
+    config["data"] = {"dataset": "mtfl", "image_size": 16, "validation_fraction": 0.2}
     config["mtfl"] = {"path": "data/MTFL.zip", "url": url, "sha256": sha256}
     config["finetune"]["train_sizes"] = [2]
     return config

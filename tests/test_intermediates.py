@@ -20,7 +20,7 @@ from workflow_scripts.tasks import TASKS
 
 CROSS_VALIDATED = copy.deepcopy(TINY)
 CROSS_VALIDATED["finetune"].update(tasks=["smile"], scenarios=["none", "cae"], tune_transferred=False,
-                                   depths=["conv2+fc1"], validation="cross_validated", folds=2)
+                                   depths=["conv2+fc1"], epoch_choice="cross_validated", folds=2)
 CROSS_VALIDATED["analysis"] = {"checkpoints": [1, 2, 50]}  # 50 lies beyond max_epochs (3): not scored
 TABLES = ["results/metrics.csv", "results/checkpoints.csv", "results/pretrain/sources.csv"]
 
@@ -65,10 +65,26 @@ def test_a_cross_validated_study_writes_subsets_per_task_checkpoint_scores_and_h
 
     # under from_labels nobody is scored at checkpoints: the table has its columns, no rows
     from_labels = copy.deepcopy(CROSS_VALIDATED)
-    from_labels["finetune"]["validation"] = "from_labels"
+    from_labels["finetune"]["epoch_choice"] = "from_labels"
     snakemake(tmp_path, from_labels, "--cores", "2", *TABLES)
     scores = pd.read_csv(results / "checkpoints.csv")
     assert list(scores.columns) == CHECKPOINT_COLUMNS and scores.empty
+
+    # a block's table cut in the middle of a row, or a foreign one, fails the stage that reads
+    # it in one line naming it and the fix (pandas would read a number cut short as a number)
+    block_metrics = results / "finetune" / "smile" / "none" / "none" / "none" / "metrics.csv"
+    written = block_metrics.read_bytes()
+    block_metrics.write_bytes(written[:-4])
+    result = snakemake(tmp_path, from_labels, "--cores", "1", "results/metrics.csv", check=False)
+    lines = [line for line in result.stderr.splitlines() if f"{block_metrics.relative_to(tmp_path)}: cannot be read" in line]
+    assert result.returncode != 0 and len(lines) == 1, result.stderr[-3000:]
+    assert "(it ends in the middle of a row)" in lines[0] and "--forcerun" in lines[0]
+    block_metrics.write_bytes(written)
+    block_checkpoints = block_metrics.with_name("checkpoints.csv")
+    block_checkpoints.write_text("split,path\ntrain,a.png\n")
+    result = snakemake(tmp_path, from_labels, "--cores", "1", "results/metrics.csv", check=False)
+    lines = [line for line in result.stderr.splitlines() if f"{block_checkpoints.relative_to(tmp_path)}: cannot be read" in line]
+    assert result.returncode != 0 and len(lines) == 1 and "(no column 'task'" in lines[0], result.stderr[-3000:]
 
 
 def small_face_set(n=6):
@@ -103,6 +119,15 @@ def test_an_unreadable_or_foreign_table_is_named_with_the_fix(tmp_path):
     write_csv(pd.DataFrame({"a": [1]}), path)
     with pytest.raises(IntermediateError, match=rf"^{path}: cannot be read \(no column 'role'\)"):
         read_csv(path, columns=["a", "role"])
+
+
+def test_a_table_cut_in_the_middle_of_a_row_is_named(tmp_path):
+    path = tmp_path / "metrics.csv"
+    write_csv(pd.DataFrame({"task": ["smile", "pose"], "accuracy": [0.625, 0.5]}), path)
+    path.write_bytes(path.read_bytes()[:-3])  # "pose,0." : pandas alone reads 0.0
+    assert pd.read_csv(path)["accuracy"].tolist() == [0.625, 0.0]
+    with pytest.raises(IntermediateError, match=rf"^{path}: cannot be read \(it ends in the middle of a row\)"):
+        read_csv(path)
 
 
 def test_a_face_table_cut_short_is_named(tmp_path):

@@ -18,7 +18,7 @@ from test_download import needs_unshare, offline
 DOCUMENTS = ["README.md", *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md"))]
 # the documents' stand-ins for what a reader fills in
 PLACEHOLDERS = {"/path/to/MTFL.zip": "{archive}", "/data/MTFL.zip": "{archive}", "<partition>": "debug", "<account>": "lab",
-                "path/to/config.yaml": "config.yaml", "CONFIG=my.yaml": "CONFIG=config.yaml", " [--configfile …]": ""}
+                "path/to/config.yaml": "config.yaml", "CONFIG=my.yaml": "CONFIG=config.yaml", "study_config my.yaml": "study_config config.yaml", " [--configfile …]": ""}
 # commands not run here, and why; every other command of the documents is
 NOT_RUN = {
     ".venv/bin/python bench/paper_scale.py blocks --device cuda": "trains on a GPU for minutes (docs/gpu.md); bench/ has its own tests",

@@ -17,9 +17,9 @@ from workflow_scripts.study_grid import BLOCK_KEY
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 
 TINY = {
-    "data": {"source": "synthetic", "image_size": 16, "validation_fraction": 0.2},
+    "data": {"dataset": "synthetic", "image_size": 16, "validation_fraction": 0.2},
     "synthetic": {"n_train": 500, "n_test": 200, "seed": 0},
-    "network": {"conv": [{"channels": 4, "kernel": 3, "pool": 2}, {"channels": 8, "kernel": 3, "pool": 2}], "fc1": 16, "fc2": 8},
+    "network": {"conv": [{"channels": 4, "kernel": 3, "maxpool": 2}, {"channels": 8, "kernel": 3, "maxpool": 2}], "fc1": 16, "fc2": 8},
     "pretrain": {
         "per_seed": True,
         "cae": {"max_epochs": 2, "patience": 1, "batch_size": 64, "learning_rate": 0.003},
@@ -31,7 +31,7 @@ TINY = {
         "depths": ["conv1", "conv2+fc1"],
         "train_sizes": [20, 40],
         "seeds": [0, 1],
-        "validation": "from_labels",
+        "epoch_choice": "from_labels",
         "objective": "plain",
         "training": {"max_epochs": 3, "patience": 2, "batch_size": 16, "learning_rate": 0.003, "min_epoch_samples": 40},
     },
@@ -202,7 +202,7 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
                   "collect_paper_endpoint", "all"}
     for edit, endpoint_blocks in ((lambda c: c["finetune"]["training"].update(learning_rate=0.001), 4),
                                   (lambda c: c["finetune"].update(objective="balanced"), 0),
-                                  (lambda c: c["finetune"].update(validation="held_out"), 4)):
+                                  (lambda c: c["finetune"].update(epoch_choice="held_out"), 4)):
         plan = rerun_plan(edit)
         assert set(plan) - {"paper_endpoint"} == {"finetune", "score_int8"} | downstream and plan["finetune"] == 18
         assert plan["score_int8"] == 18 and plan.get("paper_endpoint", 0) == endpoint_blocks

@@ -74,11 +74,26 @@ def read_torch(path, expect: type | None = None):
     return loaded
 
 
+def _ends_mid_row(path) -> bool:
+    """Whether a non-empty table file lacks the line end that closes every row write_csv
+    writes (a file cut short; pandas would read ``0.625`` cut to ``0.`` as a number)."""
+    try:
+        with open(path, "rb") as file:
+            if file.seek(0, os.SEEK_END) == 0:
+                return False
+            file.seek(-1, os.SEEK_END)
+            return file.read(1) not in (b"\n", b"\r")
+    except (FileNotFoundError, IsADirectoryError, TypeError, OSError):
+        return False  # not a plain file path: pandas says what it is
+
+
 def read_csv(path, columns=(), **options):
     """``pandas.read_csv`` of an intermediate table; IntermediateError naming it when it cannot
     be parsed or lacks one of ``columns``."""
     import pandas as pd
 
+    if _ends_mid_row(path):
+        raise IntermediateError(path, "it ends in the middle of a row")
     try:
         table = pd.read_csv(path, **options)
     except FileNotFoundError:

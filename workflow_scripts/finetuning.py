@@ -130,10 +130,10 @@ def extract_features(trunk, length: int, images, faces, device, chunk: int = 102
 def member_faces(labels_by_face: np.ndarray, labelled: np.ndarray, roles: pd.DataFrame, protocol: Protocol):
     """(training faces, early-stopping faces or None) of a member with ``labelled`` faces,
     in their labelled order; reads the labels of ``labelled`` only."""
-    if protocol.validation == "from_labels":
-        held_out = early_stopping_mask(labels_by_face[labelled], protocol.validation_fraction_of_n)
+    if protocol.epoch_choice == "from_labels":
+        held_out = early_stopping_mask(labels_by_face[labelled], protocol.stop_fraction_of_n)
         return labelled[~held_out], labelled[held_out]
-    if protocol.validation == "held_out":
+    if protocol.epoch_choice == "held_out":
         return labelled, faces_with_role(roles, "validation")
     return labelled, None  # fixed_epochs, and cross_validated (whose folds are planned apart)
 
@@ -184,9 +184,9 @@ class BlockInputs:
 def stacking_groups(members: list, stack: str, device: torch.device) -> list[list]:
     """Which members train together: all of the block, the seeds of one size, or one by one.
 
-    auto: the whole block on CUDA, one at a time on the CPU, where the plain loop
-    measured as fast as stacking or faster for every kind of block
-    (bench/training_speed.py; bench/README.md)."""
+    auto: the whole block on CUDA, one at a time on the CPU, where stacking measured
+    slower wherever a conv layer or fc1 trains and at most 1.6x faster where only fc2 and
+    out train, on blocks of a second or less (bench/training_speed.py; bench/README.md)."""
     if stack == "auto":
         stack = "block" if device.type == "cuda" else "none"
     if stack == "block":
@@ -226,7 +226,7 @@ def plan_members(block: Block, design: FinetuneDesign, faces: LabelledFaces) -> 
     def class_weights(of_faces):
         return loss_weights(labels, of_faces, N_CLASSES[block.task], design.protocol.objective)
 
-    cross_validated = design.protocol.validation == "cross_validated"
+    cross_validated = design.protocol.epoch_choice == "cross_validated"
     members = []
     for n_train in design.train_sizes:
         for seed in design.seeds:
@@ -290,7 +290,7 @@ def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inp
     fitted = {}
     for group in stacking_groups(members, design.protocol.stack, device):
         folds, epochs = {(m.n_train, m.seed): [] for m in group}, None
-        if design.protocol.validation == "cross_validated":
+        if design.protocol.epoch_choice == "cross_validated":
             fold_members = [fold for m in group for fold in m.folds]
             owners = [(m.n_train, m.seed) for m in group for _ in m.folds]
             for owner, fold, result in zip(owners, fold_members, train(fold_members, folds_of=owners)):
@@ -348,6 +348,11 @@ def score_member(block: Block, design: FinetuneDesign, member: Member, fitted: F
 
 CHECKPOINT_COLUMNS = [*BLOCK_KEY, "n_train", "seed", "pretrain_seed", "epochs", "accuracy", "balanced_accuracy",
                       "macro_f1"]
+# the columns of a block's metrics.csv (score_member's keys); results/metrics.csv adds config_hash
+METRIC_COLUMNS = [*BLOCK_KEY, "n_train", "seed", "pretrain_seed", "n_fit", "n_stop", "folds", "accuracy",
+                  "balanced_accuracy", "macro_f1", "confusion", "stop_accuracy", "stop_balanced_accuracy",
+                  "stop_accuracy_sd", "stop_balanced_accuracy_sd", "epochs_run", "best_epoch", "fold_epochs_run",
+                  "train_seconds"]
 
 
 def score_checkpoints(block: Block, design: FinetuneDesign, member: Member, fitted: Fitted, inputs: BlockInputs,

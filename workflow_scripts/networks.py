@@ -26,7 +26,7 @@ class ConvSpec:
 
     channels: int
     kernel: int
-    pool: int  # max-pool factor (1: no max-pooling); named as the config key
+    maxpool: int  # max-pool factor (1: no max-pooling); named as the config key
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Architecture:
     def conv_output_shape(self) -> tuple[int, int, int]:
         side = self.image_size
         for layer in self.conv:
-            side //= layer.pool
+            side //= layer.maxpool
         return self.conv[-1].channels, side, side
 
     def trunk_names(self) -> list[str]:
@@ -76,8 +76,8 @@ def prefix_layers(depth: str, architecture: Architecture) -> list[str]:
 
 def _conv_layer(in_channels, spec: ConvSpec):
     layers = [nn.Conv2d(in_channels, spec.channels, spec.kernel, padding=spec.kernel // 2), nn.ReLU()]
-    if spec.pool > 1:
-        layers.append(nn.MaxPool2d(spec.pool))
+    if spec.maxpool > 1:
+        layers.append(nn.MaxPool2d(spec.maxpool))
     return nn.Sequential(*layers)
 
 
@@ -113,8 +113,8 @@ class ConvAutoencoder(nn.Module):
         specs = architecture.conv
         for k in reversed(range(len(specs))):
             out_channels = specs[k - 1].channels if k > 0 else 1
-            if specs[k].pool > 1:
-                layers.append(nn.Upsample(scale_factor=specs[k].pool, mode="nearest"))
+            if specs[k].maxpool > 1:
+                layers.append(nn.Upsample(scale_factor=specs[k].maxpool, mode="nearest"))
             layers.append(nn.Conv2d(specs[k].channels, out_channels, specs[k].kernel, padding=specs[k].kernel // 2))
             layers.append(nn.ReLU() if k > 0 else nn.Sigmoid())
         self.decoder = nn.Sequential(*layers)

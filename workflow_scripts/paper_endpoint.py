@@ -25,6 +25,8 @@ PLAIN = "plain"
 # gains.csv: a gain of 0.0198 is +1.98 points), n the number of paired seeds
 GAIN_COLUMNS = ["task", "paper_gain", "plain_gain", "ci_low", "ci_high", "n", "none_accuracy", "cae_accuracy",
                 "majority_accuracy"]
+# what endpoint_gains reads of results/paper_endpoint.csv
+ENDPOINT_COLUMNS = [*study_grid.BLOCK_KEY, "n_train", "seed", "pretrain_seed", "accuracy", "objective", "majority_accuracy"]
 
 
 def endpoint_blocks(config: dict) -> list[dict]:
@@ -50,7 +52,7 @@ def endpoint_train_sizes(config: dict) -> list[int]:
 
 def endpoint_protocol(finetune: dict) -> dict:
     """The study's protocol settings (``Protocol.config_keys`` of config finetune) with the
-    objective set to plain: the same validation, folds and stacking, another loss and
+    objective set to plain: the same epoch choice, folds and stacking, another loss and
     stopping score."""
     settings = {key: finetune[key] for key in Protocol.config_keys() if key in finetune}
     return {**settings, "objective": PLAIN}

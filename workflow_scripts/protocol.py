@@ -1,10 +1,10 @@
 """How a classifier of the grid learns and when it stops. Torch-free.
 
 Early stopping scores a member on its *stop faces* (early-stopping faces), chosen by the
-validation protocol (``finetune.validation``):
+epoch choice (``finetune.epoch_choice``):
 
 - ``from_labels``: the stop faces are a stratified part of the member's own N labelled
-  faces (``validation_fraction_of_n``); the rest trains. N counts every label used, so a
+  faces (``stop_fraction_of_n``); the rest trains. N counts every label used, so a
   "few labels" result really uses few labels.
 - ``cross_validated``: stratified k-fold inside the member's own N labelled faces
   (``folds``): each fold's faces are the stop faces of a model trained on the other
@@ -54,7 +54,7 @@ def early_stopping_mask(labels_in_order, fraction: float) -> np.ndarray:
     set: nested subsets stay nested, in both their training and their held-out parts.
     """
     if not 0 < fraction < 1:
-        raise ValueError(f"validation_fraction_of_n must lie in (0, 1), got {fraction}")
+        raise ValueError(f"stop_fraction_of_n must lie in (0, 1), got {fraction}")
     f = Fraction(fraction).limit_denominator(10**6)  # exact arithmetic: no rounding at the steps
 
     def held_out_of_first(k):
@@ -88,8 +88,8 @@ class Protocol:
     """The fine-tuning protocol of a study: these keys of config ``finetune``, with the
     schema's defaults and, where the schema lists them, its allowed values."""
 
-    validation: str = SCHEMA["validation"]["default"]
-    validation_fraction_of_n: float = SCHEMA["validation_fraction_of_n"]["default"]
+    epoch_choice: str = SCHEMA["epoch_choice"]["default"]
+    stop_fraction_of_n: float = SCHEMA["stop_fraction_of_n"]["default"]
     folds: int = SCHEMA["folds"]["default"]
     objective: str = SCHEMA["objective"]["default"]
     stack: str = SCHEMA["stack"]["default"]
@@ -113,18 +113,18 @@ class Protocol:
         """Whether a member is also scored at the pre-declared checkpoint epochs
         (``analysis.checkpoints``): where it trains on all N faces for an epoch count
         chosen before it starts (the cross-validated refit, ``fixed_epochs``)."""
-        return self.validation in ("cross_validated", "fixed_epochs")
+        return self.epoch_choice in ("cross_validated", "fixed_epochs")
 
     def describe(self) -> str:
         """One sentence for summaries and logs."""
         stopping = {
-            "from_labels": f"early stopping on {self.validation_fraction_of_n:.0%} of each member's N labelled faces "
+            "from_labels": f"early stopping on {self.stop_fraction_of_n:.0%} of each member's N labelled faces "
                            "(stratified; N counts every label used)",
             "cross_validated": f"epoch count chosen by {self.folds}-fold cross-validation inside each member's N labelled "
                                "faces (stratified; mean over folds, ties to the later epoch), then trained on all N",
             "held_out": "early stopping on the held-out labelled validation split (labels beyond N)",
             "fixed_epochs": "no early stopping (max_epochs, last state kept)",
-        }[self.validation]
+        }[self.epoch_choice]
         loss = {"balanced": "class-weighted cross-entropy, stopping on balanced error",
                 "plain": "unweighted cross-entropy, stopping on error (1 - accuracy)"}[self.objective]
         return f"{stopping}; {loss}"

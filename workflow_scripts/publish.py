@@ -123,7 +123,7 @@ def main(argv=None):
     archive = (args.archive or Path(config["mtfl"]["path"])).resolve()
     snakemake = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
                  "--configfile", str(args.config.resolve())]
-    overrides = ["--config", f"mtfl={{path: {archive}}}"] if config["data"]["source"] == "mtfl" else []
+    overrides = ["--config", f"mtfl={{path: {archive}}}"] if config["data"]["dataset"] == "mtfl" else []
     started = time.perf_counter()
     subprocess.run([*snakemake, "--cores", str(args.cores), *overrides], check=True)
     wall = time.perf_counter() - started
@@ -144,7 +144,7 @@ def main(argv=None):
         "command": command, "published_by": f"python -m workflow_scripts.publish {args.config} {args.dest}",
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "wall_seconds": round(wall, 1), "snakemake_cores": args.cores, "machine": machine(),
-        "archive_sha256": sha256_of(archive) if config["data"]["source"] == "mtfl" else None,
+        "archive_sha256": sha256_of(archive) if config["data"]["dataset"] == "mtfl" else None,
     }
     (args.dest / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     summary_text = (args.dest / "summary.md").read_text()

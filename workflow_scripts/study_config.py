@@ -131,8 +131,30 @@ def schema_error_line(error, config_name="config") -> str:
     return f"{_source(config_name, key)}: key '{key}': {error.message}"
 
 
+# Keys that were renamed so that each word means one thing ("validation" the held-out split,
+# "source" the network layers are copied from, "pool" the unlabelled training faces): a
+# config that still uses an old name is told the new one.
+RENAMED_KEYS = {"data.source": "data.dataset", "finetune.validation": "finetune.epoch_choice",
+                "finetune.validation_fraction_of_n": "finetune.stop_fraction_of_n",
+                "network.conv[].pool": "network.conv[].maxpool"}
+
+
+def check_renamed_keys(config: dict, config_name="config"):
+    """Raise ConfigError with one line for the first key of ``RENAMED_KEYS`` that ``config`` uses."""
+    for old, new in RENAMED_KEYS.items():
+        section, key = old.split(".", 1)
+        nodes = config.get(section)
+        if key.startswith("conv[]."):
+            nodes, key = (nodes or {}).get("conv"), key.removeprefix("conv[].")
+        for index, node in enumerate(nodes if isinstance(nodes, list) else [nodes]):
+            if isinstance(node, dict) and key in node:
+                where = f"{section}.conv[{index}].{key}" if isinstance(nodes, list) else old
+                raise ConfigError(f"{_source(config_name, old)}: key '{where}' was renamed: write {new}")
+
+
 def validate_with_schema(config: dict, config_name="config"):
     """Raise ConfigError with one line for the first schema violation (defaults are not filled)."""
+    check_renamed_keys(config, config_name)
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(load_schema())
@@ -243,8 +265,8 @@ def plain_dict(value):
 
 
 def dataset_settings(config: dict) -> dict:
-    """The settings of the dataset in use (``data.source``) that shape the prepared faces."""
-    dataset = config["data"]["source"]
+    """The settings of the dataset in use (``data.dataset``) that shape the prepared faces."""
+    dataset = config["data"]["dataset"]
     if dataset == "mtfl":
         return {key: config["mtfl"][key] for key in ("crop_margin", "skip_bad_records")}
     return dict(config[dataset])
@@ -252,7 +274,7 @@ def dataset_settings(config: dict) -> dict:
 
 def pool_size(config: dict) -> int | None:
     """Faces in the training pool, where the config alone tells (synthetic data)."""
-    if config["data"]["source"] != "synthetic":
+    if config["data"]["dataset"] != "synthetic":
         return None
     n_train = config["synthetic"]["n_train"]
     return n_train - round(config["data"]["validation_fraction"] * n_train)
@@ -275,15 +297,15 @@ def check_config(config: dict, config_name="config"):
         if layer["kernel"] % 2 == 0:
             raise error(f"network.conv.{k}.kernel", f"{layer['kernel']} is even; kernels must be odd")
     size = config["data"]["image_size"]
-    shrink = math.prod(layer["pool"] for layer in conv)
+    shrink = math.prod(layer["maxpool"] for layer in conv)
     if size % shrink:
-        raise error("data.image_size", f"{size} is not divisible by the product of the max-pool factors network.conv[].pool ({shrink})")
+        raise error("data.image_size", f"{size} is not divisible by the product of the max-pool factors network.conv[].maxpool ({shrink})")
     n_pool = pool_size(config)
     largest = max(config["finetune"]["train_sizes"])
     if n_pool is not None and largest > n_pool:
         raise error("finetune.train_sizes", f"{largest} exceeds the training pool of {n_pool} faces")
     smallest = min(config["finetune"]["train_sizes"])
-    if config["finetune"]["validation"] == "cross_validated" and config["finetune"]["folds"] > smallest:
+    if config["finetune"]["epoch_choice"] == "cross_validated" and config["finetune"]["folds"] > smallest:
         raise error("finetune.folds", f"{config['finetune']['folds']} folds of the smallest labelled set "
                                       f"(finetune.train_sizes: {smallest} faces); need folds <= N")
     if config["pretrain"]["shared_by"] > 1 and not config["pretrain"]["per_seed"]:
@@ -328,9 +350,9 @@ def config_hash(config: dict) -> str:
     use, finetune.folds outside cross_validated (the one protocol that reads it), pretrain.shared_by without per_seed, and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256,
     which names the content, is in)."""
     kept = json.loads(json.dumps(config))
-    unused = {"synthetic": "mtfl", "mtfl": "synthetic"}[kept["data"]["source"]]
+    unused = {"synthetic": "mtfl", "mtfl": "synthetic"}[kept["data"]["dataset"]]
     kept.pop(unused, None)
-    if kept.get("finetune", {}).get("validation") != "cross_validated":
+    if kept.get("finetune", {}).get("epoch_choice") != "cross_validated":
         kept.get("finetune", {}).pop("folds", None)
     if not kept.get("pretrain", {}).get("per_seed"):
         kept.get("pretrain", {}).pop("shared_by", None)

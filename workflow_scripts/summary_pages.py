@@ -13,6 +13,7 @@ import pandas as pd
 from . import paper, scenarios
 from .tasks import TASKS
 from .atomic import atomic_path
+from .study_grid import ENERGY_WORD_BITS
 from .verdicts import (accuracy_verdicts, answer_sentence, checkpoint_finding, energy_verdict, exploratory_verdict,
                        number_word, precision_finding, pretraining_cap_sentence, tasks_inference, unit_sentence)
 
@@ -264,8 +265,9 @@ def checkpoint_section(checkpoint_table, changes, claim_table, claim) -> list[st
 
 
 def energy_bits(inference: pd.DataFrame) -> int:
-    """The word width the energy was priced at (inference.csv's precision_bits; 8 before it had one)."""
-    return int(inference["precision_bits"].iloc[0]) if "precision_bits" in inference and len(inference) else 8
+    """The word width the energy was priced at (inference.csv's precision_bits, one value for
+    the whole table; the default width for a table from before it had the column)."""
+    return int(inference["precision_bits"].iloc[0]) if "precision_bits" in inference and len(inference) else ENERGY_WORD_BITS
 
 
 def precision_cells(precision_table: pd.DataFrame) -> pd.DataFrame:
@@ -294,7 +296,7 @@ def cost_cells(cost_table: pd.DataFrame, metric: str) -> pd.DataFrame:
     })
 
 
-def int8_section(precision_table, cost_table, claim, bits: int = 8) -> list[str]:
+def int8_section(precision_table, cost_table, claim, bits: int = ENERGY_WORD_BITS) -> list[str]:
     """summary.md's lines on the classifiers at int8 (exploratory); empty without int8 scores."""
     if precision_table is None or cost_table is None:
         return []

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import paper
 from .analysis import FINETUNING_SEED, GAIN_METRICS, NO_SIGNAL, claim_gains
+from .study_grid import ENERGY_WORD_BITS
 from .tasks import TASKS
 
 
@@ -230,7 +231,7 @@ def pretraining_cap_sentence(sources: pd.DataFrame) -> str:
             "still improving when the cap stopped it, so longer pretraining could change what these networks transfer.")
 
 
-def precision_finding(precision_table: pd.DataFrame, energy_bits: int = 8) -> str:
+def precision_finding(precision_table: pd.DataFrame, energy_bits: int = ENERGY_WORD_BITS) -> str:
     """Whether the pre-declared test's verdict, task by task, is the same on the int8 scores
     as on the float32 ones (``analysis.precision_claim``), in plain words; ``energy_bits``:
     the word width the energy was priced at (``energy.precision_bits``)."""

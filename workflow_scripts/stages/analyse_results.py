@@ -6,24 +6,31 @@ where the rule lists it: when analysis.paper_endpoint is on."""
 from workflow_scripts.analysis import (checkpoint_changes, checkpoint_claim, claim_test, headline, int8_cost,
                                        paired_gains, precision_claim, summarise, tradeoff)
 from workflow_scripts.atomic import read_csv, write_csv
-from workflow_scripts.paper_endpoint import endpoint_gains
+from workflow_scripts.finetuning import CHECKPOINT_COLUMNS, METRIC_COLUMNS
+from workflow_scripts.paper_endpoint import ENDPOINT_COLUMNS, endpoint_gains
+from workflow_scripts.pretraining import STOPPING_KEYS
 from workflow_scripts.quantization import INT8_COLUMNS
 from workflow_scripts.stage import run_stage
 from workflow_scripts.summary_pages import write_front_page, write_summary
 
 
+# what the analysis reads of the four-task energy table (energy.four_task_inference's)
+INFERENCE_COLUMNS = ["scenario", "depth", "energy_pj", "reduction_vs_none", "ceiling_reduction", "hardware", "n_tasks"]
+
+
 def main(snakemake):
     i, p = snakemake.input, snakemake.params
-    metrics = read_csv(i.metrics)
-    inference = read_csv(i.inference)
-    sources = read_csv(i.sources)
+    metrics = read_csv(i.metrics, columns=[*METRIC_COLUMNS, "config_hash"])
+    inference = read_csv(i.inference, columns=INFERENCE_COLUMNS)
+    sources = read_csv(i.sources, columns=["network", "seed", *STOPPING_KEYS])
     summary = summarise(metrics)
     gains = paired_gains(metrics)
     claim_table = claim_test(gains, inference, p.claim, summary)
     top = headline(gains, summary, inference, p.claim)
-    checkpoints = checkpoint_claim(read_csv(i.checkpoints), p.claim)
+    checkpoints = checkpoint_claim(read_csv(i.checkpoints, columns=CHECKPOINT_COLUMNS), p.claim)
     changes = checkpoint_changes(checkpoints, claim_table)
-    endpoint = endpoint_gains(read_csv(i.paper_endpoint)) if hasattr(i, "paper_endpoint") else None
+    endpoint = (endpoint_gains(read_csv(i.paper_endpoint, columns=ENDPOINT_COLUMNS)) if hasattr(i, "paper_endpoint")
+                else None)
     int8 = read_csv(i.int8_metrics, columns=INT8_COLUMNS)
     precision_table = precision_claim(metrics, int8, inference, p.claim)
     cost_table = int8_cost(metrics, int8)

@@ -5,17 +5,18 @@ import pandas as pd
 
 from workflow_scripts import scenarios
 from workflow_scripts.atomic import IntermediateError, read_csv, read_torch, write_csv
-from workflow_scripts.finetuning import CHECKPOINT_COLUMNS
+from workflow_scripts.finetuning import CHECKPOINT_COLUMNS, METRIC_COLUMNS
 from workflow_scripts.pretraining import STOPPING_KEYS
 from workflow_scripts.stage import run_stage
 from workflow_scripts.study_grid import BLOCK_KEY
 
 
 def main(snakemake):
-    metrics = pd.concat([read_csv(path) for path in snakemake.input.metrics], ignore_index=True)
+    metrics = pd.concat([read_csv(path, columns=METRIC_COLUMNS) for path in snakemake.input.metrics], ignore_index=True)
     metrics = metrics.sort_values([*BLOCK_KEY, "n_train", "seed"], ignore_index=True)
     write_csv(metrics.assign(config_hash=snakemake.params.config_hash), snakemake.output.metrics)
-    curves = pd.concat([read_csv(path) for path in snakemake.input.curves], ignore_index=True)
+    curves = pd.concat([read_csv(path, columns=["task", "epoch", "train_loss"]) for path in snakemake.input.curves],
+                       ignore_index=True)
     write_csv(curves, snakemake.output.curves)
     scores = pd.concat([read_csv(path, columns=CHECKPOINT_COLUMNS) for path in snakemake.input.checkpoints],
                        ignore_index=True)

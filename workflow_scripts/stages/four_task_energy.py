@@ -3,7 +3,7 @@
 import pandas as pd
 
 from workflow_scripts.atomic import read_csv, write_csv
-from workflow_scripts.energy import WORD_BITS, four_task_inference, scenario_prefixes, sharing_ceiling
+from workflow_scripts.energy import four_task_inference, scenario_prefixes, sharing_ceiling
 from workflow_scripts.networks import Architecture
 from workflow_scripts.stage import run_stage
 from workflow_scripts.tasks import N_CLASSES
@@ -19,8 +19,7 @@ def main(snakemake):
         layers = read_csv(path)
         table = four_task_inference(layers, architecture.classifier_names(), prefixes, task_classes,
                                     ceiling=sharing_ceiling(architecture))
-        bits = int(layers["precision_bits"].iloc[0]) if "precision_bits" in layers else WORD_BITS  # layers.csv from before it said
-        tables.append(table.assign(hardware=hardware, n_tasks=len(task_classes), precision_bits=bits))
+        tables.append(table.assign(hardware=hardware, n_tasks=len(task_classes), precision_bits=p.precision_bits))
     write_csv(pd.concat(tables, ignore_index=True), snakemake.output.inference)
 
 

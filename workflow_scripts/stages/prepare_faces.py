@@ -11,7 +11,7 @@ log = logging.getLogger("prepare_faces")
 
 def main(snakemake):
     data, settings = snakemake.params.data, snakemake.params.dataset
-    if data["source"] == "mtfl":
+    if data["dataset"] == "mtfl":
         from workflow_scripts.mtfl import read_mtfl
 
         faces, skipped = read_mtfl(

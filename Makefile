@@ -17,8 +17,10 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 # Every Snakemake call of `make run` gets the same CONFIG and ARGS, so the report is built
-# under the run's own config; a dry run (-n, --dry-run in ARGS) builds no report.
-DRY_RUN := $(filter -n --dry-run --dryrun,$(ARGS))
+# under the run's own config; a dry run (-n, also inside short flags such as -np, or
+# --dry-run in ARGS) builds no report.
+SHORT_FLAGS := $(filter-out --%,$(filter -%,$(ARGS)))
+DRY_RUN := $(filter --dry-run --dryrun,$(ARGS))$(findstring n,$(SHORT_FLAGS))
 
 run: $(INSTALLED)
 	@$(BIN)/python -m workflow_scripts.study_config $(CONFIG)

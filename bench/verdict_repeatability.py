@@ -29,7 +29,7 @@ from workflow_scripts.atomic import read_csv, read_torch, write_csv
 from workflow_scripts.faces import load_face_set
 from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
 from workflow_scripts.study_config import load_config_file
-from workflow_scripts.study_grid import claim as claim_of, distinct_pretrain_seeds
+from workflow_scripts.study_grid import claim as claim_of, distinct_pretrain_seeds, pretrain_seed_of
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARED = ["gain", "ci_low", "ci_high", "p_holm", "verdict"]
@@ -52,7 +52,8 @@ def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool, kept: Pa
     data = results / "data"
     faces = load_face_set(data / "faces.pt", data / "faces.csv")
     labelled = LabelledFaces(faces.table, read_csv(data / "roles.csv"), read_csv(data / "subsets.csv"))
-    design = dataclasses.replace(FinetuneDesign.from_config(config), train_sizes=(claim["n_train"],))
+    design = dataclasses.replace(FinetuneDesign.from_config(config, pretrain_seed_of(config)),
+                                 train_sizes=(claim["n_train"],))
     metrics = []
     for block in claim_blocks(config, claim, tasks):
         frozen = block.scenario != scenarios.NONE

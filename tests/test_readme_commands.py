@@ -105,8 +105,14 @@ def test_make_run_passes_the_config_and_args_to_every_snakemake_call():
     calls = [line for line in plan.splitlines() if "/snakemake " in line]
     assert len(calls) == 2 and "--report results/report.html" in calls[1]
     assert all("--configfile my.yaml" in call and args in call for call in calls), calls
-    dry = subprocess.run(["make", "-n", "run", "ARGS=--dry-run"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert "--report" not in dry  # a dry run has nothing to report on
+    for dry_args in ("--dry-run", "-n", "-np", "-p -n --forcerun score_int8"):
+        dry = subprocess.run(["make", "-n", "run", f"ARGS={dry_args}"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+        assert "--report" not in dry, dry_args  # a dry run has nothing to report on
+    for real_args in ("-p", "--nolock", "--forcerun finetune", f"-p {args}"):
+        real = subprocess.run(["make", "-n", "run", f"ARGS={real_args}"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout
+        assert "--report results/report.html" in real, real_args
 
 
 @needs_unshare

@@ -21,6 +21,7 @@ from workflow_scripts.atomic import read_torch
 from workflow_scripts.faces import load_face_set
 from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
 from workflow_scripts.study_config import load_config_file
+from workflow_scripts.scenarios import CAE, NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,11 +39,11 @@ def main():
     labelled = LabelledFaces(faces.table, pd.read_csv(data / "roles.csv"), pd.read_csv(data / "subsets.csv"))
     features = {0: read_torch(args.results / "features" / "cae" / "seed0" / "conv4+fc1.pt")}
     base = FinetuneDesign.from_config(config, dict.fromkeys(config["finetune"]["seeds"], 0))
-    for scenario, depth, block_features in (("none", "none", None), ("cae", "conv4+fc1", features)):
+    for scenario, depth, block_features in ((NONE, NONE, None), (CAE, "conv4+fc1", features)):
         for validation, folds in (("from_labels", base.protocol.folds), ("cross_validated", 5), ("cross_validated", 3)):
             design = dataclasses.replace(base, protocol=dataclasses.replace(base.protocol, epoch_choice=validation, folds=folds))
             started = time.perf_counter()
-            metrics, *_ = run_block(Block(args.task, scenario, scenario if block_features else "none", depth), design,
+            metrics, *_ = run_block(Block(args.task, scenario, scenario if block_features else NONE, depth), design,
                                       labelled, torch.device("cpu"), images=faces.images, features=block_features)
             seconds = time.perf_counter() - started
             per_n = metrics.groupby("n_train").agg(ba=("balanced_accuracy", "mean"), epochs=("epochs_run", "mean"))

@@ -21,6 +21,7 @@ import torch
 from workflow_scripts.faces import load_face_set
 from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
 from workflow_scripts.study_config import load_config_file
+from workflow_scripts.scenarios import NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def train_none_block(config, data: Path, faces, task: str, onednn: bool) -> pd.DataFrame:
     torch.backends.mkldnn.enabled = onednn
     labelled = LabelledFaces(faces.table, pd.read_csv(data / "roles.csv"), pd.read_csv(data / "subsets.csv"))
-    metrics, *_ = run_block(Block(task, "none", "none", "none"), FinetuneDesign.from_config(config), labelled,
+    metrics, *_ = run_block(Block(task, NONE, NONE, NONE), FinetuneDesign.from_config(config), labelled,
                               torch.device("cpu"), images=faces.images)
     return metrics.set_index(["n_train", "seed"])[["balanced_accuracy", "epochs_run"]]
 

@@ -30,6 +30,7 @@ from workflow_scripts.networks import build_trunk, prefix_length
 from workflow_scripts.splits import assign_roles, labelled_subsets
 from workflow_scripts.study_config import load_config_file
 from workflow_scripts.training import choose_device
+from workflow_scripts.scenarios import CAE, NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = "gender"
@@ -96,9 +97,9 @@ def main():
     print(f"{'block':>14} {'way':>22} {'steps':>6} {'wall s':>7} {'ms/step':>8} {'launches/step':>14} "
           f"{'GPU busy ms/step':>17} {'busy %':>7}")
     tops = []
-    for scenario, depth in (("none", "none"), ("cae", "conv4+fc1")):
-        block = Block(TASK, scenario, "cae" if scenario == "cae" else "none", depth)
-        if scenario == "cae":
+    for scenario, depth in ((NONE, NONE), (CAE, "conv4+fc1")):
+        block = Block(TASK, scenario, CAE if scenario == CAE else NONE, depth)
+        if scenario == CAE:
             every_face = list(range(len(faces.table)))
             features = {None: extract_features(trunk, prefix_length(depth, design["block"].architecture), faces.images,
                                                every_face, device)}

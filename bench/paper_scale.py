@@ -31,6 +31,7 @@ from workflow_scripts import scenarios
 from workflow_scripts.study_config import load_config_file
 from workflow_scripts.study_grid import finetune_blocks
 from workflow_scripts.training import choose_device
+from workflow_scripts.scenarios import CAE, NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "workflow_scripts" / "config" / "mtfl_paper.yaml"
@@ -45,7 +46,7 @@ def blocks(args):
     n_members = len(finetune["train_sizes"]) * len(finetune["seeds"])
     print(f"{source}; device {device}; {n_members} members per block (sizes {finetune['train_sizes']}, seeds "
           f"{finetune['seeds']}); {args.epochs} epochs each; task {TASK}")
-    rows = measure(config, faces, TASK, args.epochs, device, [("none", "none"), ("cae", "conv1"), ("cae", "conv4+fc1")])
+    rows = measure(config, faces, TASK, args.epochs, device, [(NONE, NONE), (CAE, "conv1"), (CAE, "conv4+fc1")])
     print_table(rows, args.epochs)
     per_member_epoch = {row["block"]: row["pipeline"] / (row["members"] * args.epochs) for row in rows}
 
@@ -103,7 +104,7 @@ def main():
     timed.add_argument("--threads", type=int, default=1, help="torch CPU threads (a finetune job gets 1)")
     sliced = commands.add_parser("slice")
     sliced.add_argument("--task", default=TASK)
-    sliced.add_argument("--scenario", default="cae")
+    sliced.add_argument("--scenario", default=CAE)
     sliced.add_argument("--cores", default="all")
     args, extra = parser.parse_known_args()
     if args.command == "blocks":

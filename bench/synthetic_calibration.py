@@ -24,6 +24,7 @@ from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, ru
 from workflow_scripts.splits import assign_roles, labelled_subsets
 from workflow_scripts.study_config import load_config_file
 from workflow_scripts.synthetic_faces import make_synthetic_faces
+from workflow_scripts.scenarios import NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +37,7 @@ def none_curve(task, config, signal, sizes):
     roles = assign_roles(faces.table, data["validation_fraction"], data["split_seed"])
     subsets = labelled_subsets(faces.table, roles, sizes, finetune["seeds"])
     design = dataclasses.replace(FinetuneDesign.from_config(config), train_sizes=tuple(sizes))
-    metrics, *_ = run_block(Block(task, "none", "none", "none"), design, LabelledFaces(faces.table, roles, subsets),
+    metrics, *_ = run_block(Block(task, NONE, NONE, NONE), design, LabelledFaces(faces.table, roles, subsets),
                               torch.device("cpu"), images=faces.images)
     return metrics.groupby("n_train")["balanced_accuracy"].mean().rename(task)
 
@@ -55,7 +56,7 @@ def main():
     signal.update({k: float(v) for k, v in (item.split("=") for item in args.signal)})
     tasks = args.tasks or config["finetune"]["tasks"]
     reference = pd.read_csv(args.reference)
-    reference = reference[(reference["scenario"] == "none") & reference["n_train"].isin(args.sizes)]
+    reference = reference[(reference["scenario"] == NONE) & reference["n_train"].isin(args.sizes)]
     real = reference.groupby(["task", "n_train"])["balanced_accuracy"].mean()
     with ProcessPoolExecutor(args.jobs) as pool:
         curves = list(pool.map(none_curve, tasks, [config] * len(tasks), [signal] * len(tasks), [args.sizes] * len(tasks)))

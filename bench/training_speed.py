@@ -36,6 +36,7 @@ from workflow_scripts.splits import assign_roles, labelled_subsets
 from workflow_scripts.stacked_training import fit_stacked
 from workflow_scripts.study_config import load_config_file
 from workflow_scripts.training import choose_device, criterion_for, weighted_cross_entropy
+from workflow_scripts.scenarios import CAE, NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,8 +89,8 @@ def measure(config, faces, task: str, epochs: int, device, kinds) -> list[dict]:
     criterion = criterion_for(designs["auto"].protocol.objective)
     rows = []
     for scenario, depth in kinds:
-        block = Block(task, scenario, "cae" if scenario == "cae" else "none", depth)
-        if scenario == "cae":
+        block = Block(task, scenario, CAE if scenario == CAE else NONE, depth)
+        if scenario == CAE:
             every_face = list(range(len(faces.table)))
             features = {None: extract_features(trunk, prefix_length(depth, architecture), faces.images, every_face, device)}
             inputs = BlockInputs(labels, features=features).to(device)
@@ -136,9 +137,9 @@ def main():
     config = load_config_file(args.config)
     device = choose_device(args.device)
     faces, source = load_faces(config, args.archive)
-    kinds = [("none", "none")] + [("cae", depth) for depth in config["finetune"]["depths"]]
+    kinds = [(NONE, NONE)] + [(CAE, depth) for depth in config["finetune"]["depths"]]
     if args.blocks:
-        kinds = [(name.split(":")[0], name.split(":")[1] if ":" in name else "none") for name in args.blocks]
+        kinds = [(name.split(":")[0], name.split(":")[1] if ":" in name else NONE) for name in args.blocks]
     print(f"{source}, {config['data']['image_size']} px; device {device}, {args.threads} thread(s); task {args.task}; "
           f"sizes {config['finetune']['train_sizes']} x seeds {config['finetune']['seeds']}")
     print_table(measure(config, faces, args.task, args.epochs, device, kinds), args.epochs)

@@ -49,7 +49,7 @@ rule four_task_energy:
         depths=FINETUNE["depths"],
         scenarios=study_scenarios(),
         tasks=FINETUNE["tasks"],
-        precision_bits=study_grid.precision_bits(config),  # the word width the layers were priced at
+        precision={"precision_bits": study_grid.precision_bits(config)},  # the word width the layers were priced at (a dict: see energy_precision)
     log:
         "results/logs/energy/four_task_energy.log",
     benchmark:

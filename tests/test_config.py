@@ -140,10 +140,10 @@ def test_the_claim_resolves_deepest_smallest_and_first_in_config_order():
     resolved = claim(config)
     assert (resolved["depth"], resolved["n_train"], resolved["metric"]) == ("conv4+fc1", 50, "balanced_accuracy")
     assert resolved["hardware"] == "tpu_like" and resolved["alpha"] == 0.05
-    config["analysis"] = {"claim": {"depth": "conv2", "n_train": 200}, "hardware": "eyeriss_like"}
+    config["analysis"] = {"claim": {"depth": "conv4", "n_train": 200}, "hardware": "eyeriss_like"}
     validate(config, str(SCHEMA_PATH))
     check_config(config)
-    assert (claim(config)["depth"], claim(config)["n_train"], claim(config)["hardware"]) == ("conv2", 200, "eyeriss_like")
+    assert (claim(config)["depth"], claim(config)["n_train"], claim(config)["hardware"]) == ("conv4", 200, "eyeriss_like")
 
 
 def test_pretraining_seeds_pair_with_fine_tuning_seeds():

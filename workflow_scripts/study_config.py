@@ -145,7 +145,8 @@ def check_renamed_keys(config: dict, config_name="config"):
         section, key = old.split(".", 1)
         nodes = config.get(section)
         if key.startswith("conv[]."):
-            nodes, key = (nodes or {}).get("conv"), key.removeprefix("conv[].")
+            nodes = nodes.get("conv") if isinstance(nodes, dict) else None  # a malformed section: the schema's
+            key = key.removeprefix("conv[].")
         for index, node in enumerate(nodes if isinstance(nodes, list) else [nodes]):
             if isinstance(node, dict) and key in node:
                 where = f"{section}.conv[{index}].{key}" if isinstance(nodes, list) else old

@@ -19,7 +19,7 @@ def main(snakemake):
         layers = read_csv(path)
         table = four_task_inference(layers, architecture.classifier_names(), prefixes, task_classes,
                                     ceiling=sharing_ceiling(architecture))
-        tables.append(table.assign(hardware=hardware, n_tasks=len(task_classes), precision_bits=p.precision_bits))
+        tables.append(table.assign(hardware=hardware, n_tasks=len(task_classes), precision_bits=p.precision["precision_bits"]))
     write_csv(pd.concat(tables, ignore_index=True), snakemake.output.inference)
 
 

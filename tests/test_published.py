@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from workflow_scripts.publish import paper_table, readme_section
+from workflow_scripts.publish import int8_finding, paper_table, readme_section
 from workflow_scripts.study_config import config_hash, load_config_file
 
 PUBLISHED = {"mtfl_quick": ROOT / "workflow_scripts" / "config" / "mtfl_quick.yaml"}
@@ -33,4 +33,6 @@ def test_the_readme_quotes_the_published_table(name):
     quoted = readme[readme.index(begin) + len(begin):readme.index(end)].strip()
     summary = (ROOT / "docs" / name / "summary.md").read_text()
     assert quoted == readme_section(summary)
-    assert quoted.startswith("**On ") and quoted.endswith(paper_table(summary))
+    assert quoted.startswith("**On ") and paper_table(summary) in quoted
+    if int8_finding(summary):  # a summary with int8 scores: the README says whether the verdict holds at int8
+        assert quoted.endswith(int8_finding(summary)) and int8_finding(summary).startswith("The verdict ")

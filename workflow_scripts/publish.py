@@ -9,8 +9,8 @@ copies what a reader needs into DEST: ``summary.md``, ``metrics.csv`` (and the i
 headline tables, the figures, and ``run.json`` (command, date, machine, wall time, config
 hash, archive SHA-256) with a ``README.md`` that says the same in words. The answer in one
 sentence (derived from the summary's pre-declared test, so summaries published before the
-summary opened with it read the same) and the paper-side table of ``summary.md`` also
-replace the section between ``<!-- DEST:begin -->`` and ``<!-- DEST:end -->`` in the
+summary opened with it read the same), the paper-side table of ``summary.md`` and its
+sentence on the verdict at int8 also replace the section between ``<!-- DEST:begin -->`` and ``<!-- DEST:end -->`` in the
 project's README. Nothing in DEST is written by hand.
 """
 
@@ -30,7 +30,7 @@ import pandas as pd
 
 from .archive import sha256_of
 from .study_config import load_config_file
-from .summary_pages import VERDICT_COLUMNS
+from .summary_pages import INT8_HEADING, VERDICT_COLUMNS
 from .verdicts import answer_sentence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,9 +94,21 @@ def published_answer(summary_text: str) -> str:
     return answer_sentence(table, dataset)
 
 
+def int8_finding(summary_text: str) -> str:
+    """The sentence under the summary's int8 heading (``verdicts.precision_finding``), without
+    its bold marks; empty for a summary without int8 scores."""
+    if INT8_HEADING not in summary_text:
+        return ""
+    after = summary_text[summary_text.index(INT8_HEADING) + len(INT8_HEADING):]
+    return next(line for line in after.splitlines() if line.strip()).strip().strip("*")
+
+
 def readme_section(summary_text: str) -> str:
-    """What the README quotes of a published summary: the answer, then the paper-side table."""
-    return f"**{published_answer(summary_text)}**\n\n{paper_table(summary_text)}"
+    """What the README quotes of a published summary: the answer, the paper-side table, and
+    whether the verdict holds at int8 (where the summary says)."""
+    section = f"**{published_answer(summary_text)}**\n\n{paper_table(summary_text)}"
+    finding = int8_finding(summary_text)
+    return f"{section}\n\n{finding}" if finding else section
 
 
 def replace_section(text: str, name: str, section: str) -> str:

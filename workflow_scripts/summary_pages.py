@@ -296,13 +296,16 @@ def cost_cells(cost_table: pd.DataFrame, metric: str) -> pd.DataFrame:
     })
 
 
+INT8_HEADING = "### At int8, the precision the energy assumes"
+
+
 def int8_section(precision_table, cost_table, claim, bits: int = ENERGY_WORD_BITS) -> list[str]:
     """summary.md's lines on the classifiers at int8 (exploratory); empty without int8 scores."""
     if precision_table is None or cost_table is None:
         return []
     metric = claim["metric"]
     return [
-        "### At int8, the precision the energy assumes",
+        INT8_HEADING,
         "",
         f"**{precision_finding(precision_table, bits)}**",
         "",

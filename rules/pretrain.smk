@@ -25,6 +25,7 @@ rule pretrain_cae:
     benchmark:
         "results/benchmarks/pretrain/cae/seed{seed}.tsv"
     threads: 2
+    priority: 10  # heads the longest chain (features, frozen blocks, int8): started first, it overlaps the none blocks
     resources:
         mem_mb=6000,
         runtime=120,
@@ -53,6 +54,7 @@ rule pretrain_cnn:
     benchmark:
         "results/benchmarks/pretrain/cnn_{task}/seed{seed}.tsv"
     threads: 2
+    priority: 10  # heads the longest chain (features, frozen blocks, int8): started first, it overlaps the none blocks
     resources:
         mem_mb=6000,
         runtime=120,

@@ -93,11 +93,16 @@ def test_default_grid():
     config = default_config()
     blocks = finetune_blocks(config)
     depths = len(config["finetune"]["depths"])
-    # per task: none once, cae at every depth, cnn from the 3 other tasks at every depth
-    assert len(blocks) == 4 * (1 + depths + 3 * depths)
+    # per task: none once, cae at every depth, cnn from its one source task at every depth
+    assert len(blocks) == 4 * (1 + depths + 1 * depths)
     assert {"task": "smile", "scenario": "cnn", "source": "gender", "depth": "conv4+fc1"} in blocks
+    assert {"task": "gender", "scenario": "cnn", "source": "smile", "depth": "conv4"} in blocks
+    assert source_networks(config) == ["cae", "cnn_gender", "cnn_smile"]
     assert all(tuple(b) == BLOCK_KEY for b in blocks)
     assert {"task": "smile", "scenario": "none", "source": "none", "depth": "none"} in blocks
+    config["finetune"]["cnn_sources"] = "all_others"  # from the 3 other tasks at every depth
+    blocks = finetune_blocks(config)
+    assert len(blocks) == 4 * (1 + depths + 3 * depths)
     assert not any(b["scenario"] == "cnn" and b["source"] == b["task"] for b in blocks)
     assert source_networks(config) == ["cae", "cnn_gender", "cnn_glasses", "cnn_pose", "cnn_smile"]
 

@@ -54,4 +54,5 @@ def test_a_config_file_without_pretrain_and_finetune_runs_the_default_grid(tmp_p
     result = dry_run(tmp_path, "--configfile", str(tmp_path / "mine.yaml"))
     assert result.returncode == 0, result.stderr[-2000:]
     default = yaml.safe_load((ROOT / "config.yaml").read_text())
-    assert planned_rules(result)["finetune"] == 4 * (1 + 4 * len(default["finetune"]["depths"]))
+    # per task: none once, cae and cnn (one source task) at every depth
+    assert planned_rules(result)["finetune"] == 4 * (1 + 2 * len(default["finetune"]["depths"]))

@@ -73,12 +73,14 @@ def test_default_config_dag(tmp_path):
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     depths = len(config["finetune"]["depths"])
     pretrain_seeds = len(config["finetune"]["seeds"]) if config["pretrain"]["per_seed"] else 1
-    assert jobs["finetune"] == 4 * (1 + depths + 3 * depths)
-    assert jobs["extract_features"] == 5 * depths * pretrain_seeds
-    assert jobs["pretrain_cnn"] == 4 * pretrain_seeds and jobs["pretrain_cae"] == pretrain_seeds
+    cnn_sources = sorted({s for listed in config["finetune"]["cnn_sources"].values() for s in listed})  # gender, smile
+    assert jobs["finetune"] == 4 * (1 + depths + 1 * depths)  # none, cae at every depth, cnn from one source
+    assert jobs["extract_features"] == (1 + len(cnn_sources)) * depths * pretrain_seeds
+    assert jobs["pretrain_cnn"] == len(cnn_sources) * pretrain_seeds and jobs["pretrain_cae"] == pretrain_seeds
     assert jobs["collect_metrics"] == 1
     # every block scored at int8; one prefix quantisation per source network and pretraining seed (a file per depth)
-    assert jobs["score_int8"] == jobs["finetune"] and jobs["quantize_prefixes"] == 5 * pretrain_seeds
+    assert jobs["score_int8"] == jobs["finetune"]
+    assert jobs["quantize_prefixes"] == (1 + len(cnn_sources)) * pretrain_seeds
 
 
 def test_paper_config_dag_stays_in_the_hundreds(tmp_path):

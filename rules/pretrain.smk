@@ -24,7 +24,7 @@ rule pretrain_cae:
         "results/logs/pretrain/cae/seed{seed}.log",
     benchmark:
         "results/benchmarks/pretrain/cae/seed{seed}.tsv"
-    threads: 2
+    threads: 1  # with 2, on a 2-core machine it waited behind every 1-thread job (a core frees one at a time)
     priority: 10  # heads the longest chain (features, frozen blocks, int8): started first, it overlaps the none blocks
     resources:
         mem_mb=6000,
@@ -53,7 +53,7 @@ rule pretrain_cnn:
         "results/logs/pretrain/cnn_{task}/seed{seed}.log",
     benchmark:
         "results/benchmarks/pretrain/cnn_{task}/seed{seed}.tsv"
-    threads: 2
+    threads: 1  # with 2, on a 2-core machine it waited behind every 1-thread job (a core frees one at a time)
     priority: 10  # heads the longest chain (features, frozen blocks, int8): started first, it overlaps the none blocks
     resources:
         mem_mb=6000,

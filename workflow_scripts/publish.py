@@ -10,8 +10,8 @@ headline tables, the figures, and ``run.json`` (command, date, machine, wall tim
 hash, archive SHA-256) with a ``README.md`` that says the same in words. The answer in one
 sentence (derived from the summary's pre-declared test, so summaries published before the
 summary opened with it read the same), the paper-side table of ``summary.md`` and its
-sentence on the verdict at int8 also replace the section between ``<!-- DEST:begin -->`` and ``<!-- DEST:end -->`` in the
-project's README. Nothing in DEST is written by hand.
+sentence on the verdict at int8 also replace the section between ``<!-- DEST:begin -->``
+and ``<!-- DEST:end -->`` in the project's README. Nothing in DEST is written by hand.
 """
 
 import argparse

@@ -28,6 +28,7 @@ TINY = {
     "finetune": {
         "tasks": ["smile", "pose"],
         "tune_transferred": True,
+        "cnn_sources": "all_others",  # each task transfers from the other's CNN
         "depths": ["conv1", "conv2+fc1"],
         "train_sizes": [20, 40],
         "seeds": [0, 1],

@@ -12,7 +12,7 @@ import yaml
 
 from conftest import ROOT
 from workflow_scripts.quantization import INT8_COLUMNS
-from workflow_scripts.study_grid import BLOCK_KEY
+from workflow_scripts.study_grid import BLOCK_KEY, source_networks
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 
@@ -74,14 +74,14 @@ def test_default_config_dag(tmp_path):
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     depths = len(config["finetune"]["depths"])
     pretrain_seeds = len(config["finetune"]["seeds"]) if config["pretrain"]["per_seed"] else 1
-    cnn_sources = sorted({s for listed in config["finetune"]["cnn_sources"].values() for s in listed})  # gender, smile
+    networks = source_networks(config)  # the CAE, and the CNNs of the tasks the others transfer from
     assert jobs["finetune"] == 4 * (1 + depths + 1 * depths)  # none, cae at every depth, cnn from one source
-    assert jobs["extract_features"] == (1 + len(cnn_sources)) * depths * pretrain_seeds
-    assert jobs["pretrain_cnn"] == len(cnn_sources) * pretrain_seeds and jobs["pretrain_cae"] == pretrain_seeds
+    assert jobs["extract_features"] == len(networks) * depths * pretrain_seeds
+    assert jobs["pretrain_cnn"] == (len(networks) - 1) * pretrain_seeds and jobs["pretrain_cae"] == pretrain_seeds
     assert jobs["collect_metrics"] == 1
     # every block scored at int8; one prefix quantisation per source network and pretraining seed (a file per depth)
     assert jobs["score_int8"] == jobs["finetune"]
-    assert jobs["quantize_prefixes"] == (1 + len(cnn_sources)) * pretrain_seeds
+    assert jobs["quantize_prefixes"] == len(networks) * pretrain_seeds
 
 
 def test_paper_config_dag_stays_in_the_hundreds(tmp_path):

@@ -312,7 +312,6 @@ def check_config(config: dict, config_name="config"):
     if config["pretrain"]["shared_by"] > 1 and not config["pretrain"]["per_seed"]:
         raise error("pretrain.shared_by", f"{config['pretrain']['shared_by']} needs pretrain.per_seed: true "
                                           "(without it every fine-tuning seed shares pretrain.seed)")
-    tasks = config["finetune"]["tasks"]
     sources = config["finetune"]["cnn_sources"]
     if isinstance(sources, dict):
         for target, names in sources.items():  # a target outside finetune.tasks is not used

@@ -7,7 +7,9 @@ The members' parameters are stacked (``torch.func.stack_module_state``) and one
 stopping, so stacking changes nothing but speed. The optimiser is Adam written out over
 the stacked tensors with a step count per member (``StackedAdam``), so a member whose
 epoch has fewer batches skips the steps it does not have, as it would alone; members
-that stop leave the stack.
+that stop leave the stack. ``StackedRun`` holds the state of one such training, and
+``fit_stacked`` reads as ``training.fit`` does: train an epoch, score it, keep what
+improved, record, let the finished members go.
 
 It is meant for a GPU, where many tiny models each leave most of the device idle. On the
 CPU the plain loop measured as fast or faster for every kind of block: stacked members
@@ -123,6 +125,145 @@ def epoch_schedule(members: list[TrainingRows], generators, settings: FitSetting
     return rows.to(device), mask.to(device)
 
 
+def check_stackable(modules, members: list[TrainingRows]):
+    """Refuse what the stack would train differently from ``training.fit``."""
+    if len(members) != len(modules):
+        raise ValueError(f"{len(modules)} modules but {len(members)} members")
+    if any(not parameter.requires_grad for module in modules for parameter in module.parameters()):
+        raise ValueError("fit_stacked trains every parameter: pass only the layers that train (cached features hold the frozen ones)")
+
+
+def stopping_groups(n_members: int, folds_of: list | None) -> torch.Tensor:
+    """The group (0, 1, ...) of each member: members that stop together, each member
+    alone or, with ``folds_of``, the folds of one cross-validation (one key each)."""
+    keys = list(range(n_members)) if folds_of is None else folds_of
+    return torch.tensor([list(dict.fromkeys(keys)).index(k) for k in keys])
+
+
+class StackedRun:
+    """The members of one stacked training and how far each has got: the stacked
+    parameters and their optimiser (members still training only), each member's rows,
+    batch-order generator, curve, checkpoints and best parameters, and, per group of
+    members that stop together (a member alone, or the folds of one cross-validation),
+    the best score and epoch. ``alive`` holds the members still training, as indices
+    into the full stack; the stack and the optimiser hold those members, in that order."""
+
+    def __init__(self, modules, members: list[TrainingRows], loss, settings: FitSettings, device,
+                 folds_of: list | None = None):
+        check_stackable(modules, members)
+        self.members, self.settings, self.device = members, settings, device
+        self.stack = Stack(modules, device)
+        self.optimiser = StackedAdam(self.stack.params, settings.learning_rate, settings.weight_decay)
+        self.member_losses = torch.vmap(lambda p, b, x, y, w, m: loss(self.stack.member_forward(p, b, x), y, w, m))
+        self.loss = loss
+        self.generators = [torch.Generator().manual_seed(int(m.seed)) for m in members]
+        self.class_weights = torch.stack([m.class_weights for m in members]).to(device)
+        self.samples = torch.tensor([settings.passes_per_epoch(len(m.fit)) * len(m.fit) for m in members],
+                                    dtype=torch.float32)
+        self.stopping = members[0].stop is not None
+        if self.stopping:
+            self.stop_rows, self.stop_mask = padded([m.stop.to(device) for m in members])
+            self.stop_weights = torch.stack([m.stop_class_weights for m in members]).to(device)
+        self.group = stopping_groups(len(members), folds_of)
+        self.later_ties = folds_of is not None
+        n_groups = int(self.group.max()) + 1
+        self.epoch_cap = torch.tensor([m.epoch_cap(settings) for m in members])
+        self.kept_epoch = torch.zeros(n_groups, dtype=torch.long)  # without early stopping: the epoch whose state is kept
+        self.kept_epoch[self.group] = torch.tensor([m.kept_epoch(settings) for m in members])
+        self.checkpoint_epochs = [m.checkpoint_epochs(settings) for m in members]
+
+        self.alive = torch.arange(len(members))
+        self.best_score = torch.full((n_groups,), math.inf, dtype=torch.float64)
+        self.best_epoch = torch.zeros(n_groups, dtype=torch.long)
+        self.stopped_at = self.epoch_cap.clone()
+        self.best_params = {k: v.detach().clone() for k, v in self.stack.params.items()}
+        self.curves = {s: [] for s in range(len(members))}
+        self.checkpoints = {s: {} for s in range(len(members))}
+
+    def train_epoch(self, inputs, targets) -> torch.Tensor:
+        """One epoch of every member still training; their mean training losses per row."""
+        alive_list = self.alive.tolist()
+        schedule, schedule_mask = epoch_schedule([self.members[s] for s in alive_list],
+                                                 [self.generators[s] for s in alive_list], self.settings, self.device)
+        weights = self.class_weights[self.alive.to(self.device)]
+        train_loss = torch.zeros(len(alive_list), device=self.device)
+        for step in range(schedule.shape[1]):
+            rows, mask = schedule[:, step], schedule_mask[:, step]
+            losses = self.member_losses(self.stack.params, self.stack.buffers, inputs[rows], targets[rows], weights, mask)
+            grads = torch.autograd.grad(losses.sum(), list(self.stack.params.values()))
+            self.optimiser.step(self.stack.params, dict(zip(self.stack.params, grads)), (mask.sum(1) > 0).double())
+            train_loss += losses.detach() * mask.sum(1)
+        return train_loss.cpu() / self.samples[self.alive]
+
+    def score(self, epoch: int, inputs, targets, criterion) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(stop loss, criterion) of every member still training and whether each one's
+        group did better at ``epoch`` than before (without early stopping: whether
+        ``epoch`` is its kept epoch); the groups' scores go to ``best_score``."""
+        groups, member_group = self.group[self.alive].unique(return_inverse=True)
+        if not self.stopping:  # fixed epochs: the kept epoch's state
+            nothing = torch.full((len(self.alive),), math.nan)
+            return nothing, nothing, (self.kept_epoch[groups] == epoch)[member_group]
+        alive = self.alive.to(self.device)
+        outputs = self.stack.forward_rows(inputs, self.stop_rows[alive])
+        alive_targets, alive_mask = targets[self.stop_rows[alive]], self.stop_mask[alive]
+        stop_loss = torch.vmap(self.loss)(outputs, alive_targets, self.stop_weights[alive], alive_mask).cpu()
+        score = stop_loss if criterion is None else torch.vmap(criterion)(outputs, alive_targets, alive_mask).cpu()
+        # the mean over each group's members (a member alone: its own score), summed in
+        # member order in double precision, as training.cross_validate sums them
+        group_score = torch.zeros(len(groups), dtype=torch.float64).index_add_(0, member_group, score.double())
+        group_score /= torch.bincount(member_group, minlength=len(groups))
+        better = group_score <= self.best_score[groups] if self.later_ties else group_score < self.best_score[groups]
+        self.best_score[groups[better]] = group_score[better]
+        return stop_loss, score, better[member_group]
+
+    def keep_improved(self, epoch: int, improved: torch.Tensor):
+        """Keep the parameters of the members still training whose group did better."""
+        if not improved.any():
+            return
+        for k, v in self.stack.params.items():
+            self.best_params[k][self.alive[improved].to(self.device)] = v.detach()[improved.to(self.device)]
+        self.best_epoch[self.group[self.alive[improved]]] = epoch
+
+    def record(self, epoch: int, train_loss, stop_loss, score):
+        """The epoch's row of each member's curve, and its state at a checkpoint epoch."""
+        for i, s in enumerate(self.alive.tolist()):
+            self.curves[s].append((epoch, train_loss[i].item(), stop_loss[i].item(), score[i].item()))
+            if epoch in self.checkpoint_epochs[s]:
+                self.checkpoints[s][epoch] = {k: v[i].detach().cpu().clone() for k, v in self.stack.params.items()}
+
+    def drop_finished(self, epoch: int) -> bool:
+        """Let the members that end at ``epoch`` leave the stack (their cap, or their
+        group's patience run out); whether any member trains on."""
+        finished = epoch >= self.epoch_cap[self.alive]
+        if self.stopping:
+            finished |= (epoch - self.best_epoch[self.group[self.alive]]) >= self.settings.patience
+        self.stopped_at[self.alive[finished]] = epoch
+        if finished.any():
+            keep = (~finished).nonzero().flatten()
+            self.alive = self.alive[keep]
+            if len(self.alive):
+                self.stack.select(keep.to(self.device))
+                self.optimiser.select(keep.to(self.device))
+        return len(self.alive) > 0
+
+    def results(self, modules, seconds: float) -> list[FitResult]:
+        """Each member's ``FitResult``, its buffers (untrained) beside its parameters."""
+        buffers = {k: v.cpu() for k, v in Stack(modules, "cpu").buffers.items()}
+
+        def with_buffers(s, params):
+            return {**params, **{k: v[s].clone() for k, v in buffers.items()}}
+
+        return [
+            FitResult(
+                state=with_buffers(s, {k: v[s].detach().cpu().clone() for k, v in self.best_params.items()}),
+                best_epoch=int(self.best_epoch[self.group[s]]), epochs_run=int(self.stopped_at[s]),
+                curve=pd.DataFrame(self.curves[s], columns=CURVE_COLUMNS), seconds=seconds,
+                checkpoints={epoch: with_buffers(s, state) for epoch, state in self.checkpoints[s].items()},
+            )
+            for s in range(len(self.members))
+        ]
+
+
 def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, settings: FitSettings, *,
                 criterion=None, device=torch.device("cpu"), label="fit", folds_of: list | None = None) -> list[FitResult]:
     """Train ``modules[s]`` on ``members[s]`` for every s at once; each member's result
@@ -132,105 +273,16 @@ def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, set
     they stop together, as ``training.cross_validate`` stops them: on the mean of their
     criteria, ties going to the later epoch."""
     started = time.perf_counter()
-    n_members = len(modules)
-    if len(members) != n_members:
-        raise ValueError(f"{n_members} modules but {len(members)} members")
-    if any(not parameter.requires_grad for module in modules for parameter in module.parameters()):
-        raise ValueError("fit_stacked trains every parameter: pass only the layers that train (cached features hold the frozen ones)")
-    stack = Stack(modules, device)
+    run = StackedRun(modules, members, loss, settings, device, folds_of)
     inputs, targets = inputs.to(device), targets.to(device)
-    class_weights = torch.stack([m.class_weights for m in members]).to(device)
-    stopping = members[0].stop is not None
-    if stopping:
-        stop_rows, stop_mask = padded([m.stop.to(device) for m in members])
-        stop_weights = torch.stack([m.stop_class_weights for m in members]).to(device)
-        stop_targets = targets[stop_rows]
-        score_of = torch.vmap(criterion) if criterion is not None else None
-    # who stops together: each member alone, or the folds of one cross-validation
-    keys = list(range(n_members)) if folds_of is None else folds_of
-    group = torch.tensor([list(dict.fromkeys(keys)).index(k) for k in keys])
-    n_groups, later_ties = int(group.max()) + 1, folds_of is not None
-    epoch_cap = torch.tensor([m.epoch_cap(settings) for m in members])
-    kept_epoch = torch.zeros(n_groups, dtype=torch.long)  # without early stopping: the epoch whose state is kept
-    kept_epoch[group] = torch.tensor([m.kept_epoch(settings) for m in members])
-    checkpoint_epochs = [m.checkpoint_epochs(settings) for m in members]
-
-    member_losses = torch.vmap(lambda p, b, x, y, w, m: loss(stack.member_forward(p, b, x), y, w, m))
-    optimiser = StackedAdam(stack.params, settings.learning_rate, settings.weight_decay)
-    generators = [torch.Generator().manual_seed(int(m.seed)) for m in members]
-    samples = torch.tensor([settings.passes_per_epoch(len(m.fit)) * len(m.fit) for m in members], dtype=torch.float32)
-
-    alive = torch.arange(n_members)  # members still training, as indices into the full stack
-    best_score = torch.full((n_groups,), math.inf, dtype=torch.float64)
-    best_epoch = torch.zeros(n_groups, dtype=torch.long)
-    stopped_at = epoch_cap.clone()
-    best_params = {k: v.detach().clone() for k, v in stack.params.items()}
-    curves = {s: [] for s in range(n_members)}
-    checkpoints = {s: {} for s in range(n_members)}
-    for epoch in range(1, int(epoch_cap.max()) + 1):
-        alive_list, alive_device = alive.tolist(), alive.to(device)
-        schedule, schedule_mask = epoch_schedule([members[s] for s in alive_list], [generators[s] for s in alive_list],
-                                                 settings, device)
-        weights = class_weights[alive_device]
-        train_loss = torch.zeros(len(alive_list), device=device)
-        for step in range(schedule.shape[1]):
-            rows, mask = schedule[:, step], schedule_mask[:, step]
-            losses = member_losses(stack.params, stack.buffers, inputs[rows], targets[rows], weights, mask)
-            grads = torch.autograd.grad(losses.sum(), list(stack.params.values()))
-            optimiser.step(stack.params, dict(zip(stack.params, grads)), (mask.sum(1) > 0).double())
-            train_loss += losses.detach() * mask.sum(1)
-        train_loss = train_loss.cpu() / samples[alive]
-
-        groups, member_group = group[alive].unique(return_inverse=True)
-        if stopping:
-            outputs = stack.forward_rows(inputs, stop_rows[alive_device])
-            alive_targets, alive_mask = stop_targets[alive_device], stop_mask[alive_device]
-            stop_loss = torch.vmap(loss)(outputs, alive_targets, stop_weights[alive_device], alive_mask).cpu()
-            score = stop_loss if score_of is None else score_of(outputs, alive_targets, alive_mask).cpu()
-            # the mean over each group's members (a member alone: its own score), summed in
-            # member order in double precision, as training.cross_validate sums them
-            group_score = torch.zeros(len(groups), dtype=torch.float64).index_add_(0, member_group, score.double())
-            group_score /= torch.bincount(member_group, minlength=len(groups))
-            better = group_score <= best_score[groups] if later_ties else group_score < best_score[groups]
-        else:  # fixed epochs: the kept epoch's state
-            stop_loss = score = torch.full((len(alive_list),), math.nan)
-            group_score, better = torch.full((len(groups),), math.nan), kept_epoch[groups] == epoch
-        improved = better[member_group]
-        if improved.any():
-            for k, v in stack.params.items():
-                best_params[k][alive[improved].to(device)] = v.detach()[improved.to(device)]
-            best_score[groups[better]] = group_score[better].double()
-            best_epoch[groups[better]] = epoch
-        for i, s in enumerate(alive_list):
-            curves[s].append((epoch, train_loss[i].item(), stop_loss[i].item(), score[i].item()))
-            if epoch in checkpoint_epochs[s]:
-                checkpoints[s][epoch] = {k: v[i].detach().cpu().clone() for k, v in stack.params.items()}
-        finished = epoch >= epoch_cap[alive]
-        if stopping:
-            finished |= (epoch - best_epoch[group[alive]]) >= settings.patience
-        stopped_at[alive[finished]] = epoch
+    for epoch in range(1, int(run.epoch_cap.max()) + 1):
+        training = len(run.alive)
+        train_loss = run.train_epoch(inputs, targets)
+        stop_loss, score, improved = run.score(epoch, inputs, targets, criterion)
+        run.keep_improved(epoch, improved)
+        run.record(epoch, train_loss, stop_loss, score)
         log.info("%s epoch %d: %d/%d members training, train loss %.4f, early-stopping criterion %.4f",
-                 label, epoch, len(alive_list), n_members, train_loss.mean(), score.mean())
-        if finished.any():
-            keep = (~finished).nonzero().flatten()
-            alive = alive[keep]
-            if not len(alive):
-                break
-            stack.select(keep.to(device))
-            optimiser.select(keep.to(device))
-
-    seconds = (time.perf_counter() - started) / n_members
-    buffers = {k: v.cpu() for k, v in Stack(modules, "cpu").buffers.items()}
-
-    def member_buffers(s):
-        return {k: v[s].clone() for k, v in buffers.items()}
-
-    return [
-        FitResult(
-            state={**{k: v[s].detach().cpu().clone() for k, v in best_params.items()}, **member_buffers(s)},
-            best_epoch=int(best_epoch[group[s]]), epochs_run=int(stopped_at[s]),
-            curve=pd.DataFrame(curves[s], columns=CURVE_COLUMNS), seconds=seconds,
-            checkpoints={epoch: {**state, **member_buffers(s)} for epoch, state in checkpoints[s].items()},
-        )
-        for s in range(n_members)
-    ]
+                 label, epoch, training, len(members), train_loss.mean(), score.mean())
+        if not run.drop_finished(epoch):
+            break
+    return run.results(modules, (time.perf_counter() - started) / len(members))

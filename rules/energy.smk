@@ -79,6 +79,7 @@ rule training_compute:
         depths=FINETUNE["depths"],
         tasks=FINETUNE["tasks"],
         min_epoch_samples=FINETUNE["training"]["min_epoch_samples"],
+        batch_size=FINETUNE["training"]["batch_size"],
     log:
         "results/logs/energy/training_compute.log",
     benchmark:

@@ -50,7 +50,7 @@ def test_the_protocol_is_the_studys_with_the_plain_objective(config):
     config["finetune"].update(epoch_choice="cross_validated", folds=3, objective="balanced", stack="seeds")
     settings = paper_endpoint.endpoint_protocol(config["finetune"])
     assert settings == {"epoch_choice": "cross_validated", "stop_fraction_of_n": 0.2, "folds": 3,
-                        "objective": "plain", "stack": "seeds"}
+                        "cv_criterion": "pooled_error", "objective": "plain", "stack": "seeds"}
     assert Protocol.from_config(settings).objective == "plain"
     assert config["finetune"]["objective"] == "balanced"  # the study's own config is left alone
 

@@ -1,8 +1,9 @@
 """The label budget: with from_labels a member reads the labels of its N faces and no
 other (test faces only to be scored), its early-stopping faces are a stratified part of
 them, and nested subsets stay nested; which faces it gets reads no other task's label;
-cross-validated and fixed-epoch members are also scored at the checkpoint epochs, and
-those scores are what runs stopped there give."""
+cross-validated members choose their epoch count on their folds' pooled score and refit
+with a fold's optimiser steps per epoch; cross-validated and fixed-epoch members are also
+scored at the checkpoint epochs, and those scores are what runs stopped there give."""
 
 import dataclasses
 
@@ -17,11 +18,13 @@ from workflow_scripts.finetuning import (
     stacking_groups,
 )
 from workflow_scripts.networks import Architecture, ConvSpec, build_trunk, prefix_length
-from workflow_scripts.protocol import Protocol, cross_validation_folds, early_stopping_mask, passes_per_epoch
+from workflow_scripts.protocol import (
+    Protocol, cross_validation_folds, early_stopping_mask, passes_per_epoch, refit_steps_per_epoch, steps_per_epoch,
+)
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.study_grid import BLOCK_KEY
 from workflow_scripts.tasks import N_CLASSES, TASKS
-from workflow_scripts.training import FitSettings
+from workflow_scripts.training import FitSettings, balanced_error, fit, weighted_cross_entropy
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
 SETTINGS = FitSettings(max_epochs=6, patience=3, batch_size=16, learning_rate=1e-2, min_epoch_samples=60)
@@ -118,20 +121,26 @@ def head_features(study):
 HEAD_DEPTH = "conv2+fc1"
 
 
-def _run(study, table, validation, checkpoints=(), training=SETTINGS, stack="none", features=None):
-    """(metrics, curves, checkpoint scores) of the gender none block, or with ``features``
+def _block_design(study, validation, checkpoints=(), training=SETTINGS, stack="none", features=None,
+                  cv_criterion="pooled_error"):
+    """(block, design, run_block's inputs) of the gender none block, or with ``features``
     its cae block at conv2+fc1."""
-    faces, roles, subsets = study
+    faces = study[0]
     if features is None:
         block, pretrain_seed_of, inputs = Block(TASK, "none", "none", "none"), {}, {"images": faces.images}
     else:
         block, pretrain_seed_of, inputs = Block(TASK, "cae", "cae", HEAD_DEPTH), {0: 0, 1: 0}, {"features": features}
-    metrics, curves, _, scores = run_block(
-        block,
-        _design(Protocol(epoch_choice=validation, folds=3, objective="balanced", stack=stack), pretrain_seed_of,
-                checkpoints=checkpoints, training=training),
-        LabelledFaces(table, roles, subsets), torch.device("cpu"), **inputs,
-    )
+    protocol = Protocol(epoch_choice=validation, folds=3, objective="balanced", stack=stack, cv_criterion=cv_criterion)
+    return block, _design(protocol, pretrain_seed_of, checkpoints=checkpoints, training=training), inputs
+
+
+def _run(study, table, validation, checkpoints=(), training=SETTINGS, stack="none", features=None,
+         cv_criterion="pooled_error"):
+    """(metrics, curves, checkpoint scores) of the gender none block, or with ``features``
+    its cae block at conv2+fc1."""
+    _, roles, subsets = study
+    block, design, inputs = _block_design(study, validation, checkpoints, training, stack, features, cv_criterion)
+    metrics, curves, _, scores = run_block(block, design, LabelledFaces(table, roles, subsets), torch.device("cpu"), **inputs)
     return metrics, curves, scores
 
 
@@ -158,19 +167,42 @@ def test_the_n_label_protocols_read_no_label_but_their_own_and_the_test_faces(st
     assert not _block(study, faces.table, "held_out")[columns].equals(_block(study, scrambled, "held_out")[columns])
 
 
-def test_cross_validated_members_train_on_all_n_for_the_count_their_folds_chose(study):
+@pytest.mark.parametrize("cv_criterion", ["pooled_error", "fold_mean_error"])
+def test_cross_validated_members_train_on_all_n_for_the_count_their_folds_chose(study, monkeypatch, cv_criterion):
+    """The folds run in step and choose on their score of each epoch (``choice_score``:
+    under pooled_error the balanced error of all N faces' out-of-fold predictions, under
+    fold_mean_error the mean of the folds' own); the refit trains on all N for as many
+    optimiser steps as a fold took to reach the chosen count."""
     faces, _, _ = study
-    metrics, curves, scores = _run(study, faces.table, "cross_validated")
+    optimisers = {}  # id -> (optimiser, its steps), in the order they step first; held, so no id is reused
+    adam_step = torch.optim.Adam.step
+
+    def counted(self, *args, **kwargs):
+        optimisers[id(self)] = (self, optimisers.get(id(self), (self, 0))[1] + 1)
+        return adam_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counted)
+    metrics, curves, scores = _run(study, faces.table, "cross_validated", cv_criterion=cv_criterion)
     assert scores.empty and list(scores.columns) == CHECKPOINT_COLUMNS  # no checkpoints declared
     assert (metrics["n_fit"] == metrics["n_train"]).all() and (metrics["n_stop"] == metrics["n_train"]).all()
     assert (metrics["folds"] == 3).all() and metrics["stop_balanced_accuracy_sd"].notna().all()
+    steps = iter(count for _, count in optimisers.values())  # each member (in plan order: N, then seed): its 3 folds, then its refit
     for row in metrics.itertuples():
         member = curves[(curves["n_train"] == row.n_train) & (curves["seed"] == row.seed)]
         refit, folds = member[member["fold"] == -1], member[member["fold"] >= 0]
         assert row.epochs_run == row.best_epoch == len(refit) and refit["stop_criterion"].isna().all()
-        mean = folds.groupby("epoch")["stop_criterion"].mean()
-        assert set(folds.groupby("fold")["epoch"].max()) == {mean.index.max()}  # the folds ran in step
-        assert row.best_epoch == mean[mean == mean.min()].index.max()  # lowest mean, ties to the later epoch
+        choice = folds.groupby("epoch")["choice_score"]
+        assert (choice.nunique() == 1).all()  # one score of all folds an epoch
+        choice = choice.first()
+        assert set(folds.groupby("fold")["epoch"].max()) == {choice.index.max()}  # the folds ran in step
+        assert row.best_epoch == choice[choice == choice.min()].index.max()  # lowest score, ties to the later epoch
+        if cv_criterion == "fold_mean_error":
+            np.testing.assert_allclose(choice, folds.groupby("epoch")["stop_criterion"].mean())
+        fold_size = row.n_train - row.n_train // 3  # each fold trains on two thirds of the N faces
+        fold_steps = steps_per_epoch(fold_size, SETTINGS.min_epoch_samples, SETTINGS.batch_size)
+        assert [next(steps) for _ in range(3)] == [choice.index.max() * fold_steps] * 3
+        assert next(steps) == row.best_epoch * fold_steps  # the refit: the folds' steps at the chosen count
+        assert fold_steps != steps_per_epoch(row.n_train, SETTINGS.min_epoch_samples, SETTINGS.batch_size)
 
 
 def test_cross_validation_folds_deal_each_class_in_turn():
@@ -233,14 +265,24 @@ def test_a_refit_is_scored_at_each_checkpoint_and_keeps_its_chosen_epoch(study, 
         assert row.epochs_run == max(row.best_epoch, 4) == len(refit)
         assert list(_one_member(scores, row.n_train, row.seed)["epochs"]) == [2, 4]
     assert (metrics["best_epoch"] < 4).any(), "a refit that trained on past its count"
-    # a checkpoint's score is a fixed-epochs member's at that many epochs (the same
-    # trajectory: the refit starts and shuffles as the member does)
-    for epochs in (2, 4):
-        stopped, _, _ = _run(study, faces.table, "fixed_epochs", training=dataclasses.replace(SETTINGS, max_epochs=epochs),
-                             stack=stack, features=head_features)
-        at = scores[scores["epochs"] == epochs].reset_index(drop=True)
-        for metric in ("accuracy", "balanced_accuracy", "macro_f1"):
-            np.testing.assert_allclose(at[metric], stopped[metric], rtol=0, atol=1e-3, err_msg=f"{metric} at {epochs}")
+    # a checkpoint's score is that of a refit trained alone for that many epochs, of a
+    # fold's optimiser steps each (the same trajectory: one start, one batch order)
+    _, roles, subsets = study
+    block, design, inputs = _block_design(study, "cross_validated", features=head_features)
+    labelled = LabelledFaces(faces.table, roles, subsets)
+    block_inputs = finetuning.BlockInputs(faces.table[TASK].to_numpy(), features=head_features)
+    test = faces_with_role(roles, "test")
+    for member in plan_members(block, design, labelled):
+        fold_steps = refit_steps_per_epoch([len(f.fit_faces) for f in member.folds], SETTINGS.min_epoch_samples,
+                                           SETTINGS.batch_size)
+        for epochs in (2, 4):
+            stopped = fit(finetuning.initial_model(block, design, member, None), block_inputs.tensor, block_inputs.targets,
+                          block_inputs.training_rows(member, epochs, (), fold_steps), weighted_cross_entropy, SETTINGS,
+                          criterion=balanced_error)
+            alone = finetuning.member_scores(block, design, member, stopped.state, block_inputs, labelled, test)
+            at = _one_member(scores, member.n_train, member.seed).query("epochs == @epochs").iloc[0]
+            for metric in ("accuracy", "balanced_accuracy", "macro_f1"):
+                assert at[metric] == pytest.approx(alone[metric], abs=1e-3), (metric, epochs)
 
 
 @pytest.mark.parametrize("stack", ["none", "block"])

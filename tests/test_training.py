@@ -1,8 +1,11 @@
 """The trainers' promises: the stacked trainer gives every member what the plain loop
 (``training.fit``) gives it alone (seeds, sizes, early-stopping faces and fixed epochs
-alike), cached features give the model that training the full network with its prefix
-frozen gives, frozen layers stay bit-identical, the state kept at a checkpoint epoch is
-the state of a run stopped there, and the losses are torch's own."""
+alike), and a member's folds what ``training.cross_validate`` gives them, under every
+``finetune.cv_criterion``; cached features give the model that training the full network
+with its prefix frozen gives, frozen layers stay bit-identical, the state kept at a
+checkpoint epoch is the state of a run stopped there, a refit's epoch takes a fold's
+optimiser steps, one face changing its answer cannot swing the pooled choice as it swung
+the mean over folds, and the losses are torch's own."""
 
 import copy
 import dataclasses
@@ -17,10 +20,12 @@ from workflow_scripts.metrics import balanced_class_weights, classification_metr
 from workflow_scripts.networks import Architecture, ConvSpec, build_classifier, build_trunk, network_input
 from workflow_scripts.pretraining import STOPPING_KEYS, describe_stopping, train_cae
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
+from workflow_scripts import stacked_training
+from workflow_scripts.protocol import refit_steps_per_epoch, steps_per_epoch
 from workflow_scripts.stacked_training import StackedAdam, fit_stacked
 from workflow_scripts.training import (
-    FitSettings, TrainingRows, balanced_error, cross_validate, fit, plain_error, reconstruction_error,
-    weighted_cross_entropy,
+    FitSettings, TrainingRows, balanced_error, balanced_loss, cross_validate, fit, plain_error, plain_loss,
+    pooled_criterion_for, reconstruction_error, score_folds, weighted_cross_entropy,
 )
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
@@ -222,28 +227,36 @@ def _folds(labels, labelled, seed, n_folds=3):
     return [training_rows(labels, labelled[fold_of != f], labelled[fold_of == f], seed) for f in range(n_folds)]
 
 
-def test_stacked_cross_validation_equals_the_plain_folds_in_step(study):
+@pytest.mark.parametrize("cv_criterion", ["pooled_error", "pooled_loss", "fold_mean_error"])
+def test_stacked_cross_validation_equals_the_plain_folds_in_step(study, cv_criterion):
     """Folds of two members in one stack stop as ``cross_validate`` stops each member's
-    folds alone: on the mean over its folds, ties going to the later epoch."""
+    folds alone: on the folds' score (``cv_criterion``), ties going to the later epoch."""
     _, _, subsets = study
     _, inputs, labels, _, _, models = _setup(study, 0)
     settings = FitSettings(max_epochs=10, patience=3, batch_size=16, learning_rate=3e-3, min_epoch_samples=100)
+    pooled = pooled_criterion_for("balanced", cv_criterion)
     plan = [(40, 0), (80, 1)]
     folds = {m: _folds(labels, torch.tensor(subset_faces(subsets, TASK, m[1], m[0])), m[1]) for m in plan}
     owners = [m for m in plan for _ in folds[m]]
     stacked = fit_stacked([copy.deepcopy(models[seed]) for _, seed in owners], inputs, labels,
                           [rows for m in plan for rows in folds[m]], weighted_cross_entropy, settings,
-                          criterion=balanced_error, folds_of=owners)
+                          criterion=balanced_error, pooled=pooled, folds_of=owners)
     chosen = set()
     for m in plan:
         alone = cross_validate([copy.deepcopy(models[m[1]]) for _ in folds[m]], inputs, labels, folds[m],
-                               weighted_cross_entropy, settings, criterion=balanced_error)
+                               weighted_cross_entropy, settings, criterion=balanced_error, pooled=pooled)
         mine = [r for r, owner in zip(stacked, owners) if owner == m]
         for together, by_itself in zip(mine, alone):
             _assert_same_fit(together, by_itself)
-        # the rule, read off the recorded curves: the last epoch of lowest mean, then patience more
-        mean = np.mean([r.curve["stop_criterion"].to_numpy() for r in alone], axis=0)
-        best = len(mean) - 1 - int(np.argmin(mean[::-1]))
+        # the rule, read off the recorded curves: one score of all folds per epoch (the mean
+        # of their own criteria only under fold_mean_error); the last epoch of the lowest
+        # score is chosen, and patience more end the search
+        choice = alone[0].curve["choice_score"].to_numpy()
+        for result in alone:
+            np.testing.assert_array_equal(result.curve["choice_score"], choice)
+        if cv_criterion == "fold_mean_error":
+            np.testing.assert_allclose(choice, np.mean([r.curve["stop_criterion"].to_numpy() for r in alone], axis=0))
+        best = len(choice) - 1 - int(np.argmin(choice[::-1]))
         assert {r.best_epoch for r in alone} == {best + 1}
         assert {r.epochs_run for r in alone} == {min(best + 1 + settings.patience, settings.max_epochs)}
         chosen.add(best + 1)
@@ -261,10 +274,12 @@ def test_a_refit_trains_its_own_epoch_count_stacked_or_alone(study):
                                      weighted_cross_entropy, SETTINGS))
 
 
-def test_ties_go_to_the_first_epoch_when_early_stopping_and_to_the_last_when_cross_validating(study):
+@pytest.mark.parametrize("cv_criterion", ["pooled_error", "pooled_loss", "fold_mean_error"])
+def test_ties_go_to_the_first_epoch_when_early_stopping_and_to_the_last_when_cross_validating(study, cv_criterion):
     """With a learning rate of 0 every epoch scores the same: early stopping keeps epoch 1
-    and ends after ``patience`` more; cross-validation takes each tie as the better
-    (the later epoch), so it never runs out of patience and chooses ``max_epochs``."""
+    and ends after ``patience`` more; cross-validation, under every ``cv_criterion``,
+    takes each tie as the better (the later epoch), so it never runs out of patience and
+    chooses ``max_epochs``."""
     _, _, subsets = study
     _, inputs, labels, _, validation, models = _setup(study, 0, seeds=(0,))
     frozen = FitSettings(max_epochs=5, patience=2, batch_size=16, learning_rate=0.0)
@@ -273,10 +288,11 @@ def test_ties_go_to_the_first_epoch_when_early_stopping_and_to_the_last_when_cro
                 weighted_cross_entropy, frozen, criterion=balanced_error)
     assert (alone.best_epoch, alone.epochs_run) == (1, 3)
     folds = _folds(labels, labelled, 0)
+    pooled = pooled_criterion_for("balanced", cv_criterion)
     in_step = cross_validate([copy.deepcopy(models[0]) for _ in folds], inputs, labels, folds, weighted_cross_entropy,
-                             frozen, criterion=balanced_error)
+                             frozen, criterion=balanced_error, pooled=pooled)
     stacked = fit_stacked([copy.deepcopy(models[0]) for _ in folds], inputs, labels, folds, weighted_cross_entropy, frozen,
-                          criterion=balanced_error, folds_of=[0] * len(folds))
+                          criterion=balanced_error, pooled=pooled, folds_of=[0] * len(folds))
     for result in in_step + stacked:
         assert (result.best_epoch, result.epochs_run) == (5, 5)
 
@@ -349,3 +365,106 @@ def test_a_source_network_records_whether_it_stopped_early_or_at_its_cap(study):
     assert {key: checkpoint[key] for key in STOPPING_KEYS} == {"epochs_run": 1, "best_epoch": 1, "max_epochs": 1,
                                                                "stopped_early": False}
     assert "stopped at its epoch cap (max_epochs 1)" in describe_stopping(checkpoint)
+
+
+def _counting_adam_steps(monkeypatch) -> list:
+    """Record every ``torch.optim.Adam`` step (the plain loop) and every stacked step's
+    stepping members (``StackedAdam``)."""
+    steps = []
+    plain_step, stacked_step = torch.optim.Adam.step, StackedAdam.step
+
+    def plain(self, *args, **kwargs):
+        steps.append(1)
+        return plain_step(self, *args, **kwargs)
+
+    def stacked(self, params, grads, stepping):
+        steps.append(stepping.cpu().clone())
+        return stacked_step(self, params, grads, stepping)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", plain)
+    monkeypatch.setattr(stacked_training.StackedAdam, "step", stacked)
+    return steps
+
+
+def test_a_refit_epoch_takes_as_many_optimiser_steps_as_a_fold_epoch(study, monkeypatch):
+    """N = 50 in 5 folds, batches of 32, min_epoch_samples 512 (the quick MTFL study's): a
+    fold trains on 40 faces, 13 passes of 2 batches = 26 steps an epoch, where a refit of
+    ceil(512 / 50) = 11 passes over 50 faces would take 22. The refit counts a fold's 26
+    (and at N = 200: 20, where its passes would take 21), alone and stacked, so at its
+    chosen count it has taken the folds' steps."""
+    settings = FitSettings(max_epochs=6, patience=2, batch_size=32, learning_rate=1e-3, min_epoch_samples=512)
+    assert steps_per_epoch(40, 512, 32) == 26 and steps_per_epoch(50, 512, 32) == 22
+    assert refit_steps_per_epoch([40] * 5, 512, 32) == 26
+    assert steps_per_epoch(160, 512, 32) == 20 and steps_per_epoch(200, 512, 32) == 21
+    assert refit_steps_per_epoch([160] * 5, 512, 32) == 20
+    assert refit_steps_per_epoch([42, 42, 43, 43, 43], 512, 32) == 25  # 26, 26, 24, 24, 24: mean 24.8
+    faces, _, subsets = study
+    _, inputs, labels, _, _, models = _setup(study, 0, seeds=(0, 1))
+    labelled = {n: torch.tensor(subset_faces(subsets, TASK, 0, n))[:n] for n in (40, 80)}
+    refits = [dataclasses.replace(training_rows(labels, labelled[40], None, 0), epochs=3, steps_per_epoch=26),
+              dataclasses.replace(training_rows(labels, labelled[80], None, 1), epochs=3, steps_per_epoch=5)]
+    steps = _counting_adam_steps(monkeypatch)
+    for member, rows in enumerate(refits):
+        steps.clear()
+        fit(copy.deepcopy(models[member]), inputs, labels, rows, weighted_cross_entropy, settings)
+        assert len(steps) == 3 * rows.steps_per_epoch
+    steps.clear()
+    fit_stacked([copy.deepcopy(m) for m in models], inputs, labels, refits, weighted_cross_entropy, settings)
+    assert torch.stack(steps).sum(0).tolist() == [3 * 26, 3 * 5]
+    # a fold's epoch without steps_per_epoch: its passes, every batch of each
+    steps.clear()
+    fit(copy.deepcopy(models[0]), inputs, labels, training_rows(labels, labelled[40], None, 0), weighted_cross_entropy,
+        dataclasses.replace(settings, max_epochs=2))
+    assert len(steps) == 2 * steps_per_epoch(40, 512, 32)
+    # a cut epoch still draws its batches from whole permutations: no face twice in a pass
+    batches = refits[1].epoch_batches(torch.Generator().manual_seed(0), settings)
+    assert len(batches) == 5 and [len(b) for b in batches] == [32, 32, 16, 32, 32]
+    assert sorted(torch.cat(batches[:3]).tolist()) == sorted(labelled[80].tolist())
+
+
+def test_one_face_changing_its_answer_swings_the_mean_over_folds_but_not_the_pooled_choice():
+    """Five folds of ten faces, 27 of class 0 and 23 of class 1; fold 0 holds one face of
+    class 1. From epoch 1 to 2 two faces of class 1 (in folds 1 and 2, six each) turn from
+    wrong to right: every rule calls epoch 2 better. Add one change: fold 0's face of
+    class 1 turns from right to wrong by a hair. The mean over folds of each fold's
+    balanced error moves by 10 points for it (50 in its fold), more than the two faces
+    gained, and keeps epoch 1; pooled over all 50 faces it weighs 1/(2 x 23) = 2.2 points,
+    less than the two faces gained (4.3), and the pooled loss moves by a hair: both still
+    choose epoch 2."""
+    labels = torch.tensor([0] * 9 + [1] + [0] * 4 + [1] * 6 + [0] * 4 + [1] * 6 + [0] * 5 + [1] * 5 + [0] * 5 + [1] * 5)
+    folds = labels.view(5, 10)
+    right = torch.where(torch.rand(50, generator=torch.Generator().manual_seed(0)) < 0.8, 2.0, -2.0)  # 80 % right
+    right[9] = 1e-3  # fold 0's one face of class 1: right, by a hair
+    right[[14, 24]] = -2.0  # a face of class 1 in folds 1 and 2: wrong at epoch 1
+    learnt = right.clone()
+    learnt[[14, 24]] = 2.0
+    flipped = learnt.clone()
+    flipped[9] = -1e-3
+
+    def score(margins, cv_criterion):
+        """The folds' score of outputs whose margin for the true class is ``margins``."""
+        sign = torch.where(labels == 1, 1.0, -1.0)
+        parts = torch.stack([-sign * margins / 2, sign * margins / 2], dim=1).view(5, 10, 2)
+        own = [balanced_error(parts[f], folds[f]).item() for f in range(5)]
+        return score_folds(own, list(parts), list(folds), pooled_criterion_for("balanced", cv_criterion))
+
+    for cv_criterion in ("fold_mean_error", "pooled_error", "pooled_loss"):
+        assert score(learnt, cv_criterion) < score(right, cv_criterion), cv_criterion  # epoch 2 is better
+    # the one face: the mean over folds now keeps epoch 1; the pooled scores still choose epoch 2
+    assert score(flipped, "fold_mean_error") - score(learnt, "fold_mean_error") == pytest.approx(0.1, abs=1e-6)
+    assert score(flipped, "fold_mean_error") > score(right, "fold_mean_error")
+    assert score(flipped, "pooled_error") - score(learnt, "pooled_error") == pytest.approx(1 / (2 * 23), abs=1e-6)
+    assert score(flipped, "pooled_error") < score(right, "pooled_error")
+    assert abs(score(flipped, "pooled_loss") - score(learnt, "pooled_loss")) < 1e-3
+    assert score(flipped, "pooled_loss") < score(right, "pooled_loss")
+
+
+def test_the_pooled_losses_are_the_class_weighted_and_plain_cross_entropy():
+    logits, targets = torch.randn(7, 3), torch.tensor([0, 2, 2, 1, 2, 2, 0])
+    weights = torch.tensor(balanced_class_weights(targets.numpy(), 3), dtype=torch.float32)
+    torch.testing.assert_close(balanced_loss(logits, targets), F.cross_entropy(logits, targets, weight=weights))
+    torch.testing.assert_close(plain_loss(logits, targets), F.cross_entropy(logits, targets))
+    mask = torch.tensor([1.0, 1, 1, 0, 1, 0, 1])  # padding rows count for nothing
+    kept = mask.bool()
+    torch.testing.assert_close(balanced_loss(logits, targets, mask), balanced_loss(logits[kept], targets[kept]))
+    torch.testing.assert_close(plain_loss(logits, targets, mask), plain_loss(logits[kept], targets[kept]))

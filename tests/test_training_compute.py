@@ -18,7 +18,7 @@ def test_training_macs_count_frozen_layers_forward_only():
          "n_fit": 200, "n_stop": 0},
     ])
     table = training_macs(metrics, forward, {"conv2+fc1": ["conv1", "conv2", "fc1"]},
-                          ["conv1", "conv2", "fc1", "fc2", "out"], 100, {"smile": 2, "pose": 5})
+                          ["conv1", "conv2", "fc1", "fc2", "out"], 100, {"smile": 2, "pose": 5}, batch_size=32)
     frozen, scratch = table.iloc[0], table.iloc[1]
     assert frozen["samples_seen"] == 3 * 2 * 50  # two passes over the 50 trained faces make an epoch of >= 100
     # forward through the frozen prefix, three forwards' worth through fc2 and out, and
@@ -41,14 +41,17 @@ def test_forward_macs_per_layer_and_output_size():
 def test_a_cross_validated_row_counts_its_folds_and_its_refit():
     """N = 10 in 3 folds (4, 3, 3 faces): the folds train on 6, 7 and 7 faces for 4 epochs
     and score all 10 faces once an epoch; the refit trains on 10 for its chosen 2 epochs,
-    scoring none (the 5 it ran for a checkpoint are the analysis's, not counted)."""
+    each a fold's optimiser steps, scoring none (the 5 it ran for a checkpoint are the
+    analysis's, not counted)."""
     assert fold_training_sizes(10, 3) == [6, 7, 7]
     forward = {("fc2", 0): 10, ("out", 2): 2}
     metrics = pd.DataFrame([{"task": "smile", "scenario": "none", "source": "none", "depth": "none", "n_train": 10,
                              "seed": 0, "best_epoch": 2, "epochs_run": 5, "n_fit": 10, "n_stop": 10, "folds": 3,
                              "fold_epochs_run": 4}])
-    row = training_macs(metrics, forward, {}, ["fc2", "out"], 20, {"smile": 2}).iloc[0]
-    # passes per epoch to reach 20 samples: 4 of 6 faces, 3 of 7, 2 of 10
-    assert row["samples_seen"] == 2 * 2 * 10 + 4 * (4 * 6 + 3 * 7 + 3 * 7)
+    row = training_macs(metrics, forward, {}, ["fc2", "out"], 20, {"smile": 2}, batch_size=4).iloc[0]
+    # passes per epoch to reach 20 samples: 4 of 6 faces, 3 of 7 (of 2 batches of 4 each: 8,
+    # 6 and 6 steps, 7 on average); the refit's 7 steps over 10 faces (3 batches a pass):
+    # two passes and one batch, 24 samples, where its own 2 passes would draw 20
+    assert row["samples_seen"] == 2 * 24 + 4 * (4 * 6 + 3 * 7 + 3 * 7)
     assert row["early_stopping_macs"] == 4 * 10 * 12
     assert row["training_macs"] == row["samples_seen"] * 3 * 12 + 4 * 10 * 12

@@ -31,12 +31,15 @@ import torch
 from . import scenarios
 from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, build_classifier, network_input, prefix_length, transfer_prefix
-from .protocol import Protocol, cross_validation_folds, early_stopping_mask
+from .protocol import Protocol, cross_validation_folds, early_stopping_mask, refit_steps_per_epoch
 from .splits import faces_with_role, subset_faces
 from .stacked_training import fit_stacked
 from .study_grid import BLOCK_KEY
 from .tasks import N_CLASSES
-from .training import FitResult, FitSettings, TrainingRows, criterion_for, cross_validate, fit, predict, weighted_cross_entropy
+from .training import (
+    FitResult, FitSettings, TrainingRows, criterion_for, cross_validate, fit, pooled_criterion_for, predict,
+    weighted_cross_entropy,
+)
 
 
 @dataclass(frozen=True)
@@ -172,13 +175,14 @@ class BlockInputs:
             raise ValueError("cached features lack some faces the block needs; rerun extract_features")
         return found
 
-    def training_rows(self, member: Member, epochs: int | None = None, checkpoints=()) -> TrainingRows:
+    def training_rows(self, member: Member, epochs: int | None = None, checkpoints=(),
+                      steps_per_epoch: int | None = None) -> TrainingRows:
         def weights(values):
             return None if values is None else torch.tensor(values, dtype=torch.float32)
 
         stop = None if member.stop_faces is None else self.rows(member.stop_faces, member.pretrain_seed)
         return TrainingRows(self.rows(member.fit_faces, member.pretrain_seed), stop, weights(member.class_weights),
-                            weights(member.stop_class_weights), member.seed, epochs, tuple(checkpoints))
+                            weights(member.stop_class_weights), member.seed, epochs, tuple(checkpoints), steps_per_epoch)
 
 
 def stacking_groups(members: list, stack: str, device: torch.device) -> list[list]:
@@ -265,27 +269,37 @@ def initial_model(block: Block, design: FinetuneDesign, member: Member, trunks: 
 def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inputs: BlockInputs, device,
                 trunks: dict | None = None) -> list[Fitted]:
     """Train every member, stacked where ``finetune.stack`` says so, else one at a time.
-    Cross-validated, a member's folds train first and choose its epoch count (stacked
-    with the other folds of its group, or in step with each other alone); then the member
-    trains on all its N faces and keeps its state at that many epochs. A member scored at
-    checkpoints (``Protocol.scores_checkpoints``) trains on to the last checkpoint up to
-    ``max_epochs`` and keeps the state of each."""
+    Cross-validated, a member's folds train first and choose its epoch count on their
+    out-of-fold predictions (``finetune.cv_criterion``; stacked with the other folds of
+    its group, or in step with each other alone); then the member trains on all its N
+    faces, each epoch as many optimiser steps as a fold's, and keeps its state at that
+    many epochs. A member scored at checkpoints (``Protocol.scores_checkpoints``) trains
+    on to the last checkpoint up to ``max_epochs`` and keeps the state of each."""
     criterion = criterion_for(design.protocol.objective)
+    pooled = pooled_criterion_for(design.protocol.objective, design.protocol.cv_criterion)
     checkpoints = design.checkpoints if design.protocol.scores_checkpoints() else ()
+    settings = design.training
+
+    def refit_steps(member: Member) -> int | None:
+        """A cross-validated member's steps per epoch: its folds'; otherwise None (passes)."""
+        if not member.folds:
+            return None
+        return refit_steps_per_epoch([len(fold.fit_faces) for fold in member.folds], settings.min_epoch_samples,
+                                     settings.batch_size)
 
     def train(group: list[Member], epochs=None, folds_of=None) -> list[FitResult]:
         """Fit ``group`` from its initial models: one model alone, one member's folds in
         step, or everything in one stack (folds stopping with their member's others)."""
         models = [initial_model(block, design, m, trunks) for m in group]
-        rows = [inputs.training_rows(m, e, () if folds_of else checkpoints)
+        rows = [inputs.training_rows(m, e, () if folds_of else checkpoints, None if folds_of else refit_steps(m))
                 for m, e in zip(group, epochs or [None] * len(group))]
-        common = {"loss": weighted_cross_entropy, "settings": design.training, "criterion": criterion, "device": device,
+        common = {"loss": weighted_cross_entropy, "settings": settings, "criterion": criterion, "device": device,
                   "label": f"{block} n={group[0].n_train} seed={group[0].seed}" + (" folds" if folds_of else "")}
         if folds_of is None and len(group) == 1:
             return [fit(models[0], inputs.tensor, inputs.targets, rows[0], **common)]
         if folds_of is not None and len(set(folds_of)) == 1:
-            return cross_validate(models, inputs.tensor, inputs.targets, rows, **common)
-        return fit_stacked(models, inputs.tensor, inputs.targets, rows, **common, folds_of=folds_of)
+            return cross_validate(models, inputs.tensor, inputs.targets, rows, pooled=pooled, **common)
+        return fit_stacked(models, inputs.tensor, inputs.targets, rows, **common, pooled=pooled, folds_of=folds_of)
 
     fitted = {}
     for group in stacking_groups(members, design.protocol.stack, device):

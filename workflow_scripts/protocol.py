@@ -8,8 +8,10 @@ epoch choice (``finetune.epoch_choice``):
   "few labels" result really uses few labels.
 - ``cross_validated``: stratified k-fold inside the member's own N labelled faces
   (``folds``): each fold's faces are the stop faces of a model trained on the other
-  folds; the mean over folds chooses the epoch count, and the member then trains on all N
-  faces for that many epochs (choose on a split of the budget, refit on the whole budget).
+  folds; after each epoch one score of all N out-of-fold predictions (``cv_criterion``)
+  chooses the epoch count, and the member then trains on all N faces for as many
+  optimiser steps as a fold took to reach that count (choose on a split of the budget,
+  refit on the whole budget).
 - ``held_out``: the stop faces are the data set's labelled validation split (every
   class, about a thousand faces on MTFL), on top of the N training labels.
 - ``fixed_epochs``: no stop faces and no early stopping; train ``max_epochs`` on all N
@@ -83,6 +85,37 @@ def cross_validation_folds(labels_in_order, folds: int) -> np.ndarray:
     return fold_of
 
 
+def steps_per_epoch(n: int, min_epoch_samples: int, batch_size: int) -> int:
+    """Optimiser steps in one epoch over n training rows: its passes, each cut into batches
+    (the last of a pass may be short)."""
+    return passes_per_epoch(n, min_epoch_samples) * math.ceil(n / batch_size)
+
+
+def epoch_samples(n: int, min_epoch_samples: int, batch_size: int, steps: int | None = None) -> int:
+    """Samples one epoch over n training rows draws: its passes' rows; an epoch of
+    ``steps`` batches (a cross-validated refit), the rows of as many whole passes as those
+    batches fill, then whole batches of the next pass."""
+    if steps is None:
+        return passes_per_epoch(n, min_epoch_samples) * n
+    passes, batches = divmod(steps, math.ceil(n / batch_size))
+    return passes * n + batches * batch_size
+
+
+def refit_steps_per_epoch(fold_sizes, min_epoch_samples: int, batch_size: int) -> int:
+    """The optimiser steps of one epoch of a cross-validated refit: a fold's epoch (the
+    folds' mean, rounded half up, where fold sizes differ), so the refit at the chosen
+    count takes as many steps as the folds took to reach it."""
+    steps = [steps_per_epoch(n, min_epoch_samples, batch_size) for n in fold_sizes]
+    return math.floor(Fraction(sum(steps), len(steps)) + Fraction(1, 2))
+
+
+CV_CRITERIA = {  # finetune.cv_criterion: how the describe() sentence names it
+    "pooled_error": "the error of all N out-of-fold predictions",
+    "pooled_loss": "the loss of all N out-of-fold predictions",
+    "fold_mean_error": "the mean over folds of each fold's error",
+}
+
+
 @dataclass(frozen=True)
 class Protocol:
     """The fine-tuning protocol of a study: these keys of config ``finetune``, with the
@@ -91,6 +124,7 @@ class Protocol:
     epoch_choice: str = SCHEMA["epoch_choice"]["default"]
     stop_fraction_of_n: float = SCHEMA["stop_fraction_of_n"]["default"]
     folds: int = SCHEMA["folds"]["default"]
+    cv_criterion: str = SCHEMA["cv_criterion"]["default"]
     objective: str = SCHEMA["objective"]["default"]
     stack: str = SCHEMA["stack"]["default"]
 
@@ -121,7 +155,8 @@ class Protocol:
             "from_labels": f"early stopping on {self.stop_fraction_of_n:.0%} of each member's N labelled faces "
                            "(stratified; N counts every label used)",
             "cross_validated": f"epoch count chosen by {self.folds}-fold cross-validation inside each member's N labelled "
-                               "faces (stratified; mean over folds, ties to the later epoch), then trained on all N",
+                               f"faces (stratified; {CV_CRITERIA[self.cv_criterion]}, ties to the later epoch), then "
+                               "trained on all N for as many optimiser steps as a fold took",
             "held_out": "early stopping on the held-out labelled validation split (labels beyond N)",
             "fixed_epochs": "no early stopping (max_epochs, last state kept)",
         }[self.epoch_choice]

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from torch.func import functional_call, stack_module_state
 
-from .training import CURVE_COLUMNS, FitResult, FitSettings, TrainingRows, epoch_batches
+from .training import CURVE_COLUMNS, FitResult, FitSettings, TrainingRows
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,7 @@ class StackedAdam:
 def epoch_schedule(members: list[TrainingRows], generators, settings: FitSettings, device):
     """One epoch's batches of every member as rows [S, T, b] and mask [S, T, b], T the
     most batches any member has (a member with fewer idles through the rest)."""
-    batches = [epoch_batches(m.fit, g, settings.passes_per_epoch(len(m.fit)), settings.batch_size)
-               for m, g in zip(members, generators)]
+    batches = [m.epoch_batches(g, settings) for m, g in zip(members, generators)]
     steps = max(len(b) for b in batches)
     rows = torch.zeros(len(batches), steps, settings.batch_size, dtype=torch.long)
     mask = torch.zeros(len(batches), steps, settings.batch_size)
@@ -149,7 +148,7 @@ class StackedRun:
     into the full stack; the stack and the optimiser hold those members, in that order."""
 
     def __init__(self, modules, members: list[TrainingRows], loss, settings: FitSettings, device,
-                 folds_of: list | None = None):
+                 folds_of: list | None = None, pooled=None):
         check_stackable(modules, members)
         self.members, self.settings, self.device = members, settings, device
         self.stack = Stack(modules, device)
@@ -158,14 +157,13 @@ class StackedRun:
         self.loss = loss
         self.generators = [torch.Generator().manual_seed(int(m.seed)) for m in members]
         self.class_weights = torch.stack([m.class_weights for m in members]).to(device)
-        self.samples = torch.tensor([settings.passes_per_epoch(len(m.fit)) * len(m.fit) for m in members],
-                                    dtype=torch.float32)
         self.stopping = members[0].stop is not None
         if self.stopping:
             self.stop_rows, self.stop_mask = padded([m.stop.to(device) for m in members])
             self.stop_weights = torch.stack([m.stop_class_weights for m in members]).to(device)
         self.group = stopping_groups(len(members), folds_of)
         self.later_ties = folds_of is not None
+        self.pooled = pooled if folds_of is not None else None
         n_groups = int(self.group.max()) + 1
         self.epoch_cap = torch.tensor([m.epoch_cap(settings) for m in members])
         self.kept_epoch = torch.zeros(n_groups, dtype=torch.long)  # without early stopping: the epoch whose state is kept
@@ -193,28 +191,34 @@ class StackedRun:
             grads = torch.autograd.grad(losses.sum(), list(self.stack.params.values()))
             self.optimiser.step(self.stack.params, dict(zip(self.stack.params, grads)), (mask.sum(1) > 0).double())
             train_loss += losses.detach() * mask.sum(1)
-        return train_loss.cpu() / self.samples[self.alive]
+        return (train_loss / schedule_mask.sum((1, 2))).cpu()
 
-    def score(self, epoch: int, inputs, targets, criterion) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(stop loss, criterion) of every member still training and whether each one's
-        group did better at ``epoch`` than before (without early stopping: whether
-        ``epoch`` is its kept epoch); the groups' scores go to ``best_score``."""
+    def score(self, epoch: int, inputs, targets, criterion) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(stop loss, criterion, its group's score) of every member still training and
+        whether its group did better at ``epoch`` than before (without early stopping:
+        whether ``epoch`` is its kept epoch); the groups' scores go to ``best_score``."""
         groups, member_group = self.group[self.alive].unique(return_inverse=True)
         if not self.stopping:  # fixed epochs: the kept epoch's state
             nothing = torch.full((len(self.alive),), math.nan)
-            return nothing, nothing, (self.kept_epoch[groups] == epoch)[member_group]
+            return nothing, nothing, nothing, (self.kept_epoch[groups] == epoch)[member_group]
         alive = self.alive.to(self.device)
         outputs = self.stack.forward_rows(inputs, self.stop_rows[alive])
         alive_targets, alive_mask = targets[self.stop_rows[alive]], self.stop_mask[alive]
         stop_loss = torch.vmap(self.loss)(outputs, alive_targets, self.stop_weights[alive], alive_mask).cpu()
         score = stop_loss if criterion is None else torch.vmap(criterion)(outputs, alive_targets, alive_mask).cpu()
-        # the mean over each group's members (a member alone: its own score), summed in
-        # member order in double precision, as training.cross_validate sums them
-        group_score = torch.zeros(len(groups), dtype=torch.float64).index_add_(0, member_group, score.double())
-        group_score /= torch.bincount(member_group, minlength=len(groups))
+        if self.pooled is None:
+            # the mean over each group's members (a member alone: its own score), summed in
+            # member order in double precision, as training.cross_validate sums them
+            group_score = torch.zeros(len(groups), dtype=torch.float64).index_add_(0, member_group, score.double())
+            group_score /= torch.bincount(member_group, minlength=len(groups))
+        else:  # one score of each group's rows together: a member's folds' out-of-fold predictions
+            in_group = (member_group.to(self.device).unsqueeze(0) == torch.arange(len(groups), device=self.device).unsqueeze(1))
+            group_rows = (in_group.unsqueeze(-1) * alive_mask).flatten(1)  # [groups, members x stop rows]
+            pooled = torch.vmap(self.pooled, in_dims=(None, None, 0))
+            group_score = pooled(outputs.flatten(0, 1), alive_targets.flatten(), group_rows).cpu().double()
         better = group_score <= self.best_score[groups] if self.later_ties else group_score < self.best_score[groups]
         self.best_score[groups[better]] = group_score[better]
-        return stop_loss, score, better[member_group]
+        return stop_loss, score, group_score[member_group], better[member_group]
 
     def keep_improved(self, epoch: int, improved: torch.Tensor):
         """Keep the parameters of the members still training whose group did better."""
@@ -224,10 +228,11 @@ class StackedRun:
             self.best_params[k][self.alive[improved].to(self.device)] = v.detach()[improved.to(self.device)]
         self.best_epoch[self.group[self.alive[improved]]] = epoch
 
-    def record(self, epoch: int, train_loss, stop_loss, score):
+    def record(self, epoch: int, train_loss, stop_loss, score, choice_score):
         """The epoch's row of each member's curve, and its state at a checkpoint epoch."""
         for i, s in enumerate(self.alive.tolist()):
-            self.curves[s].append((epoch, train_loss[i].item(), stop_loss[i].item(), score[i].item()))
+            self.curves[s].append((epoch, train_loss[i].item(), stop_loss[i].item(), score[i].item(),
+                                   choice_score[i].item()))
             if epoch in self.checkpoint_epochs[s]:
                 self.checkpoints[s][epoch] = {k: v[i].detach().cpu().clone() for k, v in self.stack.params.items()}
 
@@ -265,22 +270,24 @@ class StackedRun:
 
 
 def fit_stacked(modules, inputs, targets, members: list[TrainingRows], loss, settings: FitSettings, *,
-                criterion=None, device=torch.device("cpu"), label="fit", folds_of: list | None = None) -> list[FitResult]:
+                criterion=None, pooled=None, device=torch.device("cpu"), label="fit",
+                folds_of: list | None = None) -> list[FitResult]:
     """Train ``modules[s]`` on ``members[s]`` for every s at once; each member's result
     is what ``training.fit`` returns for it (``seconds``: its share of the whole).
 
     ``folds_of``: members that are the folds of one cross-validation share a key here;
-    they stop together, as ``training.cross_validate`` stops them: on the mean of their
-    criteria, ties going to the later epoch."""
+    they stop together, as ``training.cross_validate`` stops them: on ``pooled`` of all
+    their stop rows' outputs at once (without it: the mean of their criteria), ties going
+    to the later epoch."""
     started = time.perf_counter()
-    run = StackedRun(modules, members, loss, settings, device, folds_of)
+    run = StackedRun(modules, members, loss, settings, device, folds_of, pooled)
     inputs, targets = inputs.to(device), targets.to(device)
     for epoch in range(1, int(run.epoch_cap.max()) + 1):
         training = len(run.alive)
         train_loss = run.train_epoch(inputs, targets)
-        stop_loss, score, improved = run.score(epoch, inputs, targets, criterion)
+        stop_loss, score, choice_score, improved = run.score(epoch, inputs, targets, criterion)
         run.keep_improved(epoch, improved)
-        run.record(epoch, train_loss, stop_loss, score)
+        run.record(epoch, train_loss, stop_loss, score, choice_score)
         log.info("%s epoch %d: %d/%d members training, train loss %.4f, early-stopping criterion %.4f",
                  label, epoch, training, len(members), train_loss.mean(), score.mean())
         if not run.drop_finished(epoch):

@@ -345,13 +345,14 @@ def resolve_hardware_path(value: str) -> str:
 def config_hash(config: dict) -> str:
     """Short, stable hash of the (defaults-filled) config, stamped on result tables. Left
     out, as they do not change what is computed: the settings of the dataset not in
-    use, finetune.folds outside cross_validated (the one protocol that reads it), pretrain.shared_by without per_seed, and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256,
+    use, finetune.folds and cv_criterion outside cross_validated (the one protocol that reads them), pretrain.shared_by without per_seed, and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256,
     which names the content, is in)."""
     kept = json.loads(json.dumps(config))
     unused = {"synthetic": "mtfl", "mtfl": "synthetic"}[kept["data"]["dataset"]]
     kept.pop(unused, None)
     if kept.get("finetune", {}).get("epoch_choice") != "cross_validated":
         kept.get("finetune", {}).pop("folds", None)
+        kept.get("finetune", {}).pop("cv_criterion", None)
     if not kept.get("pretrain", {}).get("per_seed"):
         kept.get("pretrain", {}).pop("shared_by", None)
     for section, key in LOCATION_KEYS:

@@ -3,7 +3,8 @@
 Every model the study trains alone goes through ``fit``: the CAE, the source CNNs and the
 classifiers of a block that ``finetune.stack`` trains one at a time; the folds of one
 cross-validated classifier go through ``cross_validate``, which runs the same loop for
-each fold in step. Where many small models train side by side (on a GPU),
+each fold in step and chooses the epoch count on one score of all the folds' predictions
+(``pooled_criterion_for``). Where many small models train side by side (on a GPU),
 ``stacked_training.fit_stacked`` gives each of them what these loops give it.
 
 A model learns from rows of two shared tensors, ``inputs`` (images or cached features)
@@ -12,7 +13,9 @@ passes over its n training rows, each a fresh permutation drawn from the model's
 seeded generator and cut into batches of ``batch_size`` (the last of a pass may be
 short). Several passes make an epoch of a small labelled set as long as
 ``min_epoch_samples``, so small and large sets get comparable numbers of updates between
-two early-stopping checks. After each epoch the early-stopping rows are scored: a
+two early-stopping checks. A cross-validated refit counts its epochs in a fold's optimiser
+steps instead (``TrainingRows.steps_per_epoch``): the first that many batches of as many
+passes as it takes, so at its chosen count it has taken the steps its folds took. After each epoch the early-stopping rows are scored: a
 strictly lower criterion keeps the current state as the best, and ``patience`` epochs
 without one end training. Without early-stopping rows (fixed epochs) the model keeps its
 state at ``max_epochs`` (a cross-validated refit: at its chosen count), and also at each
@@ -34,7 +37,9 @@ from .protocol import passes_per_epoch
 
 log = logging.getLogger(__name__)
 
-CURVE_COLUMNS = ["epoch", "train_loss", "stop_loss", "stop_criterion"]
+# stop_criterion: the model's own early-stopping score; choice_score: the score its epoch
+# choice compares (alone: the same; a cross-validation fold: its folds' score together)
+CURVE_COLUMNS = ["epoch", "train_loss", "stop_loss", "stop_criterion", "choice_score"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,9 @@ class TrainingRows:
     seed: seeds its batch order; epochs: without stop rows, the epoch whose state it
     keeps (None: ``max_epochs``; a cross-validated refit: the chosen count);
     checkpoints: without stop rows, epochs whose states it keeps as well (those beyond
-    ``max_epochs`` are left out), training past ``epochs`` to the last of them."""
+    ``max_epochs`` are left out), training past ``epochs`` to the last of them;
+    steps_per_epoch: the optimiser steps of one of its epochs (None: ``passes_per_epoch``
+    whole passes; a cross-validated refit: a fold's steps per epoch)."""
 
     fit: torch.Tensor
     stop: torch.Tensor | None
@@ -73,6 +80,7 @@ class TrainingRows:
     seed: int
     epochs: int | None = None
     checkpoints: tuple[int, ...] = ()
+    steps_per_epoch: int | None = None
 
     def __post_init__(self):
         if len(self.fit) == 0:
@@ -81,6 +89,16 @@ class TrainingRows:
             raise ValueError("a model that stops early has no epoch count or checkpoints of its own")
         if any(epoch < 1 for epoch in self.checkpoints):
             raise ValueError(f"checkpoint epochs must be positive, got {list(self.checkpoints)}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ValueError(f"an epoch needs at least one optimiser step, got steps_per_epoch={self.steps_per_epoch}")
+
+    def epoch_batches(self, generator: torch.Generator, settings) -> list[torch.Tensor]:
+        """One epoch's batches of its training rows, drawn from ``generator``: its passes,
+        or the first ``steps_per_epoch`` batches of as many passes as that takes."""
+        if self.steps_per_epoch is None:
+            return epoch_batches(self.fit, generator, settings.passes_per_epoch(len(self.fit)), settings.batch_size)
+        passes = math.ceil(self.steps_per_epoch / math.ceil(len(self.fit) / settings.batch_size))
+        return epoch_batches(self.fit, generator, passes, settings.batch_size)[:self.steps_per_epoch]
 
     def kept_epoch(self, settings) -> int:
         """Without stop rows, the epoch whose state is the result."""
@@ -161,9 +179,45 @@ def plain_error(logits, targets, mask=None):
     return 1 - correct.sum() / mask.sum().clamp(min=1)
 
 
+def balanced_loss(logits, targets, mask=None):
+    """Cross-entropy averaged within each class present among the rows, then over those
+    classes: the ``balanced`` objective's class-weighted loss with the rows' own inverse
+    class frequencies as weights. It moves smoothly with the outputs, so unlike an error
+    one row changing its answer does not make it jump."""
+    if mask is None:
+        mask = torch.ones(targets.shape, device=logits.device)
+    picked = F.cross_entropy(logits, targets, reduction="none") * mask
+    classes = torch.arange(logits.shape[-1], device=targets.device)
+    in_class = (targets.unsqueeze(-1) == classes).float() * mask.unsqueeze(-1)  # [b, C]
+    support = in_class.sum(0)
+    per_class = (picked.unsqueeze(-1) * in_class).sum(0) / support.clamp(min=1)
+    present = (support > 0).float()
+    return (per_class * present).sum() / present.sum().clamp(min=1)
+
+
+def plain_loss(logits, targets, mask=None):
+    """Mean cross-entropy over the rows: the ``plain`` objective's loss."""
+    if mask is None:
+        mask = torch.ones(targets.shape, device=logits.device)
+    picked = F.cross_entropy(logits, targets, reduction="none") * mask
+    return picked.sum() / mask.sum().clamp(min=1)
+
+
 def criterion_for(objective: str):
     """The early-stopping criterion of a fine-tuning objective (``finetune.objective``)."""
     return {"balanced": balanced_error, "plain": plain_error}[objective]
+
+
+def pooled_criterion_for(objective: str, cv_criterion: str):
+    """What scores the out-of-fold predictions of all N faces together to choose a
+    cross-validated epoch count (``finetune.cv_criterion``): the objective's loss
+    (``pooled_loss``) or error (``pooled_error``); None for ``fold_mean_error``, the mean
+    over folds of each fold's early-stopping criterion."""
+    if cv_criterion == "fold_mean_error":
+        return None
+    if cv_criterion == "pooled_error":
+        return criterion_for(objective)
+    return {"balanced": balanced_loss, "plain": plain_loss}[objective]
 
 
 # ---- the loop ---------------------------------------------------------------------------
@@ -200,11 +254,11 @@ def predict(model, inputs, rows, chunk: int = 1024) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model, loss, criterion, inputs, targets, rows, class_weights) -> tuple[torch.Tensor, torch.Tensor]:
-    """(loss, criterion) on ``rows``; without a criterion early stopping minimises the loss."""
+def evaluate(model, loss, criterion, inputs, targets, rows, class_weights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, criterion, outputs) on ``rows``; without a criterion early stopping minimises the loss."""
     outputs = predict(model, inputs, rows)
     rows_loss = loss(outputs, targets[rows], class_weights)
-    return rows_loss, rows_loss if criterion is None else criterion(outputs, targets[rows])
+    return rows_loss, rows_loss if criterion is None else criterion(outputs, targets[rows]), outputs
 
 
 class Run:
@@ -219,18 +273,18 @@ class Run:
         self.optimizer = torch.optim.Adam([p for p in self.model.parameters() if p.requires_grad],
                                           lr=settings.learning_rate, weight_decay=settings.weight_decay)
         self.generator = torch.Generator().manual_seed(int(rows.seed))
-        self.passes = settings.passes_per_epoch(len(self.fit_rows))
         self.best_state, self.checkpoints, self.curve = None, {}, []
 
     def train_epoch(self, loss, inputs, targets) -> float:
-        batches = epoch_batches(self.fit_rows, self.generator, self.passes, self.settings.batch_size)
+        batches = [b.to(self.fit_rows.device) for b in self.rows.epoch_batches(self.generator, self.settings)]
         return train_one_epoch(self.model, self.optimizer, loss, inputs, targets, batches, self.class_weights).item()
 
-    def score(self, loss, criterion, inputs, targets) -> tuple[float, float]:
-        """(loss, criterion) on the stop rows; NaN without them."""
+    def score(self, loss, criterion, inputs, targets) -> tuple[float, float, torch.Tensor | None]:
+        """(loss, criterion, outputs) on the stop rows; NaN, NaN, None without them."""
         if self.rows.stop is None:
-            return math.nan, math.nan
-        return tuple(v.item() for v in evaluate(self.model, loss, criterion, inputs, targets, self.stop_rows, self.stop_weights))
+            return math.nan, math.nan, None
+        stop_loss, score, outputs = evaluate(self.model, loss, criterion, inputs, targets, self.stop_rows, self.stop_weights)
+        return stop_loss.item(), score.item(), outputs
 
     def keep_state(self):
         self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -257,7 +311,7 @@ def fit(model, inputs, targets, rows: TrainingRows, loss, settings: FitSettings,
     best_score, best_epoch = math.inf, 0
     for epoch in range(1, rows.epoch_cap(settings) + 1):
         train_loss = run.train_epoch(loss, inputs, targets)
-        stop_loss, score = run.score(loss, criterion, inputs, targets)
+        stop_loss, score, _ = run.score(loss, criterion, inputs, targets)
         # early stopping keeps a strictly better score; fixed epochs keep the kept epoch's state
         improved = score < best_score if stopping else epoch == rows.kept_epoch(settings)
         if improved:
@@ -265,7 +319,7 @@ def fit(model, inputs, targets, rows: TrainingRows, loss, settings: FitSettings,
             run.keep_state()
         if epoch in checkpoints:
             run.keep_checkpoint(epoch)
-        run.curve.append((epoch, train_loss, stop_loss, score))
+        run.curve.append((epoch, train_loss, stop_loss, score, score))
         log.info("%s epoch %d: train loss %.4f, early-stopping criterion %.4f (best %.4f at epoch %d)",
                  label, epoch, train_loss, score, best_score, best_epoch)
         if stopping and epoch - best_epoch >= settings.patience:
@@ -273,34 +327,47 @@ def fit(model, inputs, targets, rows: TrainingRows, loss, settings: FitSettings,
     return run.result(best_epoch, epoch, time.perf_counter() - started)
 
 
+def score_folds(scores: list[float], outputs: list[torch.Tensor], targets: list[torch.Tensor], pooled=None) -> float:
+    """One epoch's score of a member's folds: ``pooled`` of every fold's ``outputs`` on its
+    own stop rows together (with their ``targets``), or without it the mean of the folds'
+    own ``scores``."""
+    if pooled is None:
+        return sum(scores) / len(scores)
+    return pooled(torch.cat(outputs), torch.cat(targets)).item()
+
+
 def cross_validate(models, inputs, targets, folds: list[TrainingRows], loss, settings: FitSettings, *, criterion=None,
-                   device=torch.device("cpu"), label="cross-validation") -> list[FitResult]:
+                   pooled=None, device=torch.device("cpu"), label="cross-validation") -> list[FitResult]:
     """Choose an epoch count by cross-validation: one model per fold (each with its own
     stop rows) trains in step with the others, one epoch at a time; after each epoch the
-    mean over folds of the early-stopping criterion is taken, the lowest mean so far
-    (ties: the later epoch) marks the best epoch, and ``patience`` epochs without a mean
-    as low end every fold. Each fold's result holds that best epoch (the chosen count)
-    and its state then."""
+    folds are scored together: ``pooled`` of every fold's outputs on its own stop rows at
+    once (the out-of-fold predictions of all the member's faces; ``pooled_criterion_for``),
+    or, without it, the mean over folds of each fold's ``criterion``. The lowest score so
+    far (ties: the later epoch) marks the best epoch, and ``patience`` epochs without a
+    score as low end every fold. Each fold's result holds that best epoch (the chosen
+    count) and its state then; its curve, its own fold's scores."""
     if any(rows.stop is None for rows in folds):
         raise ValueError("cross-validation folds stop on their scores: every fold needs stop rows")
     started = time.perf_counter()
     inputs, targets = inputs.to(device), targets.to(device)
     runs = [Run(model, rows, settings, device) for model, rows in zip(models, folds)]
-    best_mean, best_epoch = math.inf, 0
+    best_score, best_epoch = math.inf, 0
     for epoch in range(1, settings.max_epochs + 1):
-        scores = []
+        rows, outputs = [], []
         for run in runs:
             train_loss = run.train_epoch(loss, inputs, targets)
-            stop_loss, score = run.score(loss, criterion, inputs, targets)
-            run.curve.append((epoch, train_loss, stop_loss, score))
-            scores.append(score)
-        mean = sum(scores) / len(scores)
-        if mean <= best_mean:
-            best_mean, best_epoch = mean, epoch
+            stop_loss, score, fold_outputs = run.score(loss, criterion, inputs, targets)
+            rows.append((epoch, train_loss, stop_loss, score))
+            outputs.append(fold_outputs)
+        folds_score = score_folds([row[-1] for row in rows], outputs, [targets[run.stop_rows] for run in runs], pooled)
+        for run, row in zip(runs, rows):
+            run.curve.append((*row, folds_score))
+        if folds_score <= best_score:
+            best_score, best_epoch = folds_score, epoch
             for run in runs:
                 run.keep_state()
-        log.info("%s epoch %d: mean early-stopping criterion %.4f over %d folds (best %.4f at epoch %d)",
-                 label, epoch, mean, len(runs), best_mean, best_epoch)
+        log.info("%s epoch %d: folds' score %.4f over %d folds (best %.4f at epoch %d)",
+                 label, epoch, folds_score, len(runs), best_score, best_epoch)
         if epoch - best_epoch >= settings.patience:
             break
     seconds = (time.perf_counter() - started) / len(runs)

@@ -6,7 +6,7 @@ Frozen layers cost a forward pass per sample; trained layers a forward and a bac
 scores the stop faces through the whole classifier once per epoch. Cross-validated, the
 folds' trainings and scoring count too: k models, each on the N faces outside its fold,
 for ``fold_epochs_run`` epochs, each epoch scoring the N faces once between them; the
-refit on all N scores nothing. The per-layer counts
+refit on all N scores nothing, and its epoch draws a fold's optimiser steps of batches. The per-layer counts
 are ``energy.count_layers``'s forward hooks, the same ZigZag's counts are checked against.
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 from . import scenarios
 from .energy import count_layers
 from .networks import Architecture, build_classifier, prefix_layers
-from .protocol import cross_validation_folds, passes_per_epoch
+from .protocol import cross_validation_folds, epoch_samples, passes_per_epoch, refit_steps_per_epoch
 from .study_grid import BLOCK_KEY
 
 BACKWARD_FACTOR = 2  # a backward pass costs about two forward passes
@@ -45,12 +45,13 @@ def fold_training_sizes(n_train: int, folds: int) -> list[int]:
 
 
 def training_macs(metrics: pd.DataFrame, forward_macs: dict, frozen_layers: dict, layer_names, min_epoch_samples: int,
-                  task_classes: dict) -> pd.DataFrame:
+                  task_classes: dict, *, batch_size: int) -> pd.DataFrame:
     """MACs of learning each classifier (a row of ``metrics``) on the device.
 
     Samples seen = epochs x passes per epoch x n_fit (the faces it trained on), where
     epochs is epochs_run, or a cross-validated row's chosen count (best_epoch: its refit
-    without the epochs run on for analysis.checkpoints); each epoch also scores its n_stop
+    without the epochs run on for analysis.checkpoints, each epoch a fold's optimiser steps
+    of ``batch_size`` batches: ``protocol.epoch_samples``); each epoch also scores its n_stop
     stop faces through the whole classifier. Cross-validated rows (``folds`` > 0) add
     their folds' samples and scoring (module docstring).
     forward_macs: (layer, n_classes or 0) -> MACs; frozen_layers: depth -> frozen layers;
@@ -69,12 +70,14 @@ def training_macs(metrics: pd.DataFrame, forward_macs: dict, frozen_layers: dict
         # a cross-validated refit needs its chosen count (best_epoch); the epochs it runs on
         # to the last of analysis.checkpoints are the analysis's, not the protocol's
         epochs = row.best_epoch if folds else row.epochs_run
-        samples = epochs * passes_per_epoch(row.n_fit, min_epoch_samples) * row.n_fit
         if folds:
-            samples += row.fold_epochs_run * sum(passes_per_epoch(n, min_epoch_samples) * n
-                                                 for n in fold_training_sizes(row.n_train, folds))
+            fold_sizes = fold_training_sizes(row.n_train, folds)
+            steps = refit_steps_per_epoch(fold_sizes, min_epoch_samples, batch_size)
+            samples = epochs * epoch_samples(row.n_fit, min_epoch_samples, batch_size, steps)
+            samples += row.fold_epochs_run * sum(passes_per_epoch(n, min_epoch_samples) * n for n in fold_sizes)
             stop_scores = row.fold_epochs_run * row.n_train  # every face scored once an epoch, in its own fold
         else:
+            samples = epochs * passes_per_epoch(row.n_fit, min_epoch_samples) * row.n_fit
             stop_scores = row.epochs_run * row.n_stop
         rows.append({
             **{key: getattr(row, key) for key in BLOCK_KEY},

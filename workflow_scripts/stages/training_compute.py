@@ -14,6 +14,7 @@ def main(snakemake):
     table = training_macs(
         read_csv(snakemake.input.metrics), forward_macs(architecture, task_classes.values()),
         frozen_layers(architecture, p.depths), architecture.classifier_names(), p.min_epoch_samples, task_classes,
+        batch_size=p.batch_size,
     )
     write_csv(table, snakemake.output.training)
 

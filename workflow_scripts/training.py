@@ -15,13 +15,14 @@ short). Several passes make an epoch of a small labelled set as long as
 ``min_epoch_samples``, so small and large sets get comparable numbers of updates between
 two early-stopping checks. A cross-validated refit counts its epochs in a fold's optimiser
 steps instead (``TrainingRows.steps_per_epoch``): the first that many batches of as many
-passes as it takes, so at its chosen count it has taken the steps its folds took. After each epoch the early-stopping rows are scored: a
-strictly lower criterion keeps the current state as the best, and ``patience`` epochs
-without one end training. Without early-stopping rows (fixed epochs) the model keeps its
-state at ``max_epochs`` (a cross-validated refit: at its chosen count), and also at each
-of its pre-declared checkpoint epochs up to ``max_epochs``, training on to the last of
-them where that lies beyond: one trajectory, so the state kept at epoch E is the state a
-run stopped at E ends with.
+passes as it takes, so at its chosen count it has taken the steps its folds took. After
+each epoch the early-stopping rows are scored: a strictly lower criterion keeps the
+current state as the best, and ``patience`` epochs without one end training. Without
+early-stopping rows (fixed epochs) the model keeps its state at ``max_epochs`` (a
+cross-validated refit: at its chosen count), and also at each of its pre-declared
+checkpoint epochs up to ``max_epochs``, training on to the last of them where that lies
+beyond: one trajectory, so the state kept at epoch E is the state a run stopped at E
+ends with.
 """
 
 import logging

@@ -50,7 +50,7 @@ def test_the_trunk_is_reproducible_from_its_seed(pretrained, random_trunk):
     # with the CAE's seed, the CAE's own initial encoder
     assert checkpoint["kind"] == "random" and checkpoint["seed"] == 0 and checkpoint["settings"]["target"] == "cae"
     described = checkpoint["architecture"]
-    assert Architecture.from_config(described, described["image_size"]) == ARCH
+    assert Architecture.from_config(described, described["image_size"]) == ARCH and described == cae["architecture"]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         initial = ConvAutoencoder(ARCH).encoder.state_dict()

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from workflow_scripts import scenarios
+
 ROOT = Path(__file__).resolve().parents[1]
 INT8_RULES = ("quantize_prefixes", "score_int8", "collect_int8_metrics")
 # benchmark files named after their rule (rules/*.smk's benchmark:); the others lie in a folder per rule
@@ -43,7 +45,7 @@ def rule_of(relative: Path) -> str:
         return relative.stem
     top, below = relative.parts[0], relative.parts[1]
     if top == "pretrain":
-        return "pretrain_cae" if below == "cae" else "pretrain_cnn"
+        return scenarios.network_trunk(below).rule
     if top == "int8":
         return "quantize_prefixes" if below == "prefix" else "score_int8"
     return {"features": "extract_features", "energy": "estimate_layer_energy"}.get(top, top)  # finetune, paper_endpoint

@@ -48,6 +48,7 @@ FINETUNE = config["finetune"]
 CLAIM = study_grid.claim(config)
 PRETRAIN_SEEDS = study_grid.pretrain_seeds(config)
 SOURCE_NETWORKS = study_grid.source_networks(config)
+TRAINED_SOURCE_NETWORKS = study_grid.trained_source_networks(config)  # those with a curve and a stopping record
 HARDWARE = list(config["energy"]["hardware"])
 PROTOCOL_TEXT = Protocol.from_config(FINETUNE).describe()
 # a block of the grid (study_grid.BLOCK_KEY), as its wildcards
@@ -122,8 +123,14 @@ def int8_prefix_outputs():
 
 
 def source_files(name):
-    """One file of every pretrained source network and pretraining seed, network by network."""
-    return [f"results/pretrain/{n}/seed{s}/{name}" for n in SOURCE_NETWORKS for s in PRETRAIN_SEEDS]
+    """One file of every trained source network and pretraining seed, network by network."""
+    return [f"results/pretrain/{n}/seed{s}/{name}" for n in TRAINED_SOURCE_NETWORKS for s in PRETRAIN_SEEDS]
+
+
+def source_figures():
+    """The figures a source network's trunk shows in the report (scenarios.Trunk.figures), of the first pretraining seed."""
+    return [f"results/pretrain/{n}/seed{PRETRAIN_SEEDS[0]}/{name}" for n in SOURCE_NETWORKS
+            for name in scenarios.network_trunk(n).figures]
 
 
 CLASS_COUNTS = sorted({tasks.N_CLASSES[task] for task in FINETUNE["tasks"]})
@@ -184,5 +191,5 @@ def study_targets():
         FRONT_PAGE,
         "results/paper_endpoint.csv" if paper_endpoint.endpoint_blocks(config) else [],
         "results/figures/balanced_accuracy_vs_labels.png",
-        f"results/pretrain/cae/seed{PRETRAIN_SEEDS[0]}/reconstructions.png" if scenarios.CAE in SOURCE_NETWORKS else [],
+        *source_figures(),
     ]

@@ -7,40 +7,22 @@ localrules:
     collect_paper_endpoint,
 
 
-# runs the finetune rule's script with the finetune rule's params and outputs, but for the
-# protocol (objective: plain) and the sizes (the claim's N): keep the two rules in step
-rule paper_endpoint:
-    input:
-        unpack(finetune_inputs),
+# the finetune rule (its inputs, script and resources) with the protocol (objective: plain),
+# the sizes (the claim's N) and no checkpoints of its own, and its own outputs, log and benchmark
+use rule finetune as paper_endpoint with:
     output:
         metrics=f"{ENDPOINT_BLOCK}/metrics.csv",
         curves=f"{ENDPOINT_BLOCK}/curves.csv",
         checkpoints=f"{ENDPOINT_BLOCK}/checkpoints.csv",
         models=f"{ENDPOINT_BLOCK}/models.pt",
     params:
-        network=config["network"],
-        image_size=config["data"]["image_size"],
-        settings=FINETUNE["training"],
         protocol=paper_endpoint.endpoint_protocol(FINETUNE),
         train_sizes=paper_endpoint.endpoint_train_sizes(config),
-        seeds=FINETUNE["seeds"],
-        pretrain_seed_of=block_pretrain_seeds,
         checkpoints=[],  # the sensitivity to the epoch count is the main protocol's; a refit here stops at its chosen count
-        device=config["device"],
     log:
         "results/logs/paper_endpoint/{task}/{scenario}/{source}/{depth}.log",
     benchmark:
         "results/benchmarks/paper_endpoint/{task}/{scenario}/{source}/{depth}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=TRAIN_GPUS,
-        gpu_slots=TRAIN_GPUS,
-    conda:
-        "../envs/torch.yaml"
-    script:
-        "../workflow_scripts/stages/finetune.py"
 
 
 rule collect_paper_endpoint:

@@ -1,4 +1,5 @@
-# Pretraining of the source networks: the CAE (no labels) and one CNN per task, once per
+# Pretraining of the source networks: the CAE (no labels), one CNN per task and the random
+# trunk (scenarios.TRUNK_TABLE), once per
 # pretraining seed (pretrain.seed, or with pretrain.per_seed every group of pretrain.shared_by
 # fine-tuning seeds).
 
@@ -64,3 +65,32 @@ rule pretrain_cnn:
         "../envs/torch.yaml"
     script:
         "../workflow_scripts/stages/pretrain_cnn.py"
+
+
+# the random scenario's trunk (workflow_scripts/random_trunk.py): trained on nothing, its
+# seeded initialisation scaled on the unlabelled pool to the same seed's CAE, layer by layer
+rule init_random:
+    input:
+        images="results/data/faces.pt",
+        table="results/data/faces.csv",
+        roles="results/data/roles.csv",
+        target="results/pretrain/cae/seed{seed}/model.pt",
+    output:
+        model="results/pretrain/random/seed{seed}/model.pt",
+        scaling="results/pretrain/random/seed{seed}/scaling.csv",
+    params:
+        network=config["network"],
+        # seconds of inference: no GPU asked of a scheduler, one used only where the job sees one
+        device="auto" if config["device"] == "cuda" else config["device"],
+    log:
+        "results/logs/pretrain/random/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/pretrain/random/seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/init_random.py"

@@ -120,7 +120,7 @@ rule plot_figures:
         curves_vector="results/figures/pretraining_curves.pdf",
     params:
         claim=CLAIM,
-        curve_labels=[(network, seed) for network in SOURCE_NETWORKS for seed in PRETRAIN_SEEDS],
+        curve_labels=[(network, seed) for network in TRAINED_SOURCE_NETWORKS for seed in PRETRAIN_SEEDS],
     log:
         "results/logs/report/plot_figures.log",
     benchmark:

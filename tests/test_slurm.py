@@ -25,7 +25,7 @@ SLURM_ARGS = [
     "--group-components", "features=2", "int8_prefixes=2", "int8=2",
 ]
 STUDY = yaml.safe_load(yaml.safe_dump(TINY))
-STUDY["finetune"].update(tune_transferred=False, depths=["conv2+fc1"])
+STUDY["finetune"].update(scenarios=["none", "cae", "cnn"], tune_transferred=False, depths=["conv2+fc1"])
 STUDY["pretrain"].update(per_seed=False)  # one source network each: fewer jobs for the scheduler test
 STUDY["energy"] = {"hardware": {"eyeriss_like": {"hardware": "zigzag:hardware/eyeriss_like.yaml", "mapping": "zigzag:mapping/default.yaml"}}}
 

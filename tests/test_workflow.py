@@ -27,6 +27,7 @@ TINY = {
     },
     "finetune": {
         "tasks": ["smile", "pose"],
+        "scenarios": ["none", "cae", "cnn", "random"],
         "tune_transferred": True,
         "cnn_sources": "all_others",  # each task transfers from the other's CNN
         "depths": ["conv1", "conv2+fc1"],
@@ -119,9 +120,9 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     elapsed = time.perf_counter() - started
     results = tmp_path / "results"
     metrics = pd.read_csv(results / "metrics.csv")
-    # per task: none, cae and cae_tuned at 2 depths, cnn and cnn_tuned from 1 source at 2 depths
-    assert len(metrics) == 2 * (1 + 2 + 2 + 2 + 2) * 2 * 2
-    assert set(metrics["scenario"]) == {"none", "cae", "cnn", "cae_tuned", "cnn_tuned"}
+    # per task: none, cae and cae_tuned at 2 depths, cnn and cnn_tuned from 1 source at 2 depths, random at 2 depths
+    assert len(metrics) == 2 * (1 + 2 + 2 + 2 + 2 + 2) * 2 * 2
+    assert set(metrics["scenario"]) == {"none", "cae", "cnn", "random", "cae_tuned", "cnn_tuned"}
     assert metrics["balanced_accuracy"].between(0, 1).all() and metrics["config_hash"].nunique() == 1
     assert not metrics.duplicated([*BLOCK_KEY, "n_train", "seed"]).any()
     # from_labels: every member stopped on part of its own N labels (its stop faces), and has an early-stopping score
@@ -130,8 +131,14 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     # per_seed: each fine-tuning seed transfers from the networks pretrained with that seed
     transfer = metrics[metrics["scenario"] != "none"]
     assert (transfer["pretrain_seed"] == transfer["seed"]).all() and (metrics.loc[metrics["scenario"] == "none", "pretrain_seed"] == -1).all()
-    sources = pd.read_csv(results / "pretrain" / "sources.csv")
+    sources = pd.read_csv(results / "pretrain" / "sources.csv")  # the trained ones: not the random trunk
     assert sorted(zip(sources["network"], sources["seed"])) == [(n, s) for n in ("cae", "cnn_pose", "cnn_smile") for s in (0, 1)]
+    # the random trunk of each pretraining seed, scaled to its CAE's per-layer output mean and SD on the pool
+    for seed in (0, 1):
+        scaling = pd.read_csv(results / "pretrain" / "random" / f"seed{seed}" / "scaling.csv")
+        assert list(scaling["layer"]) == ["conv1", "conv2", "fc1"]
+        assert ((scaling["mean"] - scaling["target_mean"]).abs() <= 1e-3 * scaling["target_sd"]).all()
+        assert ((scaling["sd"] - scaling["target_sd"]).abs() <= 1e-3 * scaling["target_sd"]).all()
     # the paper's endpoint: per task none and the CAE at the claim's depth (the deepest), at the claim's N (the
     # smallest), every seed, under the plain objective, from the same sources and features: every pretraining and
     # extraction job ran once
@@ -150,22 +157,24 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert len(mine) == len(endpoint) and (mine["accuracy"] == mine["accuracy_study"]).all()
     jobs = Counter(line.split()[-1].rstrip(":") for line in run.stderr.splitlines() if line.rstrip().endswith(":")
                    and line.split()[0] in ("rule", "localrule") and len(line.split()) == 2)
-    assert jobs["pretrain_cae"] == 2 and jobs["pretrain_cnn"] == 2 * 2 and jobs["extract_features"] == 3 * 2 * 2
+    assert jobs["pretrain_cae"] == 2 and jobs["pretrain_cnn"] == 2 * 2 and jobs["init_random"] == 2
+    assert jobs["extract_features"] == 4 * 2 * 2  # cae, random and two CNNs, two seeds, two depths
     assert jobs["paper_endpoint"] == 4 and jobs["collect_paper_endpoint"] == 1
     # int8: every member scored, from a prefix quantised once per source network, pretraining seed and depth
-    assert jobs["quantize_prefixes"] == 3 * 2 and jobs["score_int8"] == 18 and jobs["collect_int8_metrics"] == 1
+    assert jobs["quantize_prefixes"] == 4 * 2 and jobs["score_int8"] == 22 and jobs["collect_int8_metrics"] == 1
     int8 = pd.read_csv(results / "int8_metrics.csv")
     assert list(int8.columns) == [*INT8_COLUMNS, "config_hash"] and set(int8["config_hash"]) == set(metrics["config_hash"])
     member = [*BLOCK_KEY, "n_train", "seed", "pretrain_seed"]
     assert sorted(map(tuple, int8[member].to_numpy())) == sorted(map(tuple, metrics[member].to_numpy()))
     assert int8["agreement"].between(0, 1).all() and int8["balanced_accuracy"].between(0, 1).all()
     prefixes = sorted(p.relative_to(results / "int8" / "prefix").as_posix() for p in (results / "int8" / "prefix").rglob("*.pt"))
-    assert prefixes == [f"{n}/seed{s}/{d}.pt" for n in ("cae", "cnn_pose", "cnn_smile") for s in (0, 1)
+    assert prefixes == [f"{n}/seed{s}/{d}.pt" for n in ("cae", "cnn_pose", "cnn_smile", "random") for s in (0, 1)
                         for d in ("conv1", "conv2+fc1")]
     precision = pd.read_csv(results / "analysis" / "int8_claim.csv")
     assert sorted(zip(precision["precision"], precision["task"])) == [("float32", "pose"), ("float32", "smile"),
                                                                        ("int8", "pose"), ("int8", "smile")]
-    assert set(pd.read_csv(results / "analysis" / "int8_cost.csv")["scenario"]) == {"none", "cae", "cnn", "cae_tuned", "cnn_tuned"}
+    assert set(pd.read_csv(results / "analysis" / "int8_cost.csv")["scenario"]) == {"none", "cae", "cnn", "random", "cae_tuned",
+                                                                                  "cnn_tuned"}
     assert "int8_balanced_accuracy" in pd.read_csv(results / "analysis" / "tradeoff.csv")
     for name in ("data/preview.png", "data/label_balance.csv", "pretrain/cae/seed1/reconstructions.png",
                  "curves.csv", "energy/training_compute.csv", "summary.md", "analysis/headline.csv", "analysis/claim.csv"):
@@ -175,6 +184,8 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert set(inference["hardware"]) == {"eyeriss_like", "tpu_like"}
     deep = inference[(inference["scenario"] == "cae") & (inference["depth"] == "conv2+fc1")]
     assert (deep["reduction_vs_none"] > 1).all() and (deep["reduction_vs_none"] < deep["ceiling_reduction"]).all()
+    random = inference[inference["scenario"] == "random"].set_index(["hardware", "depth"])["energy_pj"]
+    assert random.equals(inference[inference["scenario"] == "cae"].set_index(["hardware", "depth"])["energy_pj"])
     claim = pd.read_csv(results / "analysis" / "claim.csv")
     assert list(claim["task"]) == ["smile", "pose"] and set(claim["hardware"]) == {"eyeriss_like"}
     assert (claim["p_holm"].fillna(1) >= claim["p_value"].fillna(1)).all()
@@ -207,15 +218,16 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
                                   (lambda c: c["finetune"].update(objective="balanced"), 0),
                                   (lambda c: c["finetune"].update(epoch_choice="held_out"), 4)):
         plan = rerun_plan(edit)
-        assert set(plan) - {"paper_endpoint"} == {"finetune", "score_int8"} | downstream and plan["finetune"] == 18
-        assert plan["score_int8"] == 18 and plan.get("paper_endpoint", 0) == endpoint_blocks
-    # the CAE's settings rerun the CAEs (one per seed) and what hangs on them, not the
-    # source CNNs or the none blocks
+        assert set(plan) - {"paper_endpoint"} == {"finetune", "score_int8"} | downstream and plan["finetune"] == 22
+        assert plan["score_int8"] == 22 and plan.get("paper_endpoint", 0) == endpoint_blocks
+    # the CAE's settings rerun the CAEs (one per seed) and what hangs on them, the random trunks scaled to them
+    # included, not the source CNNs or the none blocks
     plan = rerun_plan(lambda c: c["pretrain"]["cae"].update(max_epochs=3))
-    assert set(plan) == {"pretrain_cae", "extract_features", "finetune", "paper_endpoint", "quantize_prefixes",
-                         "score_int8"} | downstream
-    assert plan["pretrain_cae"] == 2 and plan["extract_features"] == 2 * 2 and plan["finetune"] == 2 * 4
-    assert plan["quantize_prefixes"] == 2 and plan["score_int8"] == 2 * 4
+    assert set(plan) == {"pretrain_cae", "init_random", "extract_features", "finetune", "paper_endpoint",
+                         "quantize_prefixes", "score_int8"} | downstream
+    assert plan["pretrain_cae"] == 2 and plan["init_random"] == 2 and plan["extract_features"] == 2 * 2 * 2
+    assert plan["finetune"] == 2 * 4 + 2 * 2  # cae and cae_tuned, random: two tasks, two depths
+    assert plan["quantize_prefixes"] == 2 * 2 and plan["score_int8"] == 2 * 4 + 2 * 2
     assert plan["paper_endpoint"] == 2  # its cae blocks
     # the analysis' claim trains nothing of the grid again (the tables are restamped with the new config hash), only
     # the endpoint's cae blocks at the claim's new depth; without the endpoint, nothing trains
@@ -253,7 +265,7 @@ def test_a_config_file_on_the_command_line_is_the_whole_config(tmp_path):
     assert result.returncode == 0, result.stderr
     plan = planned_rules(result)
     assert plan["estimate_layer_energy"] == 1  # tpu_like is gone
-    assert plan["finetune"] == 2 * (1 + 2 + 2)  # no *_tuned blocks: the schema default (false) holds
+    assert plan["finetune"] == 2 * (1 + 2 + 2 + 2)  # no *_tuned blocks: the schema default (false) holds
 
 
 def test_nested_command_line_values_are_typed_by_the_schema(tmp_path):
@@ -268,7 +280,7 @@ def test_nested_command_line_values_are_typed_by_the_schema(tmp_path):
     assert "is not of type" not in result.stdout + result.stderr
     result = run("finetune={train_sizes: [10, 30], training: {learning_rate: 0.01}}")
     assert result.returncode == 0, result.stderr
-    assert planned_rules(result)["finetune"] == 18
+    assert planned_rules(result)["finetune"] == 22
 
 
 def test_training_jobs_on_cuda_take_a_gpu_slot_and_ask_a_scheduler_for_a_gpu(tmp_path):
@@ -278,5 +290,6 @@ def test_training_jobs_on_cuda_take_a_gpu_slot_and_ask_a_scheduler_for_a_gpu(tmp
     jobs = result.stdout.split("\nrule ") + result.stdout.split("\nlocalrule ")
     training = [job for job in jobs if job.startswith(("finetune:", "pretrain_cae:", "pretrain_cnn:"))]
     assert training and all("gpu=1" in job and "gpu_slots=1" in job for job in training)
-    others = [job for job in jobs if job.startswith(("extract_features:", "prepare_faces:", "estimate_layer_energy:"))]
+    others = [job for job in jobs
+              if job.startswith(("extract_features:", "prepare_faces:", "estimate_layer_energy:", "init_random:"))]
     assert others and not any("gpu=1" in job or "gpu_slots=1" in job for job in others)

@@ -284,9 +284,9 @@ SUMMED = ("macs", "energy_pj", "mac_energy_pj", "latency_cycles")
 
 
 def scenario_prefixes(architecture, depths, study_scenarios) -> list[tuple[dict, list[str]]]:
-    """(scenario, depth) -> the layers its four classifiers share. Frozen transfers (cae,
-    cnn; for cnn, one source network's prefix serves all four tasks) share their prefix;
-    none and the fine-tuned variants share nothing."""
+    """(scenario, depth) -> the layers its four classifiers share. Frozen transfers
+    (scenarios.is_frozen: cae, cnn, random; for cnn, one source network's prefix serves all
+    four tasks) share their prefix; none and the fine-tuned variants share nothing."""
     from .networks import prefix_layers
 
     rows = [({"scenario": scenarios.NONE, "depth": scenarios.NONE}, [])]

@@ -56,14 +56,9 @@ def face_preview(images, table, roles, path, per_role: int = 8):
 
 TASK_TITLES = {"gender": "Gender", "smile": "Smile", "glasses": "Glasses", "pose": "Head pose (5 classes)"}
 METRIC_LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "macro_f1": "macro-F1"}
-_CAE_TUNED, _CNN_TUNED = (scenarios.tuned_variant(s) for s in (scenarios.CAE, scenarios.CNN))
-SCENARIO_LABELS = {
-    scenarios.NONE: "no transfer", scenarios.CAE: "CAE, frozen", scenarios.CNN: "other-task CNN, frozen",
-    _CAE_TUNED: "CAE, fine-tuned", _CNN_TUNED: "other-task CNN, fine-tuned",
-}
+SCENARIO_LABELS = {s.name: s.label for s in scenarios.SCENARIO_TABLE}
 _PALETTE = sns.color_palette("colorblind")
-SCENARIO_COLORS = {scenarios.NONE: _PALETTE[7], scenarios.CAE: _PALETTE[0], scenarios.CNN: _PALETTE[1],
-                   _CAE_TUNED: _PALETTE[2], _CNN_TUNED: _PALETTE[4]}
+SCENARIO_COLORS = {s.name: _PALETTE[s.color] for s in scenarios.SCENARIO_TABLE}
 
 
 def save_figure_pair(figure, png_path, vector_path):
@@ -132,8 +127,7 @@ def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth):
     for ax, task in zip(axes[0], tasks):
         for (scenario, source, depth), group in data[data["task"] == task].groupby(["scenario", "source", "depth"]):
             group = group.sort_values("n_train")
-            setting = "" if not scenarios.transfers(scenario) else \
-                f" ({'CAE' if scenarios.from_cae(scenario) else source}, {depth})"
+            setting = "" if not scenarios.transfers(scenario) else f" ({scenarios.source_label(scenario, source)}, {depth})"
             color = SCENARIO_COLORS[scenario]
             ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=SCENARIO_LABELS[scenario] + setting)
             ax.fill_between(group["n_train"], group["ci_low"], group["ci_high"], color=color, alpha=0.2, linewidth=0)
@@ -290,10 +284,9 @@ def training_curves(curve_tables: dict, png_path, vector_path):
             ax.plot(curve["epoch"], curve["train_loss"], label="training" if first else None, color=_PALETTE[0], alpha=0.8)
             ax.plot(curve["epoch"], curve["stop_loss"], label="validation split (early stopping)" if first else None,
                     color=_PALETTE[1], alpha=0.8)
-        task = scenarios.network_task(network)
-        ax.set_title("CAE" if task is None else f"CNN {task}", fontsize=9)
+        ax.set_title(scenarios.network_label(network), fontsize=9)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("reconstruction MSE" if task is None else "class-weighted cross-entropy")
+        ax.set_ylabel(scenarios.network_trunk(network).curve_loss)
         ax.grid(alpha=0.3)
     figure_legend(figure, axes[0][0])
     figure.suptitle("Pretraining curves (a line pair per pretraining seed)", fontsize=11)

@@ -3,7 +3,8 @@ its task), each trained with a given seed.
 
 Both train on the training pool and early-stop on the validation split (the CAE on its
 reconstruction error, a CNN on its balanced error). A saved checkpoint holds ``kind``
-(cae or cnn), ``task`` (a CNN's), ``seed``, ``trunk_state`` (the trunk's weights: what
+(cae or cnn), ``task`` (a CNN's), ``seed``, the ``architecture`` and the training
+``settings`` that made it, ``trunk_state`` (the trunk's weights: what
 transfer copies), ``model_state`` (the whole network), how training stopped
 (``STOPPING_KEYS``: ``epochs_run``, ``best_epoch`` (the kept state's), ``max_epochs``
 and ``stopped_early``) and the test score (``test_reconstruction_mse``, or
@@ -13,6 +14,8 @@ and ``stopped_early``) and the test score (``test_reconstruction_mse``, or
 score, so training ended because the score had stopped improving, not because it hit
 ``max_epochs`` (a network that stopped at its cap may have had more to learn).
 """
+
+from dataclasses import asdict
 
 import torch
 
@@ -69,6 +72,8 @@ def train_cae(images, roles, architecture: Architecture, settings: FitSettings, 
     checkpoint = {
         "kind": "cae",
         "seed": seed,
+        "architecture": asdict(architecture),
+        "settings": asdict(settings),
         "trunk_state": model.encoder.state_dict(),
         "model_state": model.state_dict(),
         "test_reconstruction_mse": test_error,
@@ -101,6 +106,8 @@ def train_source_cnn(images, table, roles, task: str, architecture: Architecture
         "kind": "cnn",
         "task": task,
         "seed": seed,
+        "architecture": asdict(architecture),
+        "settings": asdict(settings),
         "trunk_state": {k: v for k, v in model.state_dict().items() if k.split(".")[0] in trunk_names},
         "model_state": model.state_dict(),
         "test_accuracy": metrics["accuracy"],

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from . import scenarios
 from .depths import depth_names
 
 SCHEMA_PATH = Path(__file__).parent / "config" / "schema.yaml"
@@ -36,7 +37,10 @@ class ConfigError(ValueError):
 
 
 def load_schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    # the scenarios a config may name are the table's, so that adding one is one entry there
+    schema["properties"]["finetune"]["properties"]["scenarios"]["items"] = {"enum": list(scenarios.CONFIGURABLE)}
+    return schema
 
 
 class ConfigSources:

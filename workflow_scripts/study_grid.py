@@ -29,8 +29,17 @@ def study_scenarios(config: dict) -> list[str]:
     f = config["finetune"]
     chosen = list(f["scenarios"])
     if f["tune_transferred"]:
-        chosen += [scenarios.tuned_variant(s) for s in f["scenarios"] if scenarios.transfers(s)]
+        chosen += [variant for s in f["scenarios"] for variant in scenarios.tuned_variants(s)]
     return chosen
+
+
+def block_sources(config: dict, task: str, scenario: str) -> list[str]:
+    """The sources of a scenario's blocks for one target task: none without transfer, the
+    source tasks (finetune.cnn_sources) for a trunk made per task, else the trunk itself."""
+    trunk = scenarios.trunk_of(scenario)
+    if trunk is None:
+        return [scenarios.NONE]
+    return cnn_sources(config, task) if trunk.per_task else [trunk.name]
 
 
 def finetune_blocks(config: dict) -> list[dict]:
@@ -42,8 +51,7 @@ def finetune_blocks(config: dict) -> list[dict]:
             if not scenarios.transfers(scenario):
                 blocks.append(dict(zip(BLOCK_KEY, (task, scenario, scenarios.NONE, scenarios.NONE))))
                 continue
-            sources = [scenarios.CAE] if scenarios.from_cae(scenario) else cnn_sources(config, task)
-            for source in sources:
+            for source in block_sources(config, task, scenario):
                 for depth in f["depths"]:
                     blocks.append(dict(zip(BLOCK_KEY, (task, scenario, source, depth))))
     return blocks
@@ -53,6 +61,11 @@ def source_networks(config: dict) -> list[str]:
     """Pretrained networks the grid needs."""
     needed = {scenarios.source_network(b["scenario"], b["source"]) for b in finetune_blocks(config)}
     return sorted(n for n in needed if n is not None)
+
+
+def trained_source_networks(config: dict) -> list[str]:
+    """The source networks that are trained (with a pretraining curve and a stopping record)."""
+    return [n for n in source_networks(config) if scenarios.network_trunk(n).curve_loss is not None]
 
 
 def pretrain_seeds(config: dict) -> list[int]:

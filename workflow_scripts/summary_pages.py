@@ -407,7 +407,7 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
     if len(bacc):
         focus = bacc[(bacc["scenario"] == scenarios.NONE) | (bacc["depth"] == claim["depth"])]
         table = focus.pivot_table(index=["task", "n_train"], columns=["scenario", "source"], values="mean")
-        table.columns = [f"{s} ({src})" if scenarios.base_scenario(s) == scenarios.CNN else s for s, src in table.columns]
+        table.columns = [f"{s} ({src})" if scenarios.source_is_task(s) else s for s, src in table.columns]
         lines += [f"### Test balanced accuracy: no transfer and depth {claim['depth']}", "", markdown_table(table.reset_index()), ""]
     lines += [f"### Energy of one {tasks_inference(k)} (ZigZag, {energy_bits(inference)}-bit words)", "",
               markdown_table(energy_table(inference), digits=2), ""]

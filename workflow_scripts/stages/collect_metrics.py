@@ -29,7 +29,7 @@ def main(snakemake):
         if missing:
             raise IntermediateError(path, f"no {', '.join(missing)}: saved before pretraining recorded how it stopped")
         sources.append({
-            "network": scenarios.CAE if checkpoint["kind"] == scenarios.CAE else scenarios.cnn_network(checkpoint["task"]),
+            "network": scenarios.network_name(checkpoint["kind"], checkpoint.get("task")),
             "seed": checkpoint["seed"],
             **{key: checkpoint[key] for key in STOPPING_KEYS},
             "test_accuracy": checkpoint.get("test_accuracy"),

@@ -26,6 +26,7 @@ rule paper_endpoint:
         seeds=FINETUNE["seeds"],
         pretrain_seed_of=block_pretrain_seeds,
         checkpoints=[],  # the sensitivity to the epoch count is the main protocol's; a refit here stops at its chosen count
+        n_classes=n_classes,
         device=config["device"],
     log:
         "results/logs/paper_endpoint/{task}/{scenario}/{source}/{depth}.log",

@@ -5,13 +5,15 @@ import re
 from workflow_scripts import scenarios
 from workflow_scripts.plots import SCENARIO_COLORS, SCENARIO_LABELS
 from workflow_scripts.study_config import load_schema
-from workflow_scripts.tasks import TASKS
+from workflow_scripts.datasets import DATASETS, MTFL_CLASSES
+
+TASKS = tuple(MTFL_CLASSES)
 
 
 def test_schema_enums_match_the_vocabulary():
     finetune = load_schema()["properties"]["finetune"]["properties"]
     assert tuple(finetune["scenarios"]["items"]["enum"]) == scenarios.CONFIGURABLE
-    assert tuple(finetune["tasks"]["items"]["enum"]) == TASKS
+    assert tuple(load_schema()["properties"]["data"]["properties"]["dataset"]["enum"]) == tuple(DATASETS)
 
 
 def test_every_scenario_has_a_label_and_a_colour():
@@ -23,7 +25,7 @@ def test_source_networks_and_their_names():
     assert scenarios.source_network("cae_tuned", "cae") == "cae"
     assert scenarios.source_network("cnn", "smile") == "cnn_smile"
     assert scenarios.network_task("cnn_pose") == "pose" and scenarios.network_task("cae") is None
-    pattern = re.compile(scenarios.NETWORK_PATTERN)
+    pattern = re.compile(scenarios.network_pattern(TASKS))
     assert all(pattern.fullmatch(n) for n in ["cae", *(scenarios.cnn_network(t) for t in TASKS)])
     assert not pattern.fullmatch("cnn_age")
     assert [s for s in scenarios.SCENARIOS if scenarios.is_frozen(s)] == ["cae", "cnn"]

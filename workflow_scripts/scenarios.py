@@ -4,7 +4,7 @@ plots all read scenario names from here.
 
 - ``none``: every classifier trained from scratch;
 - ``cae`` / ``cnn``: the prefix up to a transfer depth copied from the CAE, or from a CNN
-  trained on another task, and frozen, so the four tasks can share it at inference;
+  trained on another task, and frozen, so the tasks can share it at inference;
 - ``cae_tuned`` / ``cnn_tuned``: the same copy, fine-tuned (no longer shareable).
 
 The source of a block is the network its layers come from: ``cae``, or the source task
@@ -12,7 +12,7 @@ of a CNN (its network is named ``cnn_<task>``); with ``pretrain.per_seed`` there
 of each per pretraining seed. A block of ``none`` has source and depth ``none`` too.
 """
 
-from .tasks import TASKS
+import re
 
 NONE = "none"  # the no-transfer scenario, and the source and depth of its blocks
 CAE = "cae"  # the scenario, and the name of its source network
@@ -21,13 +21,20 @@ FROZEN = (CAE, CNN)
 TUNED = (f"{CAE}_tuned", f"{CNN}_tuned")
 SCENARIOS = (NONE, *FROZEN, *TUNED)
 CONFIGURABLE = (NONE, *FROZEN)  # what finetune.scenarios lists; tuned variants follow tune_transferred
-SOURCES = (NONE, CAE, *TASKS)  # every source a block can name
 
 # a classifier is the trunk (conv1 .. convK, fc1) and these task-specific layers
 HEAD_LAYERS = ("fc2", "out")
 OUTPUT_LAYER = "out"
 
-NETWORK_PATTERN = rf"{CAE}|{CNN}_(" + "|".join(TASKS) + ")"
+
+def sources(tasks) -> tuple[str, ...]:
+    """Every source a block can name, for the dataset's ``tasks``."""
+    return (NONE, CAE, *tasks)
+
+
+def network_pattern(tasks) -> str:
+    """A regular expression matching the pretrained networks' names, for the dataset's ``tasks``."""
+    return rf"{CAE}|{CNN}_(" + "|".join(map(re.escape, tasks)) + ")"
 
 
 def is_frozen(scenario: str) -> bool:

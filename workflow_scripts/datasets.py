@@ -44,6 +44,7 @@ class DatasetError(ValueError):
 @dataclass(frozen=True)
 class Dataset:
     name: str
+    label: str  # what the summary calls it ("On MTFL at N = 50 ...")
     classes: Callable[[dict], dict[str, tuple[str, ...]]]  # config -> task -> class names, in task order
     settings: Callable[[dict], dict]  # config -> the settings that shape the prepared faces
     inputs: Callable[[dict], dict]  # config -> files prepare_faces reads
@@ -88,14 +89,14 @@ def _folder_inputs(config: dict) -> dict:
 
 DATASETS: dict[str, Dataset] = {
     entry.name: entry for entry in (
-        Dataset("synthetic", classes=lambda config: dict(MTFL_CLASSES),
+        Dataset("synthetic", "synthetic faces", classes=lambda config: dict(MTFL_CLASSES),
                 settings=lambda config: dict(config["synthetic"]), inputs=lambda config: {},
                 pool_size=_synthetic_pool, reader="workflow_scripts.synthetic_faces:prepare_synthetic"),
-        Dataset("mtfl", classes=lambda config: dict(MTFL_CLASSES),
+        Dataset("mtfl", "MTFL", classes=lambda config: dict(MTFL_CLASSES),
                 settings=lambda config: {key: config["mtfl"][key] for key in ("crop_margin", "skip_bad_records")},
                 inputs=lambda config: {"archive": config["mtfl"]["path"]}, pool_size=lambda config: None,
                 reader="workflow_scripts.mtfl:prepare_mtfl", location_keys=("path", "url")),
-        Dataset("folder", classes=lambda config: folder_labels(config)[1],
+        Dataset("folder", "your own images", classes=lambda config: folder_labels(config)[1],
                 settings=lambda config: {key: value for key, value in config["folder"].items() if key != "path"},
                 inputs=_folder_inputs, pool_size=_folder_pool,
                 reader="workflow_scripts.folder_faces:prepare_folder"),

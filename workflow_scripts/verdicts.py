@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import paper
 from .analysis import FINETUNING_SEED, GAIN_METRICS, NO_SIGNAL, claim_gains
+from .datasets import DATASETS
 from .study_grid import ENERGY_WORD_BITS
 
 
@@ -80,7 +81,6 @@ def joined(words, conjunction: str = "and") -> str:
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
                 9: "nine", 10: "ten"}
-DATASET_NAMES = {"mtfl": "MTFL", "synthetic": "synthetic faces"}
 
 
 def number_word(count: int) -> str:
@@ -134,7 +134,7 @@ def answer_sentence(claim_table: pd.DataFrame, dataset: str) -> str:
     holds; n_tasks where known, else one per row; verdict where known): for which tasks
     the whole claim holds, which show no signal at this N, then why, half by half. Reads
     right for one, two or more tasks."""
-    data = DATASET_NAMES.get(dataset, dataset)
+    data = DATASETS[dataset].label if dataset in DATASETS else dataset
     if claim_table.empty:
         return f"On {data} the pre-declared claim was not tested: the study has no CAE block at the claim's setting."
     first = claim_table.iloc[0]

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 INT8_RULES = ("quantize_prefixes", "score_int8", "collect_int8_metrics")
 # benchmark files named after their rule (rules/*.smk's benchmark:); the others lie in a folder per rule
 NAMED = {"fetch_mtfl", "prepare_faces", "split_faces", "describe_faces", "collect_metrics", "collect_paper_endpoint",
-         "collect_int8_metrics", "four_task_energy", "training_compute", "analyse_results", "plot_figures"}
+         "collect_int8_metrics", "all_tasks_energy", "training_compute", "analyse_results", "plot_figures"}
 
 
 def snakemake(workdir: Path, config: Path, cores: int, *args) -> float:

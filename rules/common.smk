@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
-from workflow_scripts import depths, paper_endpoint, scenarios, study_config, study_grid, tasks
+from workflow_scripts import datasets, depths, paper_endpoint, scenarios, study_config, study_grid
 from workflow_scripts.protocol import Protocol
 
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
@@ -31,12 +31,16 @@ except study_config.ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 
+# the tasks of the configured dataset (datasets.py) -> their class names
+DATASET_TASKS = datasets.dataset_tasks(config)
+
+
 wildcard_constraints:
-    task="|".join(tasks.TASKS),
+    task="|".join(DATASET_TASKS),
     scenario="|".join(scenarios.SCENARIOS),
-    source="|".join(scenarios.SOURCES),
+    source="|".join(scenarios.sources(DATASET_TASKS)),
     depth=f"{scenarios.NONE}|{depths.PATTERN.pattern}",
-    network=scenarios.NETWORK_PATTERN,
+    network=scenarios.network_pattern(DATASET_TASKS),
     seed=r"\d+",
     hardware=r"[A-Za-z0-9_\-]+",
 
@@ -70,7 +74,19 @@ def dataset_settings():
 
 
 def dataset_inputs():
-    return {"archive": config["mtfl"]["path"]} if config["data"]["dataset"] == "mtfl" else {}
+    """The files the dataset's entry prepares the faces from."""
+    return datasets.dataset(config).inputs(config)
+
+
+def task_classes():
+    """The study's tasks (finetune.tasks) -> their class names, a param of the rules that
+    count or name classes."""
+    return {task: list(names) for task, names in datasets.study_tasks(config).items()}
+
+
+def n_classes(wildcards):
+    """The class count of a job's task (its {task} wildcard, or the task of a cnn_{task} network)."""
+    return len(DATASET_TASKS[wildcards.task])
 
 
 def mtfl_download_needed():
@@ -133,7 +149,7 @@ def source_figures():
             for name in scenarios.network_trunk(n).figures]
 
 
-CLASS_COUNTS = sorted({tasks.N_CLASSES[task] for task in FINETUNE["tasks"]})
+CLASS_COUNTS = sorted(set(datasets.class_counts(config).values()))
 
 
 def hardware_file(name, kind):

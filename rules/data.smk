@@ -1,4 +1,5 @@
-# Data preparation: the face set (MTFL or synthetic), its splits, and what it looks like.
+# Data preparation: the face set (the dataset's entry in workflow_scripts/datasets.py), its
+# splits, and what it looks like.
 
 
 localrules:
@@ -93,6 +94,8 @@ rule describe_faces:
             category="Data",
             caption="../workflow_scripts/captions/preview.rst",
         ),
+    params:
+        classes={task: list(names) for task, names in DATASET_TASKS.items()},  # every task of the dataset
     log:
         "results/logs/data/describe_faces.log",
     benchmark:

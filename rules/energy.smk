@@ -1,9 +1,9 @@
-# Accelerator energy: ZigZag per layer and hardware, the four-task inference sums, and
+# Accelerator energy: ZigZag per layer and hardware, the inference sums over all tasks, and
 # the compute of learning each classifier.
 
 
 localrules:
-    four_task_energy,
+    all_tasks_energy,
     training_compute,
 
 
@@ -33,7 +33,7 @@ rule estimate_layer_energy:
         "../workflow_scripts/stages/estimate_layer_energy.py"
 
 
-rule four_task_energy:
+rule all_tasks_energy:
     input:
         layers=expand("results/energy/{hardware}/layers.csv", hardware=HARDWARE),
     output:
@@ -48,12 +48,12 @@ rule four_task_energy:
         image_size=config["data"]["image_size"],
         depths=FINETUNE["depths"],
         scenarios=study_scenarios(),
-        tasks=FINETUNE["tasks"],
+        classes=task_classes(),  # the tasks, in their order, and their class names
         precision={"precision_bits": study_grid.precision_bits(config)},  # the word width the layers were priced at (a dict: see energy_precision)
     log:
-        "results/logs/energy/four_task_energy.log",
+        "results/logs/energy/all_tasks_energy.log",
     benchmark:
-        "results/benchmarks/energy/four_task_energy.tsv"
+        "results/benchmarks/energy/all_tasks_energy.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -61,7 +61,7 @@ rule four_task_energy:
     conda:
         "../envs/torch.yaml"
     script:
-        "../workflow_scripts/stages/four_task_energy.py"
+        "../workflow_scripts/stages/all_tasks_energy.py"
 
 
 rule training_compute:
@@ -77,7 +77,7 @@ rule training_compute:
         network=config["network"],
         image_size=config["data"]["image_size"],
         depths=FINETUNE["depths"],
-        tasks=FINETUNE["tasks"],
+        classes=task_classes(),
         min_epoch_samples=FINETUNE["training"]["min_epoch_samples"],
         batch_size=FINETUNE["training"]["batch_size"],
     log:

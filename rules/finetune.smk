@@ -51,6 +51,7 @@ rule finetune:
         seeds=FINETUNE["seeds"],
         pretrain_seed_of=block_pretrain_seeds,
         checkpoints=config["analysis"]["checkpoints"],
+        n_classes=n_classes,
         device=config["device"],
     log:
         f"{BLOCK_LOG}.log",

@@ -49,6 +49,7 @@ rule pretrain_cnn:
     params:
         network=config["network"],
         settings=config["pretrain"]["cnn"],
+        n_classes=n_classes,
         device=config["device"],
     log:
         "results/logs/pretrain/cnn_{task}/seed{seed}.log",

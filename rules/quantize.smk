@@ -42,6 +42,7 @@ rule score_int8:
         network=config["network"],
         image_size=config["data"]["image_size"],
         pretrain_seed_of=block_pretrain_seeds,
+        n_classes=n_classes,
     log:
         "results/logs/int8/{task}/{scenario}/{source}/{depth}.log",
     benchmark:

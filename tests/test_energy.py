@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from workflow_scripts.energy import (
-    WIDTH_ATTRIBUTES, EnergyCheckError, HardwareError, add_bounds, count_layers, export_onnx, four_task_inference,
+    WIDTH_ATTRIBUTES, EnergyCheckError, HardwareError, add_bounds, count_layers, export_onnx, multitask_inference,
     layer_costs, run_zigzag, scenario_prefixes, sharing_ceiling,
 )
 from workflow_scripts.networks import Architecture, ConvSpec, build_classifier
@@ -45,15 +45,15 @@ def test_zigzag_on_a_tiny_network(tiny_layers):
     assert (memory + layers["mac_energy_pj"]).round(3).tolist() == layers["energy_pj"].round(3).tolist()
 
 
-def four_task_energy(layers):
+def all_tasks_energy(layers):
     prefixes = scenario_prefixes(TINY, ["conv2+fc1"], ["none", "cae"])
-    table = four_task_inference(layers, TINY.classifier_names(), prefixes, {"gender": 2, "smile": 2, "glasses": 2, "pose": 5})
+    table = multitask_inference(layers, TINY.classifier_names(), prefixes, {"gender": 2, "smile": 2, "glasses": 2, "pose": 5})
     return table.set_index(["scenario", "depth"])["energy_pj"]
 
 
 def test_precision_bits_sets_zigzags_operand_width(tiny_layers, tmp_path):
     """8 bits (the default) prices what ZigZag prices a workload without width attributes
-    at; 16 bits moves more data, so the four-task energy grows, the MACs stay and so does
+    at; 16 bits moves more data, so the energy of all tasks grows, the MACs stay and so does
     one MAC's energy (the hardware file's)."""
     import onnx
 
@@ -77,7 +77,7 @@ def test_precision_bits_sets_zigzags_operand_width(tiny_layers, tmp_path):
     assert sixteen["mac_energy_pj"].tolist() == pytest.approx(tiny_layers["mac_energy_pj"].tolist())
     assert (sixteen["energy_pj"] > tiny_layers["energy_pj"]).all()
     assert (sixteen["zigzag_over_lower_bound"] >= 1).all()  # the bound counts 16-bit words too
-    eight, wide = four_task_energy(tiny_layers), four_task_energy(sixteen)
+    eight, wide = all_tasks_energy(tiny_layers), all_tasks_energy(sixteen)
     assert (wide > 1.5 * eight).all()
 
 
@@ -125,7 +125,7 @@ def hand_layers():
 def test_sharing_arithmetic_on_a_hand_built_table():
     tasks = {"gender": 2, "smile": 2, "glasses": 2, "pose": 5}
     prefixes = scenario_prefixes(TINY, ["conv1", "conv2+fc1"], ["none", "cae", "cnn", "cae_tuned"])
-    table = four_task_inference(hand_layers(), TINY.classifier_names(), prefixes, tasks,
+    table = multitask_inference(hand_layers(), TINY.classifier_names(), prefixes, tasks,
                                 ceiling=sharing_ceiling(TINY)).set_index(["scenario", "depth"])
     # none: every task runs everything; 3 binary heads + 1 five-class head
     none = 4 * (100 + 50 + 20 + 4) + 3 * 1 + 2

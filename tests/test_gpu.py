@@ -119,7 +119,7 @@ def test_sources_pretrained_on_cuda_are_saved_on_the_cpu(study):
     faces, roles, _ = study
     settings = FitSettings(max_epochs=2, patience=1, batch_size=32, learning_rate=1e-3)
     cae, _, _ = train_cae(faces.images, roles, ARCH, settings, 0, CUDA)
-    cnn, _ = train_source_cnn(faces.images, faces.table, roles, "smile", ARCH, settings, 0, CUDA)
+    cnn, _ = train_source_cnn(faces.images, faces.table, roles, "smile", 2, ARCH, settings, 0, CUDA)
     for checkpoint in (cae, cnn):
         for part in ("trunk_state", "model_state"):
             assert {tensor.device.type for tensor in checkpoint[part].values()} == {"cpu"}, part

@@ -14,10 +14,12 @@ import torch
 
 from test_workflow import TINY, planned_rules, snakemake
 from workflow_scripts.atomic import IntermediateError, read_csv, read_torch, save_torch, write_csv
+from workflow_scripts.datasets import MTFL_CLASSES
 from workflow_scripts.faces import FaceSet, load_face_set, save_face_set
 from workflow_scripts.finetuning import CHECKPOINT_COLUMNS
 from workflow_scripts.splits import SUBSET_COLUMNS, subset_faces
-from workflow_scripts.tasks import TASKS
+
+TASKS = tuple(MTFL_CLASSES)  # the synthetic set's tasks
 
 CROSS_VALIDATED = copy.deepcopy(TINY)
 CROSS_VALIDATED["finetune"].update(tasks=["smile"], scenarios=["none", "cae"], tune_transferred=False,

@@ -32,7 +32,8 @@ def test_pretraining_curves_draw_the_training_and_the_early_stopping_loss(tmp_pa
 
 # ---- the study figures, drawn from hand-built tables and caught before they are saved ----
 
-CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "hardware": "hw"}
+TASKS = {"gender": 2, "smile": 2, "glasses": 2, "pose": 5}  # task -> class count
+CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "hardware": "hw", "classes": TASKS}
 SIZES = (50, 200, 1000)
 
 
@@ -112,9 +113,9 @@ def draw_every_figure(tmp_path, tasks=("gender", "smile")):
     curve = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.4], "stop_loss": [1.1, 0.7, 0.8]})
     plots.claim_comparison(hand_summary(tasks), CLAIM, tmp_path / "c.png", tmp_path / "c.pdf")
     plots.accuracy_vs_labels(hand_summary(tasks), tmp_path / "a.png", tmp_path / "a.pdf", "balanced_accuracy",
-                             "conv2+fc1")
+                             "conv2+fc1", tasks=TASKS)
     plots.energy_bars(hand_inference(n_tasks=len(tasks)), tmp_path / "e.png", tmp_path / "e.pdf")
-    plots.tradeoff_scatter(hand_tradeoff(), tmp_path / "t.png", tmp_path / "t.pdf", "hw")
+    plots.tradeoff_scatter(hand_tradeoff(), tmp_path / "t.png", tmp_path / "t.pdf", "hw", tasks=TASKS)
     plots.training_curves({("cae", 0): curve, ("cnn_smile", 0): curve}, tmp_path / "p.png", tmp_path / "p.pdf")
 
 
@@ -185,7 +186,7 @@ def test_the_tradeoff_draws_float32_hollow_and_int8_filled(drawn, tmp_path):
 
     points = hand_tradeoff()
     points = points.assign(int8_balanced_accuracy=points["balanced_accuracy"] - 0.05, int8_pareto=points["pareto"])
-    plots.tradeoff_scatter(points, tmp_path / "t.png", tmp_path / "t.pdf", "hw")
+    plots.tradeoff_scatter(points, tmp_path / "t.png", tmp_path / "t.pdf", "hw", tasks=TASKS)
     (figure,) = drawn
     legends_cover_no_axes(figure)
     ax = figure.axes[0]

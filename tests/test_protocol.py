@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from workflow_scripts import finetuning, scenarios
+from workflow_scripts.datasets import MTFL_CLASSES
 from workflow_scripts.finetuning import (
     CHECKPOINT_COLUMNS, Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block,
     stacking_groups,
@@ -23,8 +24,10 @@ from workflow_scripts.protocol import (
 )
 from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.study_grid import BLOCK_KEY
-from workflow_scripts.tasks import N_CLASSES, TASKS
 from workflow_scripts.training import FitSettings, balanced_error, fit, weighted_cross_entropy
+
+TASKS = tuple(MTFL_CLASSES)  # the synthetic set's tasks
+N_CLASSES = {task: len(names) for task, names in MTFL_CLASSES.items()}
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
 SETTINGS = FitSettings(max_epochs=6, patience=3, batch_size=16, learning_rate=1e-2, min_epoch_samples=60)
@@ -105,7 +108,8 @@ def test_from_labels_uses_exactly_the_n_labelled_faces_and_nested_subsets_stay_n
 
 
 def _design(protocol, pretrain_seed_of=None, checkpoints=(), training=SETTINGS):
-    return FinetuneDesign(ARCH, training, protocol, (30, 60), (0, 1), pretrain_seed_of or {}, checkpoints)
+    return FinetuneDesign(ARCH, training, protocol, (30, 60), (0, 1), pretrain_seed_of or {}, checkpoints,
+                          class_counts=N_CLASSES)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """int8 classifiers (post-training static quantisation, PyTorch FX, x86 backend): they answer
-as their float models do on most test faces, the four tasks share one quantised prefix,
+as their float models do on most test faces, the tasks share one quantised prefix,
 calibration reads no label, and a damaged calibration input fails in one line naming it."""
 
 import numpy as np
@@ -16,7 +16,7 @@ from workflow_scripts.quantization import (
     unpack_quantized,
 )
 from workflow_scripts.splits import assign_roles, faces_with_role
-from workflow_scripts.tasks import TASKS
+from workflow_scripts.datasets import MTFL_CLASSES
 from workflow_scripts.training import FitSettings, TrainingRows, fit, weighted_cross_entropy
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
@@ -54,7 +54,7 @@ def test_int8_predictions_agree_with_the_float_model_on_most_test_faces(faces_an
     assert (int8_predicted == float_predicted).float().mean() >= 0.95
 
 
-def test_the_four_tasks_share_one_quantised_prefix(faces_and_roles, tmp_path):
+def test_the_tasks_share_one_quantised_prefix(faces_and_roles, tmp_path):
     """One quantisation of the CAE's conv2 prefix (its record, as rule quantize_prefixes
     writes it) serves every task's int8 classifier: the same scales, zero points and int
     weights; each head reads the prefix's int8 output as it is, so scoring a head on the
@@ -69,8 +69,8 @@ def test_the_four_tasks_share_one_quantised_prefix(faces_and_roles, tmp_path):
     assert same_parameters(quantized_parameters(prefix), record["parameters"])  # quantisation is deterministic
     features = PrefixFeatures({"network": "cae", "seed": 0, "depth": "conv2", **record}, path)
     classifiers = {}
-    for index, task in enumerate(TASKS):
-        head = seeded(lambda: trained_part(Block(task, "cae", "cae", "conv2"), ARCH), index)
+    for index, (task, names) in enumerate(MTFL_CLASSES.items()):
+        head = seeded(lambda: trained_part(Block(task, "cae", "cae", "conv2"), ARCH, len(names)), index)
         classifiers[task] = Int8Classifier(prefix, quantize_head(head, features.calibration()))
         images = network_input(faces.images[torch.as_tensor(test)])
         assert torch.equal(run_int8(classifiers[task], images), run_int8(classifiers[task].head, features.of(test)))
@@ -85,7 +85,7 @@ def block_inputs(faces, roles, block, seeds=(0, 1), trunk_seed=5):
     """A block's members, classifier states, and (frozen) int8 prefix and float features of
     pretraining seed 0: what rule score_int8 reads."""
     members = pd.DataFrame({"n_train": [20, 20], "seed": list(seeds), "pretrain_seed": [0 if block.scenario != "none" else -1] * 2})
-    states = {(20, s): seeded(lambda: trained_part(block, ARCH), s).state_dict() for s in seeds}
+    states = {(20, s): seeded(lambda: trained_part(block, ARCH, len(MTFL_CLASSES[block.task])), s).state_dict() for s in seeds}
     test, calibration = faces_with_role(roles, "test"), calibration_faces(roles)
     if block.scenario == "none":
         return members, states, {"images": faces.images, "calibration": calibration}
@@ -105,8 +105,8 @@ def test_calibration_reads_no_label(faces_and_roles, block):
     assert (scrambled != labels).mean() > 0.3
     members, states, inputs = block_inputs(faces, roles, block)
     test = faces_with_role(roles, "test")
-    table, models = score_block_int8(block, ARCH, members, states, labels, test, **inputs)
-    again, scrambled_models = score_block_int8(block, ARCH, members, states, scrambled, test, **inputs)
+    table, models = score_block_int8(block, ARCH, len(MTFL_CLASSES[block.task]), members, states, labels, test, **inputs)
+    again, scrambled_models = score_block_int8(block, ARCH, len(MTFL_CLASSES[block.task]), members, states, scrambled, test, **inputs)
     assert list(table.columns) == INT8_COLUMNS and len(table) == 2
     assert table["agreement"].equals(again["agreement"])  # the float and int8 answers are the same ones
     for key in models:

@@ -17,13 +17,15 @@ from workflow_scripts.networks import Architecture, ConvSpec
 from workflow_scripts.plots import SCENARIO_COLORS, SCENARIO_LABELS
 from workflow_scripts.study_config import load_schema
 from workflow_scripts.study_grid import finetune_blocks, source_networks, study_scenarios, trained_source_networks
-from workflow_scripts.tasks import TASKS
+from workflow_scripts.datasets import DATASETS, MTFL_CLASSES
+
+TASKS = tuple(MTFL_CLASSES)
 
 
 def test_schema_enums_match_the_vocabulary():
     finetune = load_schema()["properties"]["finetune"]["properties"]
     assert tuple(finetune["scenarios"]["items"]["enum"]) == scenarios.CONFIGURABLE == ("none", "cae", "cnn", "random")
-    assert tuple(finetune["tasks"]["items"]["enum"]) == TASKS
+    assert tuple(load_schema()["properties"]["data"]["properties"]["dataset"]["enum"]) == tuple(DATASETS)
 
 
 def test_every_scenario_has_a_label_and_a_colour():
@@ -38,7 +40,7 @@ def test_source_networks_and_their_names():
     assert scenarios.source_network("random", "random") == "random"
     assert scenarios.network_task("cnn_pose") == "pose" and scenarios.network_task("cae") is None
     assert [scenarios.network_label(n) for n in ("cae", "cnn_pose", "random")] == ["CAE", "CNN pose", "random trunk"]
-    pattern = re.compile(scenarios.NETWORK_PATTERN)
+    pattern = re.compile(scenarios.network_pattern(TASKS))
     assert all(pattern.fullmatch(n) for n in ["cae", "random", *(scenarios.cnn_network(t) for t in TASKS)])
     assert not pattern.fullmatch("cnn_age") and not pattern.fullmatch("random_smile")
     assert [s for s in scenarios.SCENARIOS if scenarios.is_frozen(s)] == ["cae", "cnn", "random"]
@@ -46,7 +48,7 @@ def test_source_networks_and_their_names():
     assert scenarios.tuned_variants("random") == [] and scenarios.tuned_variants("none") == []
     assert [scenarios.base_scenario(s) for s in scenarios.SCENARIOS] == ["none", "cae", "cnn", "random", "cae", "cnn"]
     assert [s for s in scenarios.SCENARIOS if scenarios.from_cae(s)] == ["cae", "cae_tuned"]
-    assert scenarios.SOURCES == ("none", "cae", "random", *TASKS)
+    assert scenarios.sources(TASKS) == ("none", "cae", "random", *TASKS)
 
 
 def test_the_random_scenario_is_frozen_shares_like_cae_and_is_not_a_trained_source():

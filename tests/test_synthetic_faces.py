@@ -1,9 +1,11 @@
 import pytest
 import torch
 
+from workflow_scripts.datasets import MTFL_CLASSES
 from workflow_scripts.faces import load_face_set, save_face_set
 from workflow_scripts.synthetic_faces import LABEL_PROBABILITIES, make_synthetic_faces
-from workflow_scripts.tasks import TASKS
+
+TASKS = tuple(MTFL_CLASSES)  # the synthetic set's tasks
 
 
 def test_same_seed_same_faces_other_seed_other_faces():

@@ -12,7 +12,7 @@ from workflow_scripts.verdicts import (accuracy_verdicts, answer_sentence, check
                                       tasks_inference, unit_sentence)
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
-         "energy_reduction_at_least": 2.0, "hardware": "hw"}
+         "energy_reduction_at_least": 2.0, "hardware": "hw", "classes": {"gender": 2, "smile": 2, "glasses": 2, "pose": 5}}
 
 
 def gain(task, metric, value, low, high, scenario="cae", depth="conv2+fc1", n_train=50):

@@ -28,7 +28,6 @@ from scipy import stats
 from . import scenarios
 from .depths import layers_covered
 from .study_grid import BLOCK_KEY
-from .tasks import N_CLASSES, TASKS
 
 BLOCK = list(BLOCK_KEY)
 GRID = [*BLOCK_KEY, "n_train"]  # a grid point: a block at one training size
@@ -177,7 +176,7 @@ def figure_settings(summary: pd.DataFrame, metric: str, claim_depth: str) -> pd.
 def headline(gains: pd.DataFrame, summary: pd.DataFrame, inference: pd.DataFrame, claim: dict) -> pd.DataFrame:
     """For each task and training size: the CAE at the claim's depth (fixed beforehand), and
     the other-task CNN whose (source, depth) has the best mean early-stopping score at that size,
-    with their test gains over no transfer and their four-task inference energy reduction
+    with their test gains over no transfer and their inference energy reduction (all tasks)
     on each hardware. Exploratory: uncorrected, and the CNN is a chosen one."""
     if gains.empty:
         return pd.DataFrame()
@@ -233,8 +232,8 @@ def chance_levels(summary: pd.DataFrame, claim: dict) -> pd.DataFrame:
     arms = {"none": points[points["scenario"] == scenarios.NONE],
             "cae": points[(points["scenario"] == scenarios.CAE) & (points["depth"] == claim["depth"])]}
     rows = []
-    for task in [t for t in TASKS if t in set(arms["none"]["task"]) & set(arms["cae"]["task"])]:
-        row = {"task": task, "chance_level": 1 / N_CLASSES[task]}
+    for task in [t for t in claim["classes"] if t in set(arms["none"]["task"]) & set(arms["cae"]["task"])]:
+        row = {"task": task, "chance_level": 1 / claim["classes"][task]}
         includes = []
         for name, arm in arms.items():
             found = arm[arm["task"] == task].iloc[0]
@@ -250,7 +249,7 @@ def claim_test(gains: pd.DataFrame, inference: pd.DataFrame, claim: dict, summar
     no transfer at the claim's N in the claim's metric, its paired t-test (in the test's
     unit, ``paired_gains``), and Holm's correction across the tasks. The accuracy half
     holds where the gain is positive and the Holm-adjusted p-value is below alpha; the
-    energy half where the four-task reduction on the claim's hardware is at least
+    energy half where the all-tasks reduction on the claim's hardware is at least
     ``energy_reduction_at_least``. ``verdict`` says the accuracy half in words: yes, no, or
     NO_SIGNAL where it does not hold and both arms sit at chance (``chance_levels``, from
     ``summary``; without a summary nothing is called at chance)."""
@@ -278,7 +277,7 @@ def claim_test(gains: pd.DataFrame, inference: pd.DataFrame, claim: dict, summar
     table = table.merge(chance, on="task", how="left")
     table["at_chance"] = table["at_chance"].fillna(False).astype(bool)
     table["verdict"] = np.where(table["accuracy_half_holds"], "yes", np.where(table["at_chance"], NO_SIGNAL, "no"))
-    return table.sort_values("task", key=lambda tasks: tasks.map(TASKS.index), ignore_index=True)
+    return table.sort_values("task", key=lambda tasks: tasks.map(list(claim["classes"]).index), ignore_index=True)
 
 
 CHECKPOINT_COLUMNS = ["epochs", "task", "gain", "ci_low", "ci_high", "p_value", "p_holm", "n_pairs", "unit", "n_units",
@@ -303,7 +302,7 @@ def checkpoint_claim(checkpoints: pd.DataFrame, claim: dict) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=CHECKPOINT_COLUMNS)
     table = pd.concat(parts, ignore_index=True)[CHECKPOINT_COLUMNS]
-    order = table["task"].map(TASKS.index)
+    order = table["task"].map(list(claim["classes"]).index)
     return table.assign(order=order).sort_values(["order", "epochs"], ignore_index=True).drop(columns="order")
 
 
@@ -336,7 +335,7 @@ def pareto_mask(accuracy, energy) -> np.ndarray:
 def tradeoff(summary: pd.DataFrame, inference: pd.DataFrame, metric="balanced_accuracy",
              int8_summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per hardware, task and training size: each (scenario, source, depth)'s mean test
-    metric beside its four-task inference energy, and whether it is on the Pareto front.
+    metric beside its inference energy (all tasks), and whether it is on the Pareto front.
     Given ``int8_summary`` (``summarise`` of the int8 scores), also the int8 mean
     (``int8_<metric>``) and the Pareto front over the int8 points (``int8_pareto``).
     Descriptive: every setting is shown, none is chosen."""

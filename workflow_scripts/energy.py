@@ -1,16 +1,16 @@
-"""Accelerator cost of the study's networks: ZigZag per layer, then the four-task sums.
+"""Accelerator cost of the study's networks: ZigZag per layer, then the sums over all tasks.
 
 ``layer_costs`` exports a network to ONNX, runs ZigZag (Mei et al.; ``zigzag-dse``) on a
 hardware and mapping file, and returns one row per conv/linear layer: MACs, weights,
 activations, energy (total, MAC, and per memory level), cycles. MACs are also counted
 from the PyTorch model with forward hooks and must match ZigZag's exactly.
 
-``four_task_inference`` adds those layers up for one image and all four tasks: the shared
-prefix (frozen, transferred) runs once, the task-specific rest once per task with that
-task's output size. Beside each scenario stands the ceiling of layer sharing: the
-reduction if everything but the output layers were shared, the most that four classifiers
-of this architecture can gain by sharing layers at all (always below the number of
-tasks). The compute of learning on the device is ``training_compute``'s.
+``multitask_inference`` adds those layers up for one image and every task of the study:
+the shared prefix (frozen, transferred) runs once, the task-specific rest once per task
+with that task's output size. Beside each scenario stands the ceiling of layer sharing:
+the reduction if everything but the output layers were shared, the most that the tasks'
+classifiers of this architecture can gain by sharing layers at all (always below the
+number of tasks). The compute of learning on the device is ``training_compute``'s.
 
 Energies are in pJ, latencies in cycles, as ZigZag reports them. ReLU and max-pool cost
 nothing here: ZigZag models the conv and linear layers.
@@ -284,9 +284,9 @@ SUMMED = ("macs", "energy_pj", "mac_energy_pj", "latency_cycles")
 
 
 def scenario_prefixes(architecture, depths, study_scenarios) -> list[tuple[dict, list[str]]]:
-    """(scenario, depth) -> the layers its four classifiers share. Frozen transfers
-    (scenarios.is_frozen: cae, cnn, random; for cnn, one source network's prefix serves all
-    four tasks) share their prefix; none and the fine-tuned variants share nothing."""
+    """(scenario, depth) -> the layers its tasks' classifiers share. Frozen transfers
+    (scenarios.is_frozen: cae, cnn, random; for cnn, one source network's prefix serves
+    every task) share their prefix; none and the fine-tuned variants share nothing."""
     from .networks import prefix_layers
 
     rows = [({"scenario": scenarios.NONE, "depth": scenarios.NONE}, [])]
@@ -300,11 +300,11 @@ def scenario_prefixes(architecture, depths, study_scenarios) -> list[tuple[dict,
 
 
 def sharing_ceiling(architecture) -> list[str]:
-    """The most four classifiers can share: every layer but the output layer."""
+    """The most the tasks' classifiers can share: every layer but the output layer."""
     return [name for name in architecture.classifier_names() if name != scenarios.OUTPUT_LAYER]
 
 
-def four_task_inference(layers: pd.DataFrame, layer_names, prefixes, task_classes: dict, ceiling=None) -> pd.DataFrame:
+def multitask_inference(layers: pd.DataFrame, layer_names, prefixes, task_classes: dict, ceiling=None) -> pd.DataFrame:
     """Energy and cycles of one image through every task's classifier.
 
     layer_names: a classifier's layers, input to output. prefixes: (label, shared layers)

@@ -2,10 +2,10 @@
 
 Two files: a uint8 tensor of grey images ``[N, 1, H, W]`` (``torch.save``) and a CSV
 table with one row per image: ``split`` (``train`` or ``test``, as the source data set
-assigns it), ``path`` (where the face came from) and the four task labels as class
-indices (see ``workflow_scripts.tasks``). Row ``i`` of the table describes image ``i``.
-MTFL and the synthetic generator both write exactly this, so nothing downstream knows
-which one it reads.
+assigns it), ``path`` (where the face came from) and then one column per task of the
+dataset, its labels as class indices (see ``workflow_scripts.datasets``). Row ``i`` of
+the table describes image ``i``. Every dataset writes exactly this, so nothing
+downstream knows which one it reads.
 """
 
 from dataclasses import dataclass
@@ -14,22 +14,21 @@ import pandas as pd
 import torch
 
 from .atomic import IntermediateError, read_csv, read_torch, save_torch, write_csv
-from .tasks import N_CLASSES, TASKS
-
-TABLE_COLUMNS = ("split", "path", *TASKS)
+from .datasets import TABLE_COLUMNS, task_columns
 
 
 @dataclass
 class FaceSet:
     images: torch.Tensor  # uint8 [N, 1, H, W]
-    table: pd.DataFrame  # columns TABLE_COLUMNS, one row per image
+    table: pd.DataFrame  # columns TABLE_COLUMNS, then one per task; one row per image
 
     def __post_init__(self):
         check_face_set(self.images, self.table)
 
 
-def check_face_set(images, table):
-    """Raise ValueError if images and table do not form a valid face set."""
+def check_face_set(images, table, n_classes: dict | None = None):
+    """Raise ValueError if images and table do not form a valid face set (with
+    ``n_classes``, task -> class count: if a label lies outside its task's classes)."""
     if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 1:
         raise ValueError(f"images must be uint8 [N, 1, H, W], got {images.dtype} {tuple(images.shape)}")
     if len(table) != len(images):
@@ -39,15 +38,20 @@ def check_face_set(images, table):
         raise ValueError(f"face table lacks columns {missing}")
     if not set(table["split"]).issubset({"train", "test"}):
         raise ValueError(f"split must be 'train' or 'test', got {sorted(set(table['split']))}")
-    for task in TASKS:
+    tasks = task_columns(table)
+    if not tasks:
+        raise ValueError("face table has no task column")
+    for task in tasks:
         labels = table[task]
-        if labels.min() < 0 or labels.max() >= N_CLASSES[task]:
-            raise ValueError(f"{task} labels outside 0..{N_CLASSES[task] - 1}")
+        if not pd.api.types.is_integer_dtype(labels) or labels.min() < 0:
+            raise ValueError(f"{task} labels are not class indices (integers from 0)")
+        if n_classes is not None and labels.max() >= n_classes[task]:
+            raise ValueError(f"{task} labels outside 0..{n_classes[task] - 1}")
 
 
 def save_face_set(faces: FaceSet, images_path, table_path):
     save_torch(faces.images, images_path)
-    write_csv(faces.table[list(TABLE_COLUMNS)], table_path)
+    write_csv(faces.table[[*TABLE_COLUMNS, *task_columns(faces.table)]], table_path)
 
 
 def load_face_set(images_path, table_path) -> FaceSet:

@@ -34,8 +34,8 @@ from .networks import Architecture, build_classifier, network_input, prefix_leng
 from .protocol import Protocol, cross_validation_folds, early_stopping_mask, refit_steps_per_epoch
 from .splits import faces_with_role, subset_faces
 from .stacked_training import fit_stacked
+from .datasets import dataset_tasks
 from .study_grid import BLOCK_KEY
-from .tasks import N_CLASSES
 from .training import (
     FitResult, FitSettings, TrainingRows, criterion_for, cross_validate, fit, pooled_criterion_for, predict,
     weighted_cross_entropy,
@@ -60,7 +60,8 @@ class FinetuneDesign:
     """How every block's classifiers are made (config ``network`` and ``finetune``):
     ``pretrain_seed_of`` maps a fine-tuning seed to the pretraining seed of its source;
     ``checkpoints`` are the epoch counts at which members that train a fixed number of
-    epochs are also scored (``analysis.checkpoints``)."""
+    epochs are also scored (``analysis.checkpoints``); ``class_counts``: each task's number
+    of classes (``datasets.dataset_tasks``)."""
 
     architecture: Architecture
     training: FitSettings
@@ -69,6 +70,7 @@ class FinetuneDesign:
     seeds: tuple[int, ...]
     pretrain_seed_of: dict
     checkpoints: tuple[int, ...] = ()
+    class_counts: dict = dataclasses.field(kw_only=True)
 
     @classmethod
     def from_config(cls, config: dict, pretrain_seed_of: dict | None = None) -> "FinetuneDesign":
@@ -76,7 +78,8 @@ class FinetuneDesign:
         return cls(Architecture.from_config(config["network"], config["data"]["image_size"]),
                    FitSettings.from_config(finetune["training"]), Protocol.from_config(finetune),
                    tuple(finetune["train_sizes"]), tuple(finetune["seeds"]), pretrain_seed_of or {},
-                   tuple(config.get("analysis", {}).get("checkpoints", ())))
+                   tuple(config.get("analysis", {}).get("checkpoints", ())),
+                   class_counts={task: len(names) for task, names in dataset_tasks(config).items()})
 
 
 @dataclass(frozen=True)
@@ -206,10 +209,10 @@ def transferred_length(block: Block, architecture: Architecture) -> int:
     return prefix_length(block.depth, architecture) if scenarios.transfers(block.scenario) else 0
 
 
-def trained_part(block: Block, architecture: Architecture) -> torch.nn.Sequential:
+def trained_part(block: Block, architecture: Architecture, n_classes: int) -> torch.nn.Sequential:
     """The layers a block's classifier trains, untrained: the part after the frozen prefix
     (the prefix is the source's, already applied in the features), else all of it."""
-    model = build_classifier(architecture, N_CLASSES[block.task])
+    model = build_classifier(architecture, n_classes)
     return model[transferred_length(block, architecture):] if scenarios.is_frozen(block.scenario) else model
 
 
@@ -228,7 +231,7 @@ def plan_members(block: Block, design: FinetuneDesign, faces: LabelledFaces) -> 
     labels = faces.table[block.task].to_numpy()
 
     def class_weights(of_faces):
-        return loss_weights(labels, of_faces, N_CLASSES[block.task], design.protocol.objective)
+        return loss_weights(labels, of_faces, design.class_counts[block.task], design.protocol.objective)
 
     cross_validated = design.protocol.epoch_choice == "cross_validated"
     members = []
@@ -257,7 +260,7 @@ def initial_model(block: Block, design: FinetuneDesign, member: Member, trunks: 
     the source (tuned scenarios) or cut off (frozen: the features hold it)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(member.seed)
-        model = build_classifier(design.architecture, N_CLASSES[block.task])
+        model = build_classifier(design.architecture, design.class_counts[block.task])
     length = transferred_length(block, design.architecture)
     if scenarios.is_frozen(block.scenario):
         return model[length:]
@@ -318,11 +321,11 @@ def fit_members(block: Block, design: FinetuneDesign, members: list[Member], inp
 def member_scores(block: Block, design: FinetuneDesign, member: Member, state: dict, inputs: BlockInputs,
                   faces: LabelledFaces, of_faces: np.ndarray) -> dict:
     """``classification_metrics`` of the member's classifier in ``state`` on ``of_faces``."""
-    model = trained_part(block, design.architecture).to(inputs.tensor.device)
+    model = trained_part(block, design.architecture, design.class_counts[block.task]).to(inputs.tensor.device)
     model.load_state_dict(state)
     predicted = predict(model, inputs.tensor, inputs.rows(of_faces, member.pretrain_seed).to(inputs.tensor.device))
     return classification_metrics(faces.table[block.task].to_numpy()[of_faces], predicted.argmax(-1).cpu().numpy(),
-                                  N_CLASSES[block.task])
+                                  design.class_counts[block.task])
 
 
 def score_member(block: Block, design: FinetuneDesign, member: Member, fitted: Fitted, inputs: BlockInputs,

@@ -21,9 +21,10 @@ from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms.v2 import functional as TF
 
 from .faces import FaceSet
-from .tasks import N_CLASSES, TASKS
+from .datasets import MTFL_CLASSES
 
 ANNOTATION_FILES = {"train": "training.txt", "test": "testing.txt"}
+TASKS = tuple(MTFL_CLASSES)  # the MTFL entry's tasks, in the annotation's order
 N_FIELDS = 1 + 10 + len(TASKS)
 
 
@@ -53,8 +54,8 @@ def parse_line(text: str, where: str) -> Record | None:
         raise MTFLError(f"{where}: landmark is not a number ({error})") from None
     labels = []
     for task, raw in zip(TASKS, fields[11:]):
-        if not raw.isdigit() or not 1 <= int(raw) <= N_CLASSES[task]:
-            raise MTFLError(f"{where}: {task} label {raw!r} is not an integer in 1..{N_CLASSES[task]}")
+        if not raw.isdigit() or not 1 <= int(raw) <= len(MTFL_CLASSES[task]):
+            raise MTFLError(f"{where}: {task} label {raw!r} is not an integer in 1..{len(MTFL_CLASSES[task])}")
         labels.append(int(raw) - 1)
     return Record(where, path, landmarks, tuple(labels))
 
@@ -186,3 +187,8 @@ def read_mtfl(location, image_size: int, crop_margin: float, skip_bad_records: b
     table = pd.DataFrame(rows)
     skipped_table = pd.DataFrame(skipped, columns=["where", "path", "reason"])
     return FaceSet(torch.stack(images), table), skipped_table
+
+
+def prepare_mtfl(data: dict, settings: dict, inputs, threads: int):
+    """The mtfl entry's face set (``datasets.DATASETS``) and the records left out."""
+    return read_mtfl(inputs.archive, data["image_size"], settings["crop_margin"], settings["skip_bad_records"], threads)

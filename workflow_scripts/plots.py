@@ -17,14 +17,13 @@ from .atomic import atomic_path  # noqa: E402
 from .depths import layers_covered  # noqa: E402
 from .study_grid import BLOCK_KEY  # noqa: E402
 from .summary_pages import energy_unit  # noqa: E402
-from .tasks import CLASS_NAMES, N_CLASSES, TASKS  # noqa: E402
 from .verdicts import tasks_inference  # noqa: E402
 
 SHORT = {"male": "M", "female": "F", "smiling": "smile", "not smiling": "-", "glasses": "glasses", "no glasses": "-"}
 
 
-def face_caption(row) -> str:
-    words = [SHORT.get(CLASS_NAMES[t][row[t]], CLASS_NAMES[t][row[t]]) for t in TASKS]
+def face_caption(row, classes: dict) -> str:
+    words = [SHORT.get(names[row[t]], names[row[t]]) for t, names in classes.items()]
     return " ".join(w for w in words if w != "-")
 
 
@@ -34,27 +33,34 @@ def save_figure(figure, path, dpi=110):
     plt.close(figure)
 
 
-def face_preview(images, table, roles, path, per_role: int = 8):
-    """A row of faces per role, each titled with its four labels."""
+def face_preview(images, table, roles, classes: dict, path, per_role: int = 8):
+    """A row of faces per role, each titled with its labels (``classes``: task -> class names)."""
     role_names = [r for r in ("pool", "validation", "test") if (roles["role"] == r).any()]
     figure, axes = plt.subplots(len(role_names), per_role, figsize=(1.6 * per_role, 1.9 * len(role_names)), squeeze=False)
     for row_axes, role in zip(axes, role_names):
         faces = roles.loc[roles["role"] == role, "face"].to_numpy()[:per_role]
         for ax, face in zip(row_axes, faces):
             ax.imshow(images[face, 0].numpy(), cmap="gray", vmin=0, vmax=255)
-            ax.set_title(face_caption(table.iloc[face]), fontsize=7)
+            ax.set_title(face_caption(table.iloc[face], classes), fontsize=7)
             ax.set_xticks([])
             ax.set_yticks([])
         for ax in row_axes[len(faces):]:
             ax.axis("off")
         row_axes[0].set_ylabel(role, fontsize=10)
-    figure.suptitle("Prepared faces with their labels (gender, smile, glasses, pose)", fontsize=10)
+    figure.suptitle(f"Prepared faces with their labels ({', '.join(classes)})", fontsize=10)
     save_figure(figure, path)
 
 
 # ---- study figures -------------------------------------------------------------------
 
-TASK_TITLES = {"gender": "Gender", "smile": "Smile", "glasses": "Glasses", "pose": "Head pose (5 classes)"}
+
+
+def task_titles(tasks: dict) -> dict:
+    """Each task of the study (``tasks``: task -> class count, in the study's order) -> its
+    panel title: the name, and the class count where there are more than two."""
+    return {task: task.replace("_", " ").capitalize() + (f" ({k} classes)" if k > 2 else "") for task, k in tasks.items()}
+
+
 METRIC_LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "macro_f1": "macro-F1"}
 SCENARIO_LABELS = {s.name: s.label for s in scenarios.SCENARIO_TABLE}
 _PALETTE = sns.color_palette("colorblind")
@@ -85,7 +91,8 @@ def claim_comparison(summary, claim, png_path, vector_path):
     metric, depth = claim["metric"], claim["depth"]
     data = summary[(summary["metric"] == metric) & ((summary["scenario"] == scenarios.NONE)
                                                   | ((summary["scenario"] == scenarios.CAE) & (summary["depth"] == depth)))]
-    tasks = [t for t in TASK_TITLES if t in set(data["task"])]
+    titles = task_titles(claim["classes"])
+    tasks = [t for t in titles if t in set(data["task"])]
     if not tasks:
         raise ValueError(f"no {metric} of no transfer or the CAE at {depth} to plot")
     figure, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.4), squeeze=False)
@@ -101,12 +108,12 @@ def claim_comparison(summary, claim, png_path, vector_path):
                             label=f"{labels[scenario]}: 95 % CI")
         ax.axvline(claim["n_train"], color="black", linestyle=":", linewidth=1, label=f"the claim's N = {claim['n_train']}")
         if metric == "balanced_accuracy":
-            ax.axhline(1 / N_CLASSES[task], color="grey", linestyle="--", linewidth=1, label="chance (1/k, k classes)")
+            ax.axhline(1 / claim["classes"][task], color="grey", linestyle="--", linewidth=1, label="chance (1/k, k classes)")
         ax.set_xscale("log")
         sizes = sorted(set(data["n_train"]))
         ax.set_xticks(sizes, [str(n) for n in sizes])
         ax.minorticks_off()
-        ax.set_title(TASK_TITLES[task], fontsize=10)
+        ax.set_title(titles[task], fontsize=10)
         ax.set_xlabel("labelled training samples N (log scale)")
         ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
         ax.grid(alpha=0.3)
@@ -117,12 +124,14 @@ def claim_comparison(summary, claim, png_path, vector_path):
     save_figure_pair(figure, png_path, vector_path)
 
 
-def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth):
-    """One panel per task: the test metric against labelled samples, a line per scenario at
-    the setting with the best mean early-stopping score (``analysis.figure_settings``)."""
+def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth, *, tasks: dict):
+    """One panel per task (``tasks``: task -> class count): the test metric against labelled
+    samples, a line per scenario at the setting with the best mean early-stopping score
+    (``analysis.figure_settings``)."""
     shown = figure_settings(summary, metric, claim_depth)
     data = summary[summary["metric"] == metric].merge(shown, on=list(BLOCK_KEY))
-    tasks = [t for t in TASK_TITLES if t in set(data["task"])]
+    titles = task_titles(tasks)
+    tasks = [t for t in titles if t in set(data["task"])]
     figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.6), squeeze=False, layout="constrained")
     for ax, task in zip(axes[0], tasks):
         for (scenario, source, depth), group in data[data["task"] == task].groupby(["scenario", "source", "depth"]):
@@ -132,7 +141,7 @@ def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth):
             ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=SCENARIO_LABELS[scenario] + setting)
             ax.fill_between(group["n_train"], group["ci_low"], group["ci_high"], color=color, alpha=0.2, linewidth=0)
         ax.set_xscale("log")
-        ax.set_title(TASK_TITLES[task])
+        ax.set_title(titles[task])
         ax.set_xlabel("labelled training samples N (log scale)")
         ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
         ax.grid(alpha=0.3)
@@ -143,10 +152,12 @@ def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth):
     save_figure_pair(figure, png_path, vector_path)
 
 
-def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy"):
-    """Gain over no transfer, depth x N, per task; cnn averaged over its source tasks."""
+def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy", *, tasks: dict):
+    """Gain over no transfer, depth x N, per task (``tasks``: task -> class count); cnn
+    averaged over its source tasks."""
     data = gains[(gains["metric"] == metric) & gains["scenario"].isin(scenarios.FROZEN)]
-    tasks = [t for t in TASK_TITLES if t in set(data["task"])]
+    titles = task_titles(tasks)
+    tasks = [t for t in titles if t in set(data["task"])]
     rows_shown = [s for s in scenarios.FROZEN if s in set(data["scenario"])]
     figure, axes = plt.subplots(len(rows_shown), len(tasks), figsize=(3.4 * len(tasks), 2.8 * len(rows_shown)), squeeze=False)
     limit = max(float(data["gain"].abs().max()), 1e-3) if len(data) else 1.0
@@ -158,7 +169,7 @@ def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy"):
             sns.heatmap(table * 100, ax=ax, cmap="vlag_r", vmin=-limit * 100, vmax=limit * 100, center=0,
                         annot=True, fmt=".1f", cbar=col == len(tasks) - 1,
                         cbar_kws={"label": "gain, percentage points"} if col == len(tasks) - 1 else None)
-            ax.set_title(f"{TASK_TITLES[task]}: {SCENARIO_LABELS[scenario]}", fontsize=9)
+            ax.set_title(f"{titles[task]}: {SCENARIO_LABELS[scenario]}", fontsize=9)
             ax.set_xlabel("labelled samples N")
             ax.set_ylabel("transfer depth")
     figure.suptitle(f"Exploratory: gain in test {METRIC_LABELS[metric]} over no transfer (mean over seeds; "
@@ -220,8 +231,8 @@ def energy_bars(inference, png_path, vector_path, quoted=paper.ENERGY_REDUCTION)
     save_figure_pair(figure, png_path, vector_path)
 
 
-def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_accuracy"):
-    """Accuracy against four-task energy on ``hardware`` per task, at the smallest and
+def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_accuracy", *, tasks: dict):
+    """Accuracy against the energy of all tasks (``tasks``: task -> class count) on ``hardware`` per task, at the smallest and
     largest N, with the Pareto front over every setting (descriptive). Where the table
     holds int8 scores (``int8_<metric>``), each setting is drawn twice: float32 hollow,
     int8 filled, joined by a thin line, with the int8 points' front dashed."""
@@ -234,7 +245,8 @@ def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_a
     unit, scale = energy_unit(points["energy_pj"])
     sizes = sorted(points["n_train"].unique())
     sizes = [sizes[0], sizes[-1]] if len(sizes) > 1 else sizes
-    tasks = [t for t in TASK_TITLES if t in set(points["task"])]
+    titles = task_titles(tasks)
+    tasks = [t for t in titles if t in set(points["task"])]
     figure, axes = plt.subplots(len(sizes), len(tasks), figsize=(3.6 * len(tasks), 3.2 * len(sizes)), squeeze=False)
     for row, n_train in enumerate(sizes):
         for col, task in enumerate(tasks):
@@ -260,7 +272,7 @@ def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_a
                 ax.step(front["energy_pj"] / scale, front[int8], where="post", color="black", linewidth=1,
                         linestyle="--", label="Pareto front, int8")
             ax.set_xscale("log")
-            ax.set_title(f"{TASK_TITLES[task]}, N = {n_train}", fontsize=9)
+            ax.set_title(f"{titles[task]}, N = {n_train}", fontsize=9)
             ax.set_xlabel(f"energy of one inference, every task, on {name} ({unit})")
             ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
             ax.grid(alpha=0.3)

@@ -22,7 +22,6 @@ import torch
 from .metrics import balanced_class_weights, classification_metrics
 from .networks import Architecture, ConvAutoencoder, build_classifier, network_input
 from .splits import faces_with_role
-from .tasks import N_CLASSES
 from .training import (
     FitResult, FitSettings, TrainingRows, balanced_error, fit, predict, reconstruction_error, weighted_cross_entropy,
 )
@@ -82,9 +81,9 @@ def train_cae(images, roles, architecture: Architecture, settings: FitSettings, 
     return checkpoint, result.curve, samples
 
 
-def train_source_cnn(images, table, roles, task: str, architecture: Architecture, settings: FitSettings, seed: int, device):
-    """Train the classifier of ``task`` on every pool label; return its checkpoint and curve."""
-    n_classes = N_CLASSES[task]
+def train_source_cnn(images, table, roles, task: str, n_classes: int, architecture: Architecture, settings: FitSettings,
+                     seed: int, device):
+    """Train the classifier of ``task`` (``n_classes`` classes) on every pool label; return its checkpoint and curve."""
     model = _seeded(lambda: build_classifier(architecture, n_classes), seed)
     inputs = network_input(images)
     labels = torch.tensor(table[task].to_numpy())

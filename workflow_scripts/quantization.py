@@ -45,7 +45,6 @@ from .metrics import classification_metrics
 from .networks import network_input
 from .splits import faces_with_role
 from .study_grid import BLOCK_KEY
-from .tasks import N_CLASSES
 
 BACKEND = "x86"  # PyTorch's backend for server and desktop x86 CPUs (FBGEMM or oneDNN kernels)
 # PyTorch's post-training quantisation recipes calibrate on a few hundred to a thousand
@@ -238,24 +237,24 @@ class PrefixFeatures:
 
 # ---- a block's members at int8 --------------------------------------------------------
 
-def member_row(block: Block, member, labels: np.ndarray, int8_predicted, float_predicted) -> dict:
+def member_row(block: Block, n_classes: int, member, labels: np.ndarray, int8_predicted, float_predicted) -> dict:
     """One row of ``INT8_COLUMNS``: the int8 classifier's test scores and how often it
     answers as the float classifier does."""
-    scores = classification_metrics(labels, int8_predicted, N_CLASSES[block.task])
+    scores = classification_metrics(labels, int8_predicted, n_classes)
     return {**dict(zip(BLOCK_KEY, (block.task, block.scenario, block.source, block.depth))),
             "n_train": int(member["n_train"]), "seed": int(member["seed"]), "pretrain_seed": int(member["pretrain_seed"]),
             "accuracy": scores["accuracy"], "balanced_accuracy": scores["balanced_accuracy"],
             "macro_f1": scores["macro_f1"], "agreement": float(np.mean(int8_predicted == float_predicted))}
 
 
-def float_model(block: Block, architecture, state: dict) -> nn.Module:
+def float_model(block: Block, architecture, n_classes: int, state: dict) -> nn.Module:
     """The member's trained float layers (after the frozen prefix where there is one)."""
-    model = trained_part(block, architecture)
+    model = trained_part(block, architecture, n_classes)
     model.load_state_dict(state)
     return model.eval()
 
 
-def score_block_int8(block: Block, architecture, members: pd.DataFrame, states: dict, labels: np.ndarray,
+def score_block_int8(block: Block, architecture, n_classes: int, members: pd.DataFrame, states: dict, labels: np.ndarray,
                      test_faces: np.ndarray, *, images=None, calibration=None, prefixes=None, float_features=None):
     """Every member of a block quantised and scored on the test faces: a table of
     ``INT8_COLUMNS``, one row per member (``members``: n_train, seed, pretrain_seed, as in
@@ -272,7 +271,7 @@ def score_block_int8(block: Block, architecture, members: pd.DataFrame, states: 
         key = (int(member["n_train"]), int(member["seed"]))
         if key not in states:
             raise ValueError(f"models.pt has no classifier of n_train {key[0]}, seed {key[1]}")
-        model = float_model(block, architecture, states[key])
+        model = float_model(block, architecture, n_classes, states[key])
         if scenarios.is_frozen(block.scenario):
             seed = int(member["pretrain_seed"])
             prefix, cached = prefixes[seed], float_features[seed]
@@ -283,7 +282,7 @@ def score_block_int8(block: Block, architecture, members: pd.DataFrame, states: 
         else:
             quantized = quantize_whole(model, network_input(images[torch.as_tensor(calibration)]))
             float_inputs = int8_inputs = network_input(images[torch.as_tensor(test_faces)])
-        rows.append(member_row(block, member, test_labels, run_int8(quantized, int8_inputs).argmax(-1).numpy(),
+        rows.append(member_row(block, n_classes, member, test_labels, run_int8(quantized, int8_inputs).argmax(-1).numpy(),
                                _forward(model, float_inputs).argmax(-1).numpy()))
         models[key] = quantized
     table = pd.DataFrame(rows, columns=INT8_COLUMNS).sort_values(["n_train", "seed"], ignore_index=True)

@@ -26,9 +26,8 @@ source and depth ``none`` too. Adding a scenario is one entry here, plus a produ
 where its trunk is a new kind (docs/workflow.md#adding-a-scenario).
 """
 
+import re
 from dataclasses import dataclass
-
-from .tasks import TASKS
 
 
 @dataclass(frozen=True)
@@ -80,13 +79,21 @@ SCENARIOS = tuple(BY_NAME)
 FROZEN = tuple(s.name for s in SCENARIO_TABLE if s.frozen)
 TUNED = tuple(s.name for s in SCENARIO_TABLE if s.tunes)
 CONFIGURABLE = tuple(s.name for s in SCENARIO_TABLE if not s.tunes)  # what finetune.scenarios lists
-SOURCES = (NONE, *(t.name for t in TRUNK_TABLE if not t.per_task), *TASKS)  # every source a block can name
 
 # a classifier is the trunk (conv1 .. convK, fc1) and these task-specific layers
 HEAD_LAYERS = ("fc2", "out")
 OUTPUT_LAYER = "out"
 
-NETWORK_PATTERN = "|".join(t.name if not t.per_task else f"{t.name}_(" + "|".join(TASKS) + ")" for t in TRUNK_TABLE)
+
+def sources(tasks) -> tuple[str, ...]:
+    """Every source a block can name, for the dataset's ``tasks``."""
+    return (NONE, *(t.name for t in TRUNK_TABLE if not t.per_task), *tasks)
+
+
+def network_pattern(tasks) -> str:
+    """A regular expression matching the pretrained networks' names, for the dataset's ``tasks``."""
+    per_task = "(" + "|".join(map(re.escape, tasks)) + ")"
+    return "|".join(t.name if not t.per_task else f"{t.name}_{per_task}" for t in TRUNK_TABLE)
 
 
 def scenario(name: str) -> Scenario:

@@ -11,7 +11,7 @@ that task's label alone, so for one task and seed the 100-sample subset holds th
 import numpy as np
 import pandas as pd
 
-from .tasks import TASKS
+from .datasets import task_columns
 
 SUBSET_COLUMNS = ["task", "seed", "n_train", "rank", "face"]
 
@@ -56,20 +56,22 @@ def assign_roles(table: pd.DataFrame, validation_fraction: float, seed: int) -> 
     return pd.DataFrame({"face": np.arange(len(table)), "role": roles})
 
 
-def labelled_subsets(table: pd.DataFrame, roles: pd.DataFrame, train_sizes, seeds, tasks=TASKS) -> pd.DataFrame:
+def labelled_subsets(table: pd.DataFrame, roles: pd.DataFrame, train_sizes, seeds, tasks=None) -> pd.DataFrame:
     """Table of ``SUBSET_COLUMNS``: the faces of each nested labelled subset, in their
     labelled order (rank 0 first). The subset of n is the first n of its (task, seed)
-    order, an ordering of the pool stratified on that task's label alone (every task by
-    default, so a study's subsets do not change with the tasks it runs)."""
+    order, an ordering of the pool stratified on that task's label alone (every task
+    of the face table by default, so a study's subsets do not change with the tasks it
+    runs; a task's seed takes its column's position in the table)."""
+    columns = task_columns(table)
     pool = roles.loc[roles["role"] == "pool", "face"].to_numpy()
     too_large = [n for n in train_sizes if n > len(pool)]
     if too_large:
         raise ValueError(f"finetune.train_sizes {too_large} exceed the training pool of {len(pool)} faces")
     rows = []
-    for task in tasks:
+    for task in columns if tasks is None else tasks:
         strata = table[task].to_numpy()[pool]
         for seed in seeds:
-            order = pool[stratified_order(strata, np.random.default_rng([seed, 1, TASKS.index(task)]))]
+            order = pool[stratified_order(strata, np.random.default_rng([seed, 1, columns.index(task)]))]
             for n in sorted(train_sizes):
                 rows.append(pd.DataFrame({"task": task, "seed": seed, "n_train": n, "rank": np.arange(n),
                                           "face": order[:n]}))

@@ -25,11 +25,13 @@ from pathlib import Path
 import yaml
 
 from . import scenarios
+from .datasets import DATASETS, DatasetError, dataset, dataset_tasks
 from .depths import depth_names
+from .scenarios import CNN
 
 SCHEMA_PATH = Path(__file__).parent / "config" / "schema.yaml"
 # where the input lives, not what is computed: left out of the config hash
-LOCATION_KEYS = (("mtfl", "path"), ("mtfl", "url"))
+LOCATION_KEYS = tuple((name, key) for name, entry in DATASETS.items() for key in entry.location_keys)
 
 
 class ConfigError(ValueError):
@@ -271,26 +273,38 @@ def plain_dict(value):
 
 def dataset_settings(config: dict) -> dict:
     """The settings of the dataset in use (``data.dataset``) that shape the prepared faces."""
-    dataset = config["data"]["dataset"]
-    if dataset == "mtfl":
-        return {key: config["mtfl"][key] for key in ("crop_margin", "skip_bad_records")}
-    return dict(config[dataset])
+    return dataset(config).settings(config)
 
 
 def pool_size(config: dict) -> int | None:
-    """Faces in the training pool, where the config alone tells (synthetic data)."""
-    if config["data"]["dataset"] != "synthetic":
-        return None
-    n_train = config["synthetic"]["n_train"]
-    return n_train - round(config["data"]["validation_fraction"] * n_train)
+    """Faces in the training pool, where the config (and for a folder its labels CSV)
+    tells: not for MTFL, whose archive is read by a job."""
+    return dataset(config).pool_size(config)
+
+
+def fill_dataset_tasks(config: dict, config_name="config"):
+    """finetune.tasks, where the config leaves it out: every task of the dataset, in its
+    order. ConfigError with the labels file's one line where a folder's cannot be read."""
+    try:
+        tasks = list(dataset_tasks(config))
+    except DatasetError as error:
+        raise ConfigError(f"{_source(config_name, 'data.dataset')}: data.dataset {config['data']['dataset']}: {error}") from None
+    config["finetune"].setdefault("tasks", tasks)
+    return tasks
 
 
 def check_config(config: dict, config_name="config"):
     """Checks across keys; ConfigError naming the key and where its value came from.
-    Expects schema defaults filled."""
+    Expects schema defaults filled; fills finetune.tasks (``fill_dataset_tasks``)."""
 
     def error(key, what):
         return ConfigError(f"{_source(config_name, key)}: key '{key}': {what}")
+
+    known = fill_dataset_tasks(config, config_name)
+    name = config["data"]["dataset"]
+    for task in config["finetune"]["tasks"]:
+        if task not in known:
+            raise error("finetune.tasks", f"{task!r} is not a task of dataset {name} (its tasks: {', '.join(known)})")
 
     conv = config["network"]["conv"]
     n_conv = len(conv)
@@ -319,9 +333,15 @@ def check_config(config: dict, config_name="config"):
     sources = config["finetune"]["cnn_sources"]
     if isinstance(sources, dict):
         for target, names in sources.items():  # a target outside finetune.tasks is not used
-            for name in names:
-                if name == target:
+            for source in names:
+                if source == target:
                     raise error(f"finetune.cnn_sources.{target}", "a task cannot be its own source")
+                if target in config["finetune"]["tasks"] and source not in known:
+                    raise error(f"finetune.cnn_sources.{target}", f"{source!r} is not a task of dataset {name} "
+                                                                  f"(its tasks: {', '.join(known)})")
+        if CNN in config["finetune"]["scenarios"] and not any(sources.get(t) for t in config["finetune"]["tasks"]):
+            raise error("finetune.cnn_sources", f"names no source for any of finetune.tasks {config['finetune']['tasks']}, "
+                                                "so the cnn scenario has no classifier: write all_others, or map these tasks")
     analysis = config["analysis"]
     depth, n_train = analysis["claim"]["depth"], analysis["claim"]["n_train"]
     if depth != "deepest" and depth not in config["finetune"]["depths"]:
@@ -352,8 +372,8 @@ def config_hash(config: dict) -> str:
     use, finetune.folds and cv_criterion outside cross_validated (the one protocol that reads them), pretrain.shared_by without per_seed, and where the MTFL archive lives (mtfl.path, mtfl.url; mtfl.sha256,
     which names the content, is in)."""
     kept = json.loads(json.dumps(config))
-    unused = {"synthetic": "mtfl", "mtfl": "synthetic"}[kept["data"]["dataset"]]
-    kept.pop(unused, None)
+    for unused in set(DATASETS) - {kept["data"]["dataset"]}:
+        kept.pop(unused, None)
     if kept.get("finetune", {}).get("epoch_choice") != "cross_validated":
         kept.get("finetune", {}).pop("folds", None)
         kept.get("finetune", {}).pop("cv_criterion", None)

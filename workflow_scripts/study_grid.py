@@ -8,6 +8,7 @@ fine-tuning job trains a block at every training size and seed.
 """
 
 from . import scenarios
+from .datasets import class_counts
 from .depths import deepest
 
 BLOCK_KEY = ("task", "scenario", "source", "depth")
@@ -118,7 +119,8 @@ def analysis_hardware(config: dict) -> str:
 
 def claim(config: dict) -> dict:
     """The pre-declared claim with its defaults resolved: depth, n_train, metric, alpha,
-    energy_reduction_at_least and hardware."""
+    energy_reduction_at_least and hardware; and classes, each task of the study (in
+    finetune.tasks' order) -> its number of classes."""
     given = config["analysis"]["claim"]
     depths, sizes = config["finetune"]["depths"], config["finetune"]["train_sizes"]
     return {
@@ -126,4 +128,5 @@ def claim(config: dict) -> dict:
         "depth": deepest(depths) if given["depth"] == "deepest" else given["depth"],
         "n_train": min(sizes) if given["n_train"] == "smallest" else given["n_train"],
         "hardware": analysis_hardware(config),
+        "classes": class_counts(config),
     }

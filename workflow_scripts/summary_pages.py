@@ -11,7 +11,6 @@ import math
 import pandas as pd
 
 from . import paper, scenarios
-from .tasks import TASKS
 from .atomic import atomic_path
 from .study_grid import ENERGY_WORD_BITS
 from .verdicts import (accuracy_verdicts, answer_sentence, checkpoint_finding, energy_verdict, exploratory_verdict,
@@ -107,7 +106,7 @@ def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict
     measured = endpoint.set_index("task") if endpoint is not None else pd.DataFrame()
     setting = f"CAE {claim['depth']} frozen vs none, N = {claim['n_train']}"
     rows = []
-    for task in [t for t in TASKS if t in set(tested.index) | set(measured.index)]:
+    for task in [t for t in claim["classes"] if t in set(tested.index) | set(measured.index)]:
         quoted = paper.ACCURACY_GAIN_POINTS.get(task)
         endpoint_row = {"claim": f"{task}: accuracy gain under the plain objective (the paper's endpoint), {setting} (points)",
                         "paper": "not reported" if quoted is None else f"{quoted:+.2f}"}
@@ -273,7 +272,7 @@ def energy_bits(inference: pd.DataFrame) -> int:
 def precision_cells(precision_table: pd.DataFrame) -> pd.DataFrame:
     """Per task: the claim's gain (points, 95 % CI) and the test's verdict at float32 and at int8."""
     rows = []
-    for task in [t for t in TASKS if t in set(precision_table["task"])]:
+    for task in dict.fromkeys(precision_table["task"]):  # the claim test's task order
         row = {"task": task}
         for found in precision_table[precision_table["task"] == task].itertuples(index=False):
             row[f"{found.precision} gain (points)"] = interval(found.gain, found.ci_low, found.ci_high)

@@ -29,7 +29,9 @@ import pandas as pd
 import torch
 
 from .faces import FaceSet
-from .tasks import TASKS
+from .datasets import MTFL_CLASSES
+
+TASKS = tuple(MTFL_CLASSES)  # the synthetic set's entry shares MTFL's tasks (datasets.py)
 
 # the label balance of MTFL's 10,000 training faces, counted from the archive's MTFL/training.txt
 # (gender 5807 male / 4193 female, ...), in class-index order
@@ -203,3 +205,9 @@ def make_synthetic_faces(n_train: int, n_test: int, image_size: int, seed: int, 
         **{task: labels[task].numpy() for task in TASKS},
     })
     return FaceSet(images, table)
+
+
+def prepare_synthetic(data: dict, settings: dict, inputs, threads: int):
+    """The synthetic entry's face set (``datasets.DATASETS``), and no record left out."""
+    faces = make_synthetic_faces(settings["n_train"], settings["n_test"], data["image_size"], settings["seed"], settings["signal"])
+    return faces, pd.DataFrame(columns=["where", "path", "reason"])

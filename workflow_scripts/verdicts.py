@@ -14,8 +14,8 @@ import pandas as pd
 
 from . import paper
 from .analysis import FINETUNING_SEED, GAIN_METRICS, NO_SIGNAL, claim_gains
+from .datasets import DATASETS
 from .study_grid import ENERGY_WORD_BITS
-from .tasks import TASKS
 
 
 def tested_verdict(holds: bool, p_holm: float, no_signal: bool = False) -> str:
@@ -47,7 +47,7 @@ def accuracy_verdicts(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dic
     measured = claim_gains(gains, claim)
     tested = claim_table.set_index("task") if len(claim_table) else pd.DataFrame()
     rows = []
-    for task in [t for t in TASKS if t in set(measured["task"])]:
+    for task in [t for t in claim["classes"] if t in set(measured["task"])]:
         for metric in GAIN_METRICS:
             found = measured[(measured["task"] == task) & (measured["metric"] == metric)]
             if found.empty:
@@ -64,7 +64,7 @@ def accuracy_verdicts(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dic
 
 
 def energy_verdict(reduction: float, ceiling: float, quoted: float = paper.ENERGY_REDUCTION) -> str:
-    """Whether the measured four-task reduction reaches the paper's, and whether layer
+    """Whether the measured all-tasks reduction reaches the paper's, and whether layer
     sharing could reach it at all (``ceiling``: the most that sharing gives here)."""
     if reduction >= quoted:
         return "yes"
@@ -81,7 +81,6 @@ def joined(words, conjunction: str = "and") -> str:
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
                 9: "nine", 10: "ten"}
-DATASET_NAMES = {"mtfl": "MTFL", "synthetic": "synthetic faces"}
 
 
 def number_word(count: int) -> str:
@@ -135,7 +134,7 @@ def answer_sentence(claim_table: pd.DataFrame, dataset: str) -> str:
     holds; n_tasks where known, else one per row; verdict where known): for which tasks
     the whole claim holds, which show no signal at this N, then why, half by half. Reads
     right for one, two or more tasks."""
-    data = DATASET_NAMES.get(dataset, dataset)
+    data = DATASETS[dataset].label if dataset in DATASETS else dataset
     if claim_table.empty:
         return f"On {data} the pre-declared claim was not tested: the study has no CAE block at the claim's setting."
     first = claim_table.iloc[0]
@@ -238,7 +237,7 @@ def precision_finding(precision_table: pd.DataFrame, energy_bits: int = ENERGY_W
     if precision_table.empty or set(precision_table["precision"]) != {"float32", "int8"}:
         return "The claim's test could not be repeated on int8 scores: the study has no CAE block at the claim's setting."
     verdicts = precision_table.pivot_table(index="task", columns="precision", values="verdict", aggfunc="first")
-    verdicts = verdicts.loc[[t for t in TASKS if t in verdicts.index]]
+    verdicts = verdicts.loc[list(dict.fromkeys(precision_table["task"]))]  # the claim test's task order
     at = ("at int8, the precision the energy assumes (8-bit words)" if energy_bits == 8 else
           f"at int8 (the energy here is priced at {energy_bits}-bit words, energy.precision_bits, not at int8's 8)")
     changed = verdicts[verdicts["float32"] != verdicts["int8"]]

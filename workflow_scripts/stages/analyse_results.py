@@ -14,7 +14,7 @@ from workflow_scripts.stage import run_stage
 from workflow_scripts.summary_pages import write_front_page, write_summary
 
 
-# what the analysis reads of the four-task energy table (energy.four_task_inference's)
+# what the analysis reads of the all-tasks energy table (energy.multitask_inference's)
 INFERENCE_COLUMNS = ["scenario", "depth", "energy_pj", "reduction_vs_none", "ceiling_reduction", "hardware", "n_tasks"]
 
 

@@ -10,8 +10,9 @@ from workflow_scripts.stage import run_stage
 def main(snakemake):
     faces = load_face_set(snakemake.input.images, snakemake.input.table)
     roles = read_csv(snakemake.input.roles)
-    write_csv(label_balance(faces.table, roles), snakemake.output.balance)
-    face_preview(faces.images, faces.table, roles, snakemake.output.preview)
+    classes = snakemake.params.classes
+    write_csv(label_balance(faces.table, roles, classes), snakemake.output.balance)
+    face_preview(faces.images, faces.table, roles, classes, snakemake.output.preview)
 
 
 run_stage(main, snakemake)  # noqa: F821

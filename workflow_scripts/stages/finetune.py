@@ -31,7 +31,8 @@ def main(snakemake):
     if "models" in inputs.keys():
         trunks = {seed: source_trunk(read_torch(path), architecture) for seed, path in zip(pretrain_seeds, inputs.models)}
     design = FinetuneDesign(architecture, FitSettings.from_config(p.settings), Protocol.from_config(p.protocol),
-                            tuple(p.train_sizes), tuple(p.seeds), dict(p.pretrain_seed_of), tuple(p.checkpoints))
+                            tuple(p.train_sizes), tuple(p.seeds), dict(p.pretrain_seed_of), tuple(p.checkpoints),
+                            class_counts={block.task: p.n_classes})
     faces = LabelledFaces(table, read_csv(inputs.roles), read_csv(inputs.subsets, columns=SUBSET_COLUMNS))
     log.info("block %s on %s; %s", block, device, design.protocol.describe())
     metrics, curves, states, checkpoints = run_block(block, design, faces, device, images=images, features=features,

@@ -11,10 +11,10 @@ def main(snakemake):
     plots.claim_comparison(summary, p.claim, o.claim, o.claim_vector)
     for metric, png, vector in (("balanced_accuracy", o.balanced_accuracy, o.balanced_accuracy_vector),
                                 ("accuracy", o.accuracy, o.accuracy_vector)):
-        plots.accuracy_vs_labels(summary, png, vector, metric, p.claim["depth"])
-    plots.gain_heatmaps(read_csv(i.gains), o.gains, o.gains_vector)
+        plots.accuracy_vs_labels(summary, png, vector, metric, p.claim["depth"], tasks=p.claim["classes"])
+    plots.gain_heatmaps(read_csv(i.gains), o.gains, o.gains_vector, tasks=p.claim["classes"])
     plots.energy_bars(read_csv(i.inference), o.energy, o.energy_vector)
-    plots.tradeoff_scatter(read_csv(i.tradeoff), o.tradeoff, o.tradeoff_vector, p.claim["hardware"])
+    plots.tradeoff_scatter(read_csv(i.tradeoff), o.tradeoff, o.tradeoff_vector, p.claim["hardware"], tasks=p.claim["classes"])
     curves = {label: read_csv(path) for label, path in zip(p.curve_labels, i.curves)}
     plots.training_curves(curves, o.curves, o.curves_vector)
 

@@ -15,7 +15,7 @@ def main(snakemake):
     task, seed = snakemake.wildcards.task, int(snakemake.wildcards.seed)
     device, faces, roles, architecture = study_inputs(snakemake)
     checkpoint, curve = train_source_cnn(
-        faces.images, faces.table, roles, task, architecture, FitSettings.from_config(p.settings), seed, device
+        faces.images, faces.table, roles, task, p.n_classes, architecture, FitSettings.from_config(p.settings), seed, device
     )
     log.info("%s seed %d: test accuracy %.4f, balanced %.4f", task, seed, checkpoint["test_accuracy"],
              checkpoint["test_balanced_accuracy"])

@@ -38,7 +38,7 @@ def main(snakemake):
         except ValueError as error:
             raise ValueError(f"{inputs.roles}: {error}") from None
         frozen["images"] = read_images(inputs.images)
-    table, _ = score_block_int8(block, architecture, members, states, labels, test_faces, **frozen)
+    table, _ = score_block_int8(block, architecture, p.n_classes, members, states, labels, test_faces, **frozen)
     recorded = members.set_index(["n_train", "seed"])["accuracy"]
     for row in table.itertuples():
         log.info("n=%d seed=%d: int8 test accuracy %.4f (float32 %.4f), balanced %.4f; agrees with float32 on %.1f %% "

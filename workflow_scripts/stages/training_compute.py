@@ -3,14 +3,13 @@
 from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.networks import Architecture
 from workflow_scripts.stage import run_stage
-from workflow_scripts.tasks import N_CLASSES
 from workflow_scripts.training_compute import forward_macs, frozen_layers, training_macs
 
 
 def main(snakemake):
     p = snakemake.params
     architecture = Architecture.from_config(p.network, p.image_size)
-    task_classes = {task: N_CLASSES[task] for task in p.tasks}
+    task_classes = {task: len(names) for task, names in p.classes.items()}
     table = training_macs(
         read_csv(snakemake.input.metrics), forward_macs(architecture, task_classes.values()),
         frozen_layers(architecture, p.depths), architecture.classifier_names(), p.min_epoch_samples, task_classes,

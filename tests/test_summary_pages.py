@@ -315,3 +315,16 @@ def test_the_controls_section_shows_whether_each_arm_learns_and_the_feature_stat
     without = summary_text(tmp_path, None, hand_inference(2), table=family_claim_table(), controls=controls)
     assert "This run recorded no statistics of the trunks' features." in without
     assert "### The controls" not in summary_text(tmp_path, None, hand_inference(2), controls=controls.iloc[:2])
+
+
+def test_the_random_trunks_scaling_tables_stand_beside_the_caes_statistics():
+    from workflow_scripts.summary_pages import feature_stat_cells
+
+    scaling = pd.DataFrame({"layer": ["conv1", "fc1", "conv1", "fc1"], "default_mean": [0.1, 0.02, 0.1, 0.02],
+                            "default_sd": [0.2, 0.01, 0.2, 0.03], "target_mean": [0.5, 0.3, 0.7, 0.5],
+                            "target_sd": [0.4, 0.2, 0.6, 0.2], "mean": [0.5, 0.3, 0.7, 0.5],
+                            "sd": [0.4, 0.2, 0.6, 0.2], "scale": 2.0, "shift": 0.1, "rounds": 1})
+    table = feature_stat_cells(scaling)
+    assert list(table.columns) == ["layer", "CAE mean", "CAE SD", "random trunk mean", "random trunk SD",
+                                   "at default init: mean", "at default init: SD"]
+    assert table.set_index("layer").loc["fc1"].tolist() == pytest.approx([0.4, 0.2, 0.4, 0.2, 0.02, 0.02])

@@ -17,9 +17,8 @@ from .tasks import TASKS
 from .atomic import atomic_path
 from .study_grid import ENERGY_WORD_BITS
 from .verdicts import (accuracy_verdicts, answer_sentence, baseline_words, checkpoint_finding, control_finding,
-                       dataset_caveat,
-                       energy_verdict, exploratory_verdict, holm_words, joined, number_word, precision_finding,
-                       pretraining_cap_sentence, tasks_inference, tested_verdict, unit_sentence)
+                       dataset_caveat, energy_verdict, exploratory_verdict, holm_words, joined, number_word,
+                       precision_finding, pretraining_cap_sentence, tasks_inference, tested_verdict, unit_sentence)
 
 METRIC_WORDS = {"accuracy": "accuracy", "balanced_accuracy": "balanced-accuracy"}
 
@@ -135,8 +134,7 @@ def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict
             endpoint_row.update({
                 "this run (mean, 95 % CI)": interval(row["plain_gain"], row["ci_low"], row["ci_high"]),
                 "holds?": exploratory_verdict(row["ci_low"], row["ci_high"]),
-                LEVELS: levels(row["none_accuracy"], row["cae_accuracy"], row["majority_accuracy"],
-                                              "majority class")})
+                LEVELS: levels(row["none_accuracy"], row["cae_accuracy"], row["majority_accuracy"], "majority class")})
         else:
             endpoint_row.update({"this run (mean, 95 % CI)": "not run", "holds?": ENDPOINT_NOT_RUN, LEVELS: ""})
         rows.append(endpoint_row)
@@ -429,10 +427,19 @@ def control_cells(controls: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+SCALING_WORDS = {"layer": "layer", "target_mean": "CAE mean", "target_sd": "CAE SD", "mean": "random trunk mean",
+                 "sd": "random trunk SD", "default_mean": "at default init: mean", "default_sd": "at default init: SD"}
+
+
 def feature_stat_cells(feature_stats: pd.DataFrame) -> pd.DataFrame:
-    """The trunks' feature statistics as the run recorded them, averaged over seeds: one row
-    per combination of the table's text columns (network, depth, ...), the mean of each
-    numeric column."""
+    """The trunks' feature statistics as the run recorded them, averaged over seeds. The
+    random trunk's scaling tables (``random_trunk.SCALING_COLUMNS``: per layer, the CAE's
+    output mean and SD, the random trunk's after scaling and at its default init) show per
+    layer under SCALING_WORDS; any other table one row per combination of its text columns,
+    the mean of each numeric column."""
+    if {"layer", "target_mean", "target_sd", "mean", "sd"} <= set(feature_stats):
+        kept = [c for c in SCALING_WORDS if c in feature_stats]
+        return feature_stats[kept].groupby("layer", sort=False).mean().reset_index().rename(columns=SCALING_WORDS)
     table = feature_stats.drop(columns=[c for c in ("seed", "pretrain_seed") if c in feature_stats])
     keys = [c for c in table if not pd.api.types.is_numeric_dtype(table[c])]
     if not keys:
@@ -453,7 +460,8 @@ def control_section(controls, feature_stats, claim) -> list[str]:
              "control only where its head learns.", "",
              markdown_table(control_cells(controls)), "", control_finding(controls), ""]
     if feature_stats is not None and len(feature_stats):
-        lines += ["The trunks' features at the claim's depth, as the run recorded them (means over seeds):", "",
+        lines += ["The trunks' features on the unlabelled pool faces, per layer, as the run recorded them (means over "
+                  "pretraining seeds; the random trunk is scaled to the CAE's output mean and SD of its seed):", "",
                   markdown_table(feature_stat_cells(feature_stats)), ""]
     else:
         lines += ["This run recorded no statistics of the trunks' features.", ""]

@@ -1,8 +1,11 @@
 """Rule analyse_results: seed statistics, paired gains, the pre-declared claim test, the
 exploratory headline, checkpoint sensitivity and int8 scores, the Pareto front, summary.md
 and the report's first page. The paper's endpoint (results/paper_endpoint.csv) is read
-where the rule lists it: when analysis.paper_endpoint is on; so are the trunks' feature
-statistics (input ``feature_stats``), shown beside the controls."""
+where the rule lists it: when analysis.paper_endpoint is on; so are the random trunk's
+scaling tables (input ``feature_stats``, one per pretraining seed: its per-layer output
+statistics beside the CAE's), shown beside the controls."""
+
+import pandas as pd
 
 from workflow_scripts.analysis import (checkpoint_changes, checkpoint_claim, claim_test, control_levels, headline,
                                        int8_cost, paired_gains, precision_claim, summarise, tradeoff)
@@ -46,7 +49,8 @@ def main(snakemake):
     context = {"claim_table": claim_table, "gains": gains, "claim": p.claim, "config_hash": metrics["config_hash"].iloc[0],
                "dataset": p.dataset, "protocol_text": p.protocol_text, "pretraining_text": p.pretraining_text,
                "endpoint": endpoint}
-    feature_stats = read_csv(i.feature_stats) if hasattr(i, "feature_stats") else None
+    feature_stats = (pd.concat([read_csv(path) for path in i.feature_stats], ignore_index=True)
+                     if hasattr(i, "feature_stats") else None)
     write_summary(snakemake.output.markdown, headline=top, summary=summary, inference=inference, sources=sources,
                   checkpoint_table=checkpoints, changes=changes, precision_table=precision_table, cost_table=cost_table,
                   controls=control_levels(summary, p.claim), feature_stats=feature_stats, **context)

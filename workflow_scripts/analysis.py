@@ -241,6 +241,12 @@ AGAINST = (scenarios.NONE, "random")
 MARGIN_POINTS = 2.0
 
 
+def claim_classes(claim: dict) -> dict[str, int]:
+    """The study's tasks, in order, with their numbers of classes: the claim's ``classes``
+    where the config resolves them, else the four tasks of ``tasks``."""
+    return dict(claim["classes"]) if claim.get("classes") else {task: N_CLASSES[task] for task in TASKS}
+
+
 def claim_against(claim: dict) -> list[str]:
     """The baselines the pre-declared family compares the CAE with (analysis.claim.against)."""
     return list(claim.get("against", AGAINST))
@@ -329,8 +335,9 @@ def chance_levels(summary: pd.DataFrame, claim: dict, against: str = scenarios.N
     points = summary[(summary["metric"] == "balanced_accuracy")]
     arms = {"baseline": baseline_arm(points, claim, against), "cae": claim_arm(points, claim)}
     rows = []
-    for task in [t for t in TASKS if t in set(arms["baseline"]["task"]) & set(arms["cae"]["task"])]:
-        row = {"task": task, "chance_level": 1 / N_CLASSES[task]}
+    classes = claim_classes(claim)
+    for task in [t for t in classes if t in set(arms["baseline"]["task"]) & set(arms["cae"]["task"])]:
+        row = {"task": task, "chance_level": 1 / classes[task]}
         includes = []
         for name, arm in arms.items():
             found = arm[arm["task"] == task].iloc[0]
@@ -393,7 +400,8 @@ def claim_test(metrics: pd.DataFrame, inference: pd.DataFrame, claim: dict, summ
     table["at_chance"] = table["at_chance"].fillna(False).astype(bool)
     quiet = table["at_chance"] & table["decision"].isin([EQUIVALENT, INCONCLUSIVE])
     table["verdict"] = np.where(quiet, NO_SIGNAL, table["decision"])
-    order = table["against"].map(list(dict.fromkeys(table["against"])).index) * 100 + table["task"].map(TASKS.index)
+    tasks = list(claim_classes(claim))
+    order = table["against"].map(list(dict.fromkeys(table["against"])).index) * 100 + table["task"].map(tasks.index)
     return table.assign(order=order).sort_values("order", ignore_index=True).drop(columns="order")
 
 
@@ -416,8 +424,9 @@ def control_levels(summary: pd.DataFrame, claim: dict) -> pd.DataFrame:
     arms = [("cae", claim_arm(points, claim))]
     arms += [(against, baseline_arm(points, claim, against)) for against in claim_against(claim)]
     rows = []
-    for task in [t for t in TASKS if t in set(points["task"])]:
-        chance = 1 / N_CLASSES[task]
+    classes = claim_classes(claim)
+    for task in [t for t in classes if t in set(points["task"])]:
+        chance = 1 / classes[task]
         for arm, found in arms:
             found = found[found["task"] == task].set_index("metric")
             if "balanced_accuracy" not in found.index:

@@ -32,16 +32,16 @@ import pandas as pd
 from scipy import special, stats
 
 from . import analysis
-from .tasks import TASKS
 
 
 def unit_gains(metrics: pd.DataFrame, claim: dict, against: str) -> pd.DataFrame:
     """The claim's paired gains against one baseline at the claim's N, one row per task and
     fine-tuning seed, with the unit (the CAE's pretraining seed). Columns: task, seed, unit, gain."""
     pairs = analysis.claim_pairs(metrics, claim, against)
-    metric = claim["metric"]
-    return pd.DataFrame({"task": pairs["task"], "seed": pairs["seed"], "unit": pairs["pretrain_seed"],
-                         "gain": pairs[metric] - pairs[f"{metric}_baseline"]}).dropna(subset=["gain"])
+    metric, tasks = claim["metric"], list(analysis.claim_classes(claim))
+    table = pd.DataFrame({"task": pairs["task"], "seed": pairs["seed"], "unit": pairs["pretrain_seed"],
+                          "gain": pairs[metric] - pairs[f"{metric}_baseline"]}).dropna(subset=["gain"])
+    return table.sort_values("task", key=lambda task: task.map(tasks.index), kind="stable", ignore_index=True)
 
 
 def anova_sums(gains, units) -> dict:
@@ -78,11 +78,11 @@ def components(sums: dict, upper: float = 0.8) -> dict:
 
 
 def variance_components(gains: pd.DataFrame, upper: float = 0.8) -> pd.DataFrame:
-    """Per task of ``unit_gains``' table, and pooled over the tasks (each task's sums of
+    """Per task of ``unit_gains``' table (in its order), and pooled over the tasks (each task's sums of
     squares and degrees of freedom added: the components taken as common to the tasks), the
     ``components``. Columns: task ('pooled' last) and the components."""
     rows, pooled = [], None
-    for task in [t for t in TASKS if t in set(gains["task"])]:
+    for task in dict.fromkeys(gains["task"]):
         group = gains[gains["task"] == task]
         sums = anova_sums(group["gain"], group["unit"])
         rows.append({"task": task, **components(sums, upper)})

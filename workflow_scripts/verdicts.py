@@ -268,8 +268,8 @@ def control_finding(controls: pd.DataFrame) -> str:
     text = f"Above chance on the test faces (95 % interval above 1/k): {'; '.join(parts)}."
     learning = controls.pivot_table(index="task", columns="arm", values="test_above_chance", aggfunc="first")
     if {"none", "random"} <= set(learning.columns):
-        weak = [task for task in TASKS if task in learning.index
-                and bool(learning.loc[task, "none"]) and not bool(learning.loc[task, "random"])]
+        weak = [task for task in dict.fromkeys(controls["task"])
+                if bool(learning.loc[task, "none"]) and not bool(learning.loc[task, "random"])]
         if weak:
             text += (f" The frozen random trunk's head stays at chance where no transfer's learns for {joined(weak)}: "
                      "there it is no fair control, and the CAE against it says little.")
@@ -358,7 +358,8 @@ def precision_finding(precision_table: pd.DataFrame, energy_bits: int = ENERGY_W
     table = precision_table if "against" in precision_table else precision_table.assign(against="none")
     verdicts = table.pivot_table(index=["against", "task"], columns="precision", values="verdict", aggfunc="first")
     order = list(dict.fromkeys(table["against"]))
-    verdicts = verdicts.loc[[(a, t) for a in order for t in TASKS if (a, t) in verdicts.index]]
+    tasks = dict.fromkeys(table["task"])  # the claim test's task order
+    verdicts = verdicts.loc[[(a, t) for a in order for t in tasks if (a, t) in verdicts.index]]
     at = ("at int8, the precision the energy assumes (8-bit words)" if energy_bits == 8 else
           f"at int8 (the energy here is priced at {energy_bits}-bit words, energy.precision_bits, not at int8's 8)")
     changed = verdicts[verdicts["float32"] != verdicts["int8"]]

@@ -250,9 +250,11 @@ VERDICT_COLUMNS = {"task": "task", "against": "against", "n_train": "N", "depth"
 def verdict_table(claim_table: pd.DataFrame) -> pd.DataFrame:
     """The claim test as summary.md shows it (publish reads it back through VERDICT_COLUMNS)."""
     shown = claim_table.copy()
-    for column in ("gain", "ci_low", "ci_high", "margin", "equivalence_low", "equivalence_high"):
+    for column in ("gain", "ci_low", "ci_high", "equivalence_low", "equivalence_high"):
         if column in shown:
             shown[column] = shown[column].map(points)
+    if "margin" in shown:
+        shown["margin"] = shown["margin"].map(lambda m: fixed(100 * m, 2))
     n_units = shown["n_units"] if "n_units" in shown else pd.Series(None, index=shown.index)
     shown["p_value"] = shown["p_value"].map(p_text)
     for column in ("p_holm", "p_equivalence_holm"):

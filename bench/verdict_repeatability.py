@@ -7,9 +7,9 @@ at the claim's depth, the energy table and ``analysis/claim.csv``), trains the c
 blocks again (every task's ``none`` block and its ``cae`` block at the claim's depth, at
 the claim's N only, every seed) on the CPU with one thread and oneDNN's convolutions
 switched off (``torch.backends.mkldnn.enabled = False``: the same arithmetic summed in
-another order), runs the same pre-declared test on them, and prints per task the run's
-gain and verdict beside the rerun's: whether the sign of the gain and the Holm decision
-stay the same. ``--replay`` also reruns with oneDNN on (the run's own order; it should
+another order), runs the same pre-declared test on them (the family's comparisons against
+no transfer: the ``random`` blocks are not retrained), and prints per task the run's gain
+and verdict beside the rerun's: whether the sign of the gain and the decision stay the same. ``--replay`` also reruns with oneDNN on (the run's own order; it should
 reproduce the run's numbers). ``--output`` writes the comparison as CSV. Each rerun block is kept under ``--kept``
 (default ``build/verdict_repeatability``; empty it for a fresh rerun) and read back by a
 later call; ``--only-none`` trains the ``none`` blocks alone, which need no features, and
@@ -73,18 +73,21 @@ def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool, kept: Pa
     if only_none or tasks:
         return None
     metrics = pd.concat(metrics, ignore_index=True)
-    summary = analysis.summarise(metrics)
-    gains = analysis.paired_gains(metrics)
-    return analysis.claim_test(gains, read_csv(results / "energy" / "inference.csv"), claim, summary)
+    against_none = {**claim, "against": [scenarios.NONE]}
+    return analysis.claim_test(metrics, read_csv(results / "energy" / "inference.csv"), against_none)
 
 
 def compare(run: pd.DataFrame, reruns: dict[str, pd.DataFrame], alpha: float) -> pd.DataFrame:
+    run = analysis.paper_rows(run)  # the comparisons against no transfer, the ones rerun
     table = run.set_index("task")[COMPARED].add_prefix("run_")
     for name, rerun in reruns.items():
         rerun = rerun.set_index("task")
         table = table.join(rerun[COMPARED].add_prefix(f"{name}_"))
         table[f"{name}_same_sign"] = (table["run_gain"] > 0) == (rerun["gain"] > 0)
-        table[f"{name}_same_decision"] = (table["run_p_holm"] < alpha) == (rerun["p_holm"] < alpha)
+        if "decision" in run:
+            table[f"{name}_same_decision"] = run.set_index("task")["decision"] == rerun["decision"]
+        else:  # a claim.csv from before the decision rule
+            table[f"{name}_same_decision"] = (table["run_p_holm"] < alpha) == (rerun["p_holm"] < alpha)
         table[f"{name}_same_verdict"] = table["run_verdict"] == rerun["verdict"]
     return table.reset_index()
 

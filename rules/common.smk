@@ -180,8 +180,12 @@ def paper_endpoint_outputs(name):
 
 
 def analysis_inputs(wildcards):
-    """The optional input of analyse_results: the paper's endpoint, where it is run."""
-    return {"paper_endpoint": "results/paper_endpoint.csv"} if paper_endpoint.endpoint_blocks(config) else {}
+    """The optional inputs of analyse_results: the paper's endpoint, where it is run, and the
+    random trunk's scaling tables (its feature statistics beside the CAE's), where it is built."""
+    inputs = {"paper_endpoint": "results/paper_endpoint.csv"} if paper_endpoint.endpoint_blocks(config) else {}
+    if "random" in SOURCE_NETWORKS:
+        inputs["feature_stats"] = [f"results/pretrain/random/seed{s}/scaling.csv" for s in PRETRAIN_SEEDS]
+    return inputs
 
 
 def protocol_settings():

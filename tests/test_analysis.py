@@ -5,7 +5,8 @@ from scipy import stats
 
 from workflow_scripts.analysis import (
     COST_COLUMNS, PRECISION_COLUMNS, chance_levels, checkpoint_changes, checkpoint_claim, choose_by_stop_score, claim_test,
-    figure_settings, headline, holm, int8_cost, paired_gains, pareto_mask, precision_claim, summarise, tradeoff,
+    comparison_test, control_levels, decide, decide_family, figure_settings, headline, holm, int8_cost, paired_gains,
+    pareto_mask, precision_claim, summarise, tradeoff,
 )
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
@@ -111,8 +112,8 @@ def test_claim_test_corrects_across_tasks_and_its_energy_half_can_fail():
     metrics = hand_metrics()
     other = metrics.assign(task="gender")
     other.loc[other["scenario"] == "cae", "balanced_accuracy"] -= np.array([0.09, 0.2, 0.0])  # a gain that is noise
-    gains = paired_gains(pd.concat([metrics, other]))
-    table = claim_test(gains, hand_inference(), CLAIM).set_index("task")
+    both = pd.concat([metrics, other])
+    table = claim_test(both, hand_inference(), CLAIM).set_index("task")
     assert list(table.index) == ["gender", "smile"]  # the study's task order
     smile, gender = table.loc["smile"], table.loc["gender"]
     assert smile["p_holm"] == pytest.approx(min(1, 2 * min(smile["p_value"], gender["p_value"])))
@@ -121,7 +122,7 @@ def test_claim_test_corrects_across_tasks_and_its_energy_half_can_fail():
     assert not gender["accuracy_half_holds"]
     assert (table["energy_reduction"] == 4.0).all() and table["energy_half_holds"].all()
     assert set(table["ceiling_layers"]) == {"conv1+conv2+fc1+fc2"} and set(table["ceiling_reduction"]) == {4.5}
-    strict = claim_test(gains, hand_inference(), {**CLAIM, "energy_reduction_at_least": 5.0})
+    strict = claim_test(both, hand_inference(), {**CLAIM, "energy_reduction_at_least": 5.0})
     assert not strict["energy_half_holds"].any() and not strict["holds"].any()
 
 
@@ -193,9 +194,9 @@ def test_one_pretraining_seed_per_fine_tuning_seed_is_the_test_across_seeds():
 
 def test_the_claim_test_carries_its_unit():
     metrics = nested_metrics()
-    table = claim_test(paired_gains(metrics), hand_inference(), CLAIM, summarise(metrics))
+    table = claim_test(metrics, hand_inference(), CLAIM)
     assert table.loc[0, ["unit", "n_units", "n_pairs"]].tolist() == ["pretraining seed", 3, 12]
-    assert table.loc[0, "p_value"] == pytest.approx(0.26970, abs=1e-5) and table.loc[0, "verdict"] == "no"
+    assert table.loc[0, "p_value"] == pytest.approx(0.26970, abs=1e-5) and table.loc[0, "verdict"] == "inconclusive"
 
 
 # ---- no signal at this N: both arms at chance ----
@@ -225,16 +226,18 @@ def test_a_task_at_chance_in_both_arms_gets_no_signal_not_no():
     chance = chance_levels(summary, CLAIM).set_index("task")
     # glasses: none 0.5025 +- 3.182 * 0.01708 / 2 = [0.4753, 0.5297], CAE 0.5025 +- 3.182 * 0.02754 / 2: both hold 0.5
     assert chance.loc["glasses", "chance_level"] == 0.5 and chance.loc["glasses", "at_chance"]
-    assert chance.loc["glasses", "none_ci_low"] == pytest.approx(0.5025 - 3.182446 * np.std([0.48, 0.52, 0.50, 0.51], ddof=1) / 2)
+    assert chance.loc["glasses", "baseline_ci_low"] == pytest.approx(0.5025 - 3.182446 * np.std([0.48, 0.52, 0.50, 0.51], ddof=1) / 2)
     # pose: chance 1/5; none's interval holds 0.2, the CAE's (0.2925 ... 0.3075) does not
     assert chance.loc["pose", "chance_level"] == pytest.approx(0.2) and not chance.loc["pose", "at_chance"]
-    assert chance.loc["pose", "none_ci_low"] < 0.2 < chance.loc["pose", "none_ci_high"]
+    assert chance.loc["pose", "baseline_ci_low"] < 0.2 < chance.loc["pose", "baseline_ci_high"]
     assert not chance.loc["smile", "at_chance"]
-    table = claim_test(paired_gains(metrics), hand_inference(), CLAIM, summary).set_index("task")
-    assert table["verdict"].to_dict() == {"glasses": "no signal at this N", "pose": "yes", "smile": "no"}
+    table = claim_test(metrics, hand_inference(), CLAIM, summary).set_index("task")
+    # smile: gains -0.01, 0, -0.01, -0.01 (mean -0.0075, SE 0.0025): within +-2 points by TOST, t = (0.02 - 0.0075)
+    # / 0.0025 = 5 on 3 df, Holm's first of three steps; glasses' gain 0 (SE 0.01) is not, and both arms sit at chance
+    assert table.loc["smile", "p_equivalence_holm"] == pytest.approx(3 * stats.t.sf(5, 3))
+    assert table["verdict"].to_dict() == {"glasses": "no signal at this N", "pose": "better", "smile": "equivalent"}
+    assert table.loc["glasses", "decision"] == "inconclusive"
     assert not table.loc["glasses", "accuracy_half_holds"]
-    # without the summary nothing is called at chance
-    assert set(claim_test(paired_gains(metrics), hand_inference(), CLAIM)["verdict"]) == {"no", "yes"}
 
 
 def test_a_single_seed_is_never_called_at_chance():
@@ -305,7 +308,7 @@ def test_the_claim_at_int8_beside_float32_with_the_same_test():
     int8 = hand_int8(metrics)
     table = precision_claim(metrics, int8, hand_inference(), CLAIM).set_index("precision")
     # float32: the pre-declared test itself
-    tested = claim_test(paired_gains(metrics), hand_inference(), CLAIM, summarise(metrics)).iloc[0]
+    tested = claim_test(metrics, hand_inference(), CLAIM).iloc[0]
     for column in ("gain", "ci_low", "ci_high", "p_value", "p_holm", "verdict", "unit", "n_units"):
         assert table.loc["float32", column] == tested[column]
     # int8: differences by seed +0.10 - 0.10, +0.05 - 0.10, +0.10 - 0.10 = 0, -0.05, 0
@@ -341,3 +344,124 @@ def test_the_tradeoff_carries_int8_points_and_their_front():
     assert cae["pareto"] and not cae["int8_pareto"]
     assert table.loc[table["depth"] == "conv2+fc1", "int8_pareto"].tolist() == [False, True]
     assert "int8_balanced_accuracy" not in tradeoff(summarise(metrics), hand_inference())
+
+
+# ---- the pre-declared family and its decision rule ----
+
+UNIT_GAINS = {  # task -> the CAE's gain over none and over random, per pretraining seed (two fine-tuning seeds each)
+    "gender": ([0.060, 0.055, 0.065, 0.062], [0.050, 0.045, 0.055, 0.048]),  # better than none, better than random
+    "smile": ([-0.060, -0.058, -0.066, -0.061], [0.002, -0.001, 0.001, -0.002]),  # worse than none, equivalent to random
+    "glasses": ([0.001, -0.002, 0.002, 0.000], [0.030, -0.040, 0.050, -0.020]),  # equivalent to none, inconclusive
+    "pose": ([0.040, -0.050, 0.060, -0.030], None),  # inconclusive against none; no random members for pose
+}
+
+
+def family_metrics(unit_gains=UNIT_GAINS, with_random=True):
+    """none, cae (conv2+fc1) and random (conv2+fc1) at N = 50: eight fine-tuning seeds in four
+    pretraining seeds (0, 2, 4, 6); within a pretraining seed the two seeds' gains differ by
+    +-0.004, so every unit mean is the table's value."""
+    rows = []
+    for task, (over_none, over_random) in unit_gains.items():
+        for seed in range(8):
+            unit, wobble = seed // 2, 0.004 * (1 if seed % 2 else -1)
+            none = 0.60 + 0.01 * (seed % 3)
+            cae = none + over_none[unit] + wobble
+            arms = [("none", "none", "none", none, -1), ("cae", "cae", "conv2+fc1", cae, 2 * unit)]
+            if with_random and over_random is not None:
+                arms.append(("random", "random", "conv2+fc1", cae - over_random[unit] - wobble, 2 * unit))
+            for scenario, source, depth, value, pretrained in arms:
+                rows.append({"task": task, "scenario": scenario, "source": source, "depth": depth, "n_train": 50,
+                             "seed": seed, "pretrain_seed": pretrained, "accuracy": value, "balanced_accuracy": value,
+                             "macro_f1": value, "stop_accuracy": value, "stop_balanced_accuracy": value})
+    return pd.DataFrame(rows)
+
+
+def test_each_comparison_is_decided_better_equivalent_worse_or_inconclusive():
+    table = claim_test(family_metrics(), hand_inference(), {**CLAIM, "against": ["none", "random"], "margin": 2})
+    decisions = dict(zip(zip(table["against"], table["task"]), table["decision"]))
+    assert decisions == {
+        ("none", "gender"): "better", ("none", "smile"): "worse", ("none", "glasses"): "equivalent",
+        ("none", "pose"): "inconclusive",
+        ("random", "gender"): "better", ("random", "smile"): "equivalent", ("random", "glasses"): "inconclusive"}
+    # one family: Holm over all seven comparisons, the difference tests and the equivalence tests alike
+    units = {key: np.array(UNIT_GAINS[key[1]][0 if key[0] == "none" else 1]) for key in decisions}
+    p = [stats.ttest_1samp(units[key], 0).pvalue for key in zip(table["against"], table["task"])]
+    assert table["p_holm"].to_numpy() == pytest.approx(holm(p))
+    tost = [max(stats.t.sf((u.mean() + 0.02) / (u.std(ddof=1) / 2), 3), stats.t.cdf((u.mean() - 0.02) / (u.std(ddof=1) / 2), 3))
+            for u in (units[key] for key in zip(table["against"], table["task"]))]
+    assert table["p_equivalence"].to_numpy() == pytest.approx(tost)
+    assert table["p_equivalence_holm"].to_numpy() == pytest.approx(holm(tost))
+    # equivalent exactly where the 90 % interval lies inside +-2 points (before the correction, the TOST's own test)
+    inside = (table["equivalence_low"] > -0.02) & (table["equivalence_high"] < 0.02)
+    assert (inside == (table["p_equivalence"] < 0.05)).all()
+    # the paper's claim is read on the rows against none; better than random alone holds nothing
+    assert table.loc[table["against"] == "none", "holds"].tolist() == [True, False, False, False]
+    assert table["unit"].eq("pretraining seed").all() and table["n_units"].eq(4).all()
+
+
+def test_the_family_leaves_out_a_baseline_the_run_lacks():
+    claim = {**CLAIM, "against": ["none", "random"]}
+    without = claim_test(family_metrics(with_random=False), hand_inference(), claim)
+    assert set(without["against"]) == {"none"} and len(without) == 4
+    # Holm over the four comparisons that remain
+    assert without["p_holm"].to_numpy() == pytest.approx(holm(without["p_value"]))
+    alone = claim_test(family_metrics(), hand_inference(), {**CLAIM, "against": ["none"]})
+    assert set(alone["against"]) == {"none"}
+    # the defaults: against none and random, margin 2 points
+    assert set(claim_test(family_metrics(), hand_inference(), CLAIM)["against"]) == {"none", "random"}
+    assert (claim_test(family_metrics(), hand_inference(), CLAIM)["margin"] == 0.02).all()
+
+
+def test_decide_reads_the_corrected_p_values():
+    assert decide(0.03, 0.01, 0.9, 0.05) == "better" and decide(-0.03, 0.01, 0.9, 0.05) == "worse"
+    assert decide(0.005, 0.2, 0.01, 0.05) == "equivalent" and decide(0.005, 0.2, 0.2, 0.05) == "inconclusive"
+    assert decide(0.01, float("nan"), float("nan"), 0.05) == "inconclusive"  # one seed: nothing decided
+
+
+def test_control_levels_say_whether_each_arms_head_learns():
+    metrics = family_metrics()
+    random_at_chance = metrics["scenario"] == "random"
+    metrics.loc[random_at_chance, "balanced_accuracy"] = 0.5 + 0.01 * (metrics.loc[random_at_chance, "seed"] % 2 - 0.5)
+    table = claim_test(metrics, hand_inference(), CLAIM)  # noqa: F841 (the same metrics feed both)
+    levels = control_levels(summarise(metrics), CLAIM).set_index(["task", "arm"])
+    assert levels.loc[("gender", "none"), "test_above_chance"] and not levels.loc[("gender", "random"), "test_above_chance"]
+    assert levels.loc[("gender", "random"), "folds_above_chance"]  # its stop scores were left above chance
+    assert ("pose", "random") not in levels.index and levels.loc[("pose", "cae"), "chance_level"] == pytest.approx(0.2)
+
+
+# ---- the family's false-positive rate on simulated nulls ----
+
+def simulated_family(rng, true_gain, units=4, per_unit=3, tasks=4, unit_sd=0.02, within_sd=0.03):
+    """One simulated study of the claim's arms: per task, none, cae and random members for
+    units x per_unit fine-tuning seeds; the CAE's pretraining seed (the unit) shifts its
+    members and the random trunk's of the same unit; the CAE gains ``true_gain`` over both."""
+    pretrain = np.repeat(np.arange(units), per_unit)
+    tests = []
+    for _ in range(tasks):
+        none = rng.normal(0, within_sd, units * per_unit)
+        cae = true_gain + rng.normal(0, unit_sd, units)[pretrain] + rng.normal(0, within_sd, units * per_unit)
+        random = rng.normal(0, unit_sd, units)[pretrain] + rng.normal(0, within_sd, units * per_unit)
+        tests += [comparison_test(cae - none, pretrain, 0.02, 0.05), comparison_test(cae - random, pretrain, 0.02, 0.05)]
+    return decide_family(pd.DataFrame(tests), 0.05)["decision"]
+
+
+def test_the_family_wise_false_positive_rate_stays_below_alpha_on_simulated_nulls():
+    """2000 simulated studies without any gain (four tasks x two comparisons, the unit's
+    variance as large as a third of the gains' spread): any 'better' or 'worse' is a false
+    positive. Holm in the pretraining-seed unit keeps the rate at or below alpha (0.05,
+    allowing 2.5 Monte Carlo SDs); ignoring the unit or the correction would not (measured
+    on 600 of them: 0.043 as it is, 0.15 across fine-tuning seeds, 0.30 without Holm)."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    false = sum(simulated_family(rng, 0.0).isin(["better", "worse"]).any() for _ in range(n))
+    assert false / n <= 0.05 + 2.5 * np.sqrt(0.05 * 0.95 / n), false / n
+
+
+def test_equivalence_is_rarely_claimed_for_a_gain_at_the_margin():
+    """With every true gain exactly at the margin (+2 points), 'equivalent' is a false claim:
+    the family's rate of any such claim stays at or below alpha (without Holm on the
+    equivalence tests: 0.09 on 600 of them)."""
+    rng = np.random.default_rng(1)
+    n = 1000
+    false = sum(simulated_family(rng, 0.02, within_sd=0.01, unit_sd=0.005).eq("equivalent").any() for _ in range(n))
+    assert false / n <= 0.05 + 2.5 * np.sqrt(0.05 * 0.95 / n), false / n

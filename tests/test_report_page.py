@@ -123,7 +123,7 @@ def test_the_title_and_the_verdict_open_the_report(report_folder, server, tmp_pa
     print(window, json.dumps(seen))  # pytest -s shows where each landed
     title, verdict = seen["title"], seen["verdict"]
     assert title["text"] == "The CAE transfer-learning study: its answer"
-    assert verdict["text"].startswith("On MTFL at N = 50 the claim holds for no task: ")
+    assert verdict["text"].startswith("On MTFL at N = 50 the claim holds for no task. ")
     for name, box in seen.items():
         assert 0 <= box["top"] and box["bottom"] <= height, f"{window}: the {name} is outside the window: {box}"
         assert 0 <= box["left"] and box["right"] <= width, f"{window}: the {name} is outside the window: {box}"

@@ -49,13 +49,13 @@ def endpoint_gains_table():
 def chance_claim_table():
     """claim_table() with the claim test's chance columns: gender above chance, smile at it."""
     return claim_table().assign(
-        verdict=["yes", "no signal at this N"], chance_level=0.5, none_balanced_accuracy=[0.595, 0.51],
+        verdict=["better", "no signal at this N"], chance_level=0.5, baseline_balanced_accuracy=[0.595, 0.51],
         cae_balanced_accuracy=[0.553, 0.50])
 
 
 def test_paper_comparison_sets_the_papers_accuracy_beside_the_plain_objective():
     table = paper_comparison(chance_claim_table(), hand_gains(), CLAIM, endpoint_gains_table())
-    assert list(table.columns) == ["claim", "paper", "this run (mean, 95 % CI)", "holds?", "none / CAE / chance"]
+    assert list(table.columns) == ["claim", "paper", "this run (mean, 95 % CI)", "holds?", "baseline / CAE / chance"]
     rows = {row[0]: row[1:] for row in table.itertuples(index=False)}
     smile = "smile: accuracy gain under the plain objective (the paper's endpoint), CAE conv2+fc1 frozen vs none, N = 50 (points)"
     assert rows[smile] == ("+1.88", "+3.00 [+1.00, +5.00]", "exploratory: 95 % CI above 0",
@@ -64,7 +64,7 @@ def test_paper_comparison_sets_the_papers_accuracy_beside_the_plain_objective():
     assert rows[gender] == ("+1.98", "-1.00 [-2.50, +0.50]", "exploratory: 95 % CI includes 0",
                             "61.0 % / 60.0 % / 61.2 % (majority class)")
     tested = "gender: balanced-accuracy gain, CAE conv2+fc1 frozen vs none, N = 50 (points; the pre-declared test)"
-    assert rows[tested] == ("not reported", "+5.00 [+2.00, +8.00]", "yes (Holm p = 0.01)", "59.5 % / 55.3 % / 50.0 % (1/2)")
+    assert rows[tested] == ("not reported", "+5.00 [+2.00, +8.00]", "better (Holm p = 0.01)", "59.5 % / 55.3 % / 50.0 % (1/2)")
     assert rows["smile: balanced-accuracy gain, CAE conv2+fc1 frozen vs none, N = 50 (points; the pre-declared test)"][2] == \
         "no signal at this N (Holm p = 0.2)"
     # the class-weighted classifiers' accuracy gain is no longer set beside the paper's
@@ -103,8 +103,10 @@ def test_the_front_page_opens_with_the_answer(tmp_path):
     assert title == "The CAE transfer-learning study: its answer" and rule == "=" * len(title)
     # the verdict is the first paragraph of text after the title (the page's style block comes between)
     first_paragraph = text.split(".. class:: verdict\n\n", 1)[1].split("\n\n", 1)[0]
-    assert first_paragraph == f"**{answer_sentence(claim_table(), 'synthetic')}**"
-    assert first_paragraph.startswith("**On synthetic faces at N = 50 the claim holds for gender, not for smile: ")
+    assert first_paragraph == f"**{answer_sentence(claim_table(), 'synthetic', ['none', 'random'])}**"
+    assert first_paragraph.startswith("**On synthetic faces at N = 50 the claim holds for gender, not for smile. ")
+    # synthetic faces say, right under the answer, that they are no evidence about the paper
+    assert text.split(first_paragraph, 1)[1].lstrip().startswith("Synthetic faces are no evidence about the paper")
     assert "Data: synthetic. Config hash: ``abc``." in text and "conv1+conv2+fc1+fc2" in text
     empty = tmp_path / "empty.rst"
     write_front_page(empty, claim_table=pd.DataFrame(), gains=hand_gains().iloc[:0], claim=CLAIM, config_hash="abc",
@@ -125,11 +127,11 @@ def test_summary_opens_with_the_answer_then_the_table(tmp_path, holds):
     text = summary_text(tmp_path, holds, hand_inference(len(holds)))
     body = text.split("\n\n")
     assert body[0] == "# Study summary"
-    assert body[1] == f"**{answer_sentence(claim_table(holds), 'mtfl')}**"
+    assert body[1] == f"**{answer_sentence(claim_table(holds), 'mtfl', ['none', 'random'])}**"
     assert body[2].startswith("Data: mtfl.") and body[3].startswith("## The paper's claims beside this run")
     assert body[4].startswith("| claim | paper |")
     # what publish derives for the README from the summary's claim table is the same sentence
-    assert published_answer(text) == answer_sentence(claim_table(holds), "mtfl")
+    assert published_answer(text) == answer_sentence(claim_table(holds), "mtfl", ["none", "random"])
 
 
 def test_energies_read_in_a_readable_unit(tmp_path):
@@ -172,7 +174,7 @@ def test_the_summary_names_the_tests_unit_flags_capped_pretraining_and_reads_bac
     assert text.count(body[3]) == 2
     assert "| verdict (accuracy half) |" in text and "| no signal at this N |" in text
     # publish derives the README's sentence from the summary's table: no signal survives the round trip
-    assert published_answer(text) == answer_sentence(table, "mtfl")
+    assert published_answer(text) == answer_sentence(table, "mtfl", ["none", "random"])
     assert "smile shows no signal at this N" in published_answer(text)
 
 
@@ -202,7 +204,7 @@ def test_the_front_page_sets_the_paper_endpoint_beside_the_paper(tmp_path):
                      gains=hand_gains(), claim=CLAIM, config_hash="abc", dataset="mtfl", protocol_text="p",
                      pretraining_text="q", endpoint=endpoint_gains_table())
     text = path.read_text()
-    assert "- 55.0 % / 58.0 % / 52.0 % (majority class)" in text and "- none / CAE / chance" in text
+    assert "- 55.0 % / 58.0 % / 52.0 % (majority class)" in text and "- baseline / CAE / chance" in text
     assert "so this test cannot cover the pretraining's randomness" in text
 
 
@@ -220,7 +222,7 @@ def test_the_summary_says_whether_the_verdict_holds_at_int8_and_what_int8_costs(
     assert "### At int8, the precision the energy assumes" in text
     assert ("**The verdict changes at int8, the precision the energy assumes (8-bit words): the pre-declared test "
             "decides otherwise for gender (yes at float32, no at int8).**") in text
-    assert "| gender | +5.00 [+2.00, +8.00] | yes (Holm p = 0.01) | +1.00 [-2.00, +4.00] | no (Holm p = 0.5) |" in text
+    assert "| gender | none | +5.00 [+2.00, +8.00] | yes (Holm p = 0.01) | +1.00 [-2.00, +4.00] | no (Holm p = 0.5) |" in text
     assert "| cae | conv2+fc1 | 64.0 % | 60.0 % | +4.00 (+9.00) | 93.0 % (85.0 %) | 6 |" in text
     assert text.index("## Exploratory") < text.index("### At int8")
     assert "### Energy of one two-task inference (ZigZag, 8-bit words)" in text
@@ -229,3 +231,100 @@ def test_the_summary_says_whether_the_verdict_holds_at_int8_and_what_int8_costs(
     assert "(ZigZag, 16-bit words)" in sixteen and "priced at 16-bit words, energy.precision_bits, not at int8's 8" in sixteen
     # without int8 scores (a run from before they were made) the section is left out
     assert "### At int8" not in summary_text(tmp_path, {"gender": True}, hand_inference(1))
+
+
+# ---- issue 27: no negative zero, no "Holm p = nan", synthetic faces said to be no evidence ----
+
+def test_no_table_shows_a_negative_zero(tmp_path):
+    from workflow_scripts.summary_pages import fixed, markdown_table, points
+
+    assert [fixed(-0.0004, 2), fixed(-0.004, 2, sign=True), fixed(0.004, 2, sign=True), fixed(-0.006, 2, sign=True)] == \
+        ["0.00", "0.00", "0.00", "-0.01"]
+    assert points(-0.00001) == "0.00" and points(0.0123) == "+1.23"
+    assert markdown_table(pd.DataFrame({"x": [-0.0001, -0.5]})).splitlines()[2:] == ["| 0.000 |", "| -0.500 |"]
+    tiny = claim_table().assign(gain=-0.00001, ci_low=-0.00004, ci_high=0.02)
+    text = summary_text(tmp_path, None, hand_inference(2), table=tiny)
+    assert "-0.00" not in text and "| 0.00 | 0.00 | +2.00 |" in text
+
+
+def test_one_seed_says_it_cannot_be_tested_instead_of_holm_p_nan(tmp_path):
+    one_seed = claim_table().assign(p_value=float("nan"), p_holm=float("nan"), p_equivalence_holm=float("nan"),
+                                    unit="fine-tuning seed", n_units=1, n_pairs=1, decision="inconclusive",
+                                    verdict="inconclusive", accuracy_half_holds=False, holds=False)
+    text = summary_text(tmp_path, None, hand_inference(2), table=one_seed)
+    assert "nan" not in text
+    assert "inconclusive (no test: one seed cannot be tested (a t-test needs two or more))" in text
+    assert "| no test: one seed cannot be tested (a t-test needs two or more) |" in text  # the family's table
+
+
+def test_the_summary_of_faces_other_than_mtfls_says_they_are_no_evidence_about_the_paper(tmp_path):
+    path = tmp_path / "summary.md"
+    common = dict(claim_table=claim_table(), headline=pd.DataFrame(), gains=hand_gains(), inference=hand_inference(2),
+                  claim=CLAIM, config_hash="abc", protocol_text="p", pretraining_text="q",
+                  summary=pd.DataFrame(columns=["metric", "scenario", "depth", "task", "n_train", "source", "mean"]),
+                  sources=pd.DataFrame({"network": ["cae"]}))
+    write_summary(path, dataset="synthetic", **common)
+    body = path.read_text().split("\n\n")
+    assert body[2].startswith("Synthetic faces are no evidence about the paper")
+    write_summary(path, dataset="mtfl", **common)
+    assert "no evidence" not in path.read_text()
+
+
+def family_claim_table():
+    """claim_table() against none and against the frozen random trunk, with chance columns."""
+    none = chance_claim_table()
+    random = chance_claim_table().assign(against="random", verdict=["worse", "equivalent"], decision=["worse", "equivalent"],
+                                         gain=[-0.03, 0.001], accuracy_half_holds=False, holds=False,
+                                         baseline_balanced_accuracy=[0.62, 0.50])
+    return pd.concat([none, random], ignore_index=True)
+
+
+def test_the_family_against_random_stands_beside_the_papers_claim(tmp_path):
+    table = paper_comparison(family_claim_table(), hand_gains(), CLAIM)
+    rows = {row[0]: row[1:] for row in table.itertuples(index=False)}
+    random = ("gender: balanced-accuracy gain, CAE conv2+fc1 frozen vs a frozen random trunk (random), N = 50 "
+              "(points; the pre-declared family: is the gain the CAE's learning?)")
+    assert rows[random] == ("not reported", "-3.00 [-1.00, +5.00]", "worse (Holm p = 0.01)", "62.0 % / 55.3 % / 50.0 % (1/2)")
+    text = summary_text(tmp_path, None, hand_inference(2), table=family_claim_table())
+    assert "against no transfer (the paper's claim) and a frozen random trunk" in text
+    assert "**better**" in text and "**equivalent**" in text and "within ±2 points" in text
+    assert "| task | against | N |" in text and "| decision |" in text
+    assert "left out of the family" not in text.split("## The pre-declared test")[1].split("##")[0]
+    # publish reads the answer back from the table, both baselines included
+    assert published_answer(text) == answer_sentence(family_claim_table(), "mtfl", ["none", "random"])
+    alone = summary_text(tmp_path, None, hand_inference(2), table=chance_claim_table())
+    assert ("analysis.claim.against also lists random (a frozen random trunk), but this run has no random classifiers "
+            "at the claim's setting, so it is left out of the family.") in alone
+    assert "a frozen random trunk was not compared" in published_answer(alone)
+
+
+def test_the_controls_section_shows_whether_each_arm_learns_and_the_feature_statistics(tmp_path):
+    controls = pd.DataFrame({
+        "task": ["gender"] * 3, "arm": ["cae", "none", "random"], "chance_level": 0.5,
+        "test_mean": [0.6, 0.58, 0.52], "test_ci_low": [0.55, 0.54, 0.49], "test_ci_high": [0.65, 0.62, 0.55],
+        "test_above_chance": [True, True, False], "folds_mean": [0.62, 0.6, 0.51], "folds_ci_low": [0.55, 0.52, 0.45],
+        "folds_ci_high": [0.69, 0.68, 0.57], "folds_above_chance": [True, True, False]})
+    stats = pd.DataFrame({"network": ["cae", "cae", "random", "random"], "seed": [0, 1, 0, 1],
+                          "feature_sd": [0.8, 0.9, 0.2, 0.3], "dead_units": [50, 54, 3, 5]})
+    text = summary_text(tmp_path, None, hand_inference(2), table=family_claim_table(), controls=controls,
+                        feature_stats=stats)
+    assert "### The controls: does each arm learn?" in text
+    assert "| gender | random | 50.0 % | 52.0 % [49.0 %, 55.0 %] | 51.0 % [45.0 %, 57.0 %] |" in text
+    assert "stays at chance where no transfer's learns for gender" in text
+    assert "| network | feature_sd | dead_units |" in text and "| random | 0.250 | 4.000 |" in text
+    without = summary_text(tmp_path, None, hand_inference(2), table=family_claim_table(), controls=controls)
+    assert "This run recorded no statistics of the trunks' features." in without
+    assert "### The controls" not in summary_text(tmp_path, None, hand_inference(2), controls=controls.iloc[:2])
+
+
+def test_the_random_trunks_scaling_tables_stand_beside_the_caes_statistics():
+    from workflow_scripts.summary_pages import feature_stat_cells
+
+    scaling = pd.DataFrame({"layer": ["conv1", "fc1", "conv1", "fc1"], "default_mean": [0.1, 0.02, 0.1, 0.02],
+                            "default_sd": [0.2, 0.01, 0.2, 0.03], "target_mean": [0.5, 0.3, 0.7, 0.5],
+                            "target_sd": [0.4, 0.2, 0.6, 0.2], "mean": [0.5, 0.3, 0.7, 0.5],
+                            "sd": [0.4, 0.2, 0.6, 0.2], "scale": 2.0, "shift": 0.1, "rounds": 1})
+    table = feature_stat_cells(scaling)
+    assert list(table.columns) == ["layer", "CAE mean", "CAE SD", "random trunk mean", "random trunk SD",
+                                   "at default init: mean", "at default init: SD"]
+    assert table.set_index("layer").loc["fc1"].tolist() == pytest.approx([0.4, 0.2, 0.4, 0.2, 0.02, 0.02])

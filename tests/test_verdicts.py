@@ -1,15 +1,17 @@
-"""The words of the verdicts, on tables built by hand: the tested task gets yes/no with
-Holm's p, everything else an exploratory label, and the one-sentence answer reads right
-for one task, two tasks and more."""
+"""The words of the verdicts, on tables built by hand: each tested comparison gets its
+decision (better, equivalent, worse, inconclusive, no signal at this N) with Holm's p or
+the reason there is none, everything else an exploratory label, and the answer reads right
+for one task, two tasks and more, for the family's baselines, and (for a summary published
+before the decision rule) as it did then."""
 
 import math
 
 import pandas as pd
 import pytest
 
-from workflow_scripts.verdicts import (accuracy_verdicts, answer_sentence, checkpoint_finding, energy_verdict,
-                                      exploratory_verdict, joined, precision_finding, pretraining_cap_sentence,
-                                      tasks_inference, unit_sentence)
+from workflow_scripts.verdicts import (ONE_SEED, accuracy_verdicts, answer_sentence, checkpoint_finding, control_finding,
+                                      dataset_caveat, energy_verdict, exploratory_verdict, holm_words, joined,
+                                      precision_finding, pretraining_cap_sentence, tasks_inference, unit_sentence)
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
          "energy_reduction_at_least": 2.0, "hardware": "hw", "classes": {"gender": 2, "smile": 2, "glasses": 2, "pose": 5}}
@@ -35,24 +37,36 @@ def hand_gains():
     ])
 
 
-def hand_claim_table(holds: dict, reduction=3.5, at_least=2.0):
-    """The claim test's verdict columns for the tasks in ``holds`` (task -> accuracy half
-    holds), with an energy reduction that ``at_least`` judges."""
+def hand_claim_table(holds: dict, reduction=3.5, at_least=2.0, against="none", decisions=None):
+    """The claim test's verdict columns against one baseline for the tasks in ``holds``
+    (task -> accuracy half holds: decided better, else inconclusive or as ``decisions``
+    says), with an energy reduction that ``at_least`` judges."""
     energy = reduction >= at_least
-    return pd.DataFrame([{"task": task, "n_train": 50, "depth": "conv2+fc1", "metric": "balanced_accuracy",
-                          "p_holm": 0.01 if half else 0.2, "accuracy_half_holds": half, "energy_reduction": reduction,
-                          "energy_half_holds": energy, "holds": half and energy, "n_tasks": len(holds)}
-                         for task, half in holds.items()])
+    decisions = decisions or {}
+    rows = []
+    for task, half in holds.items():
+        decision = "better" if half else decisions.get(task, "inconclusive")
+        rows.append({"task": task, "against": against, "n_train": 50, "depth": "conv2+fc1", "metric": "balanced_accuracy",
+                     "margin": 0.02, "p_holm": 0.01 if half else 0.2, "decision": decision, "accuracy_half_holds": half,
+                     "energy_reduction": reduction, "energy_half_holds": energy, "holds": half and energy,
+                     "n_tasks": len(holds), "verdict": decision})
+    return pd.DataFrame(rows)
 
 
-def test_the_tested_metric_gets_yes_or_no_and_the_rest_is_exploratory():
+def yes_no_table(holds: dict, reduction=3.5, at_least=2.0):
+    """The claim table as summaries published before the decision rule held it: one test
+    per task against no transfer, without against, margin, decision or verdict."""
+    return hand_claim_table(holds, reduction, at_least).drop(columns=["against", "margin", "decision", "verdict"])
+
+
+def test_the_tested_metric_gets_its_decision_and_the_rest_is_exploratory():
     table = accuracy_verdicts(hand_claim_table({"gender": True, "smile": False}), hand_gains(), CLAIM)
     verdicts = {(row.task, row.metric): row.verdict for row in table.itertuples()}
     assert verdicts == {
         ("gender", "accuracy"): "exploratory: 95 % CI above 0",
-        ("gender", "balanced_accuracy"): "yes (Holm p = 0.01)",
+        ("gender", "balanced_accuracy"): "better (Holm p = 0.01)",
         ("smile", "accuracy"): "exploratory: 95 % CI below 0",
-        ("smile", "balanced_accuracy"): "no (Holm p = 0.2)",
+        ("smile", "balanced_accuracy"): "inconclusive (Holm p = 0.2)",
         # the claim's metric, but the task is not in the test: exploratory, and one seed has no CI
         ("pose", "balanced_accuracy"): "exploratory: no CI",
     }
@@ -103,15 +117,15 @@ BEAT = "the CAE's frozen layers up to conv2+fc1"
     ({"gender": True, "smile": True, "glasses": True, "pose": True},
      "the claim holds for gender, smile, glasses and pose: "),
 ])
-def test_the_answer_reads_right_for_one_two_and_more_tasks(holds, answer):
-    sentence = answer_sentence(hand_claim_table(holds), "mtfl")
+def test_a_summary_published_before_the_decision_rule_reads_as_it_did(holds, answer):
+    sentence = answer_sentence(yes_no_table(holds), "mtfl")
     assert sentence.startswith("On MTFL at N = 50 " + answer), sentence
     assert sentence.endswith(".") and sentence.count(".") == 1 + sentence.count("x ("), sentence  # one sentence
     assert " 1 " not in sentence and "1 task" not in sentence
 
 
 def test_the_answer_blames_the_energy_half_where_it_fails():
-    sentence = answer_sentence(hand_claim_table({"gender": True, "smile": True}, reduction=1.5), "synthetic")
+    sentence = answer_sentence(yes_no_table({"gender": True, "smile": True}, reduction=1.5), "synthetic")
     assert sentence.startswith("On synthetic faces at N = 50 the claim holds for neither gender nor smile: "), sentence
     assert "for gender and smile (Holm-corrected), and sharing them cuts the two-task inference energy 1.50x " \
            "(not enough for the energy half)." in sentence
@@ -134,8 +148,8 @@ def test_joined():
 
 def with_verdicts(table: pd.DataFrame, silent) -> pd.DataFrame:
     """The claim table with the claim test's verdict column: no signal at this N for ``silent``."""
-    words = ["yes" if half else "no signal at this N" if task in silent else "no"
-             for task, half in zip(table["task"], table["accuracy_half_holds"])]
+    words = ["better" if half else "no signal at this N" if task in silent else verdict
+             for task, half, verdict in zip(table["task"], table["accuracy_half_holds"], table["verdict"])]
     return table.assign(verdict=words)
 
 
@@ -143,27 +157,85 @@ def test_a_task_at_chance_is_no_signal_in_the_verdicts_and_the_answer():
     holds = {"gender": False, "smile": False, "glasses": False, "pose": False}
     table = with_verdicts(hand_claim_table(holds), {"glasses", "pose"})
     verdicts = accuracy_verdicts(table, hand_gains(), CLAIM).set_index(["task", "metric"])["verdict"]
-    assert verdicts[("smile", "balanced_accuracy")] == "no (Holm p = 0.2)"
+    assert verdicts[("smile", "balanced_accuracy")] == "inconclusive (Holm p = 0.2)"
     sentence = answer_sentence(table, "mtfl")
     assert sentence.startswith(
         "On MTFL at N = 50 the claim holds for neither gender nor smile, and glasses and pose show no signal at this N "
-        "(no transfer and the CAE both at chance): the CAE's frozen layers up to conv2+fc1 significantly beat no "
-        "transfer in balanced accuracy for no task (Holm-corrected)"), sentence
+        "(no transfer and the CAE both at chance). In balanced accuracy (Holm-corrected over the four comparisons), the "
+        "CAE's frozen layers up to conv2+fc1 are, against no transfer, inconclusive for gender and smile and at chance "
+        "like it (no signal at this N) for glasses and pose."), sentence
     one = answer_sentence(with_verdicts(hand_claim_table({"gender": True, "glasses": False}), {"glasses"}), "mtfl")
     assert one.startswith("On MTFL at N = 50 the claim holds for gender, and glasses shows no signal at this N "), one
     silent = answer_sentence(with_verdicts(hand_claim_table({"glasses": False, "pose": False}), {"glasses", "pose"}), "mtfl")
     assert silent.startswith("On MTFL at N = 50 glasses and pose show no signal at this N (no transfer and the CAE both "
-                             "at chance): the CAE's frozen layers up to conv2+fc1 significantly beat no transfer in "
-                             "balanced accuracy for neither glasses nor pose"), silent
+                             "at chance). "), silent
     # a table without the verdict column (a summary published before it) reads as before
-    assert answer_sentence(hand_claim_table(holds), "mtfl").startswith("On MTFL at N = 50 the claim holds for no task: ")
+    assert answer_sentence(yes_no_table(holds), "mtfl").startswith("On MTFL at N = 50 the claim holds for no task: ")
 
 
 def test_the_tested_verdict_says_no_signal():
     table = with_verdicts(hand_claim_table({"gender": True, "smile": False}), {"smile"})
     verdicts = accuracy_verdicts(table, hand_gains(), CLAIM).set_index(["task", "metric"])["verdict"]
     assert verdicts[("smile", "balanced_accuracy")] == "no signal at this N (Holm p = 0.2)"
-    assert verdicts[("gender", "balanced_accuracy")] == "yes (Holm p = 0.01)"
+    assert verdicts[("gender", "balanced_accuracy")] == "better (Holm p = 0.01)"
+
+
+# ---- the decision rule and the family, in words ----
+
+def family_table():
+    """Three tasks against no transfer and against a frozen random trunk: every decision once."""
+    return pd.concat([
+        hand_claim_table({"gender": True, "smile": False, "pose": False}, decisions={"pose": "equivalent"}),
+        hand_claim_table({"gender": False, "smile": False, "pose": False}, against="random",
+                         decisions={"gender": "worse", "smile": "equivalent"})], ignore_index=True)
+
+
+def test_the_answer_says_each_baselines_decisions_in_those_words():
+    sentence = answer_sentence(family_table(), "mtfl", ["none", "random"])
+    assert sentence == (
+        "On MTFL at N = 50 the claim holds for gender, not for smile or pose. In balanced accuracy (Holm-corrected over "
+        "the six comparisons), the CAE's frozen layers up to conv2+fc1 are, against no transfer, better for gender, "
+        "equivalent (within ±2 points) for pose and inconclusive for smile; against a frozen random trunk, equivalent "
+        "(within ±2 points) for smile, worse for gender and inconclusive for pose. Sharing them cuts the three-task "
+        "inference energy 3.50x (enough for the energy half).")
+    # the claim is read on the rows against none only: better than random alone does not make it hold
+    only_random = family_table().assign(holds=lambda t: (t["against"] == "random") & (t["task"] == "smile"))
+    assert "the claim holds for no task" in answer_sentence(only_random, "mtfl")
+
+
+def test_a_baseline_the_run_lacks_is_said_to_be_left_out():
+    table = family_table().query("against == 'none'")
+    sentence = answer_sentence(table, "mtfl", ["none", "random"])
+    assert "(Holm-corrected over the three comparisons)" in sentence
+    assert "; a frozen random trunk was not compared (this run has none, so the family leaves it out)." in sentence
+    assert "not compared" not in answer_sentence(table, "mtfl", ["none"])
+
+
+def test_a_comparison_without_a_p_value_says_why_in_words():
+    assert holm_words(float("nan"), 1) == ONE_SEED == "no test: one seed cannot be tested (a t-test needs two or more)"
+    assert holm_words(float("nan"), 3).startswith("no test: the gain is the same for every seed")
+    assert holm_words(0.0328, 4) == "Holm p = 0.0328"
+    one_seed = hand_claim_table({"gender": False}).assign(p_holm=float("nan"), n_units=1)
+    verdicts = accuracy_verdicts(one_seed, hand_gains(), CLAIM).set_index(["task", "metric"])["verdict"]
+    assert verdicts[("gender", "balanced_accuracy")] == f"inconclusive ({ONE_SEED})"
+    assert "nan" not in verdicts[("gender", "balanced_accuracy")]
+
+
+def test_faces_other_than_mtfl_carry_a_line_that_they_are_no_evidence_about_the_paper():
+    assert dataset_caveat("mtfl") == ""
+    assert dataset_caveat("synthetic").startswith("Synthetic faces are no evidence about the paper")
+    assert "no evidence for or against the paper's claims" in dataset_caveat("folder")
+
+
+def test_the_control_finding_names_where_the_random_trunk_learns():
+    controls = pd.DataFrame({"task": ["gender"] * 3 + ["smile"] * 3, "arm": ["cae", "none", "random"] * 2,
+                             "test_above_chance": [True, True, True, True, True, False]})
+    assert control_finding(controls) == (
+        "Above chance on the test faces (95 % interval above 1/k): the CAE for gender and smile; no transfer for gender "
+        "and smile; the frozen random trunk for gender. The frozen random trunk's head stays at chance where no "
+        "transfer's learns for smile: there it is no fair control, and the CAE against it says little.")
+    fair = control_finding(controls.assign(test_above_chance=True))
+    assert fair.endswith("Wherever no transfer's head learns, the frozen random trunk's does too.")
 
 
 # ---- the test's unit ----

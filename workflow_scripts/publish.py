@@ -82,8 +82,8 @@ def markdown_rows(text: str, heading: str) -> pd.DataFrame:
 
 
 def published_answer(summary_text: str) -> str:
-    """The one-sentence answer of a summary.md, derived from its pre-declared test's table
-    and its 'Data:' line (``verdicts.answer_sentence``)."""
+    """The answer of a summary.md, derived from its pre-declared test's table, its 'Data:'
+    line and its sentences on baselines left out of the family (``verdicts.answer_sentence``)."""
     dataset = re.search(r"^Data: ([^.]+)\.", summary_text, re.MULTILINE).group(1)
     shown = markdown_rows(summary_text, "## The pre-declared test")
     table = shown.rename(columns={words: column for column, words in VERDICT_COLUMNS.items()})
@@ -91,7 +91,11 @@ def published_answer(summary_text: str) -> str:
         table[column] = table[column] == "True"
     table["n_train"] = table["n_train"].astype(int)
     table["energy_reduction"] = table["energy_reduction"].str.removesuffix("x").astype(float)
-    return answer_sentence(table, dataset)
+    if "margin" in table:  # shown in points
+        table["margin"] = table["margin"].astype(float) / 100
+    left_out = re.findall(r"analysis\.claim\.against also lists (\S+) \(", summary_text)
+    against = list(dict.fromkeys(table["against"])) + left_out if "against" in table else None
+    return answer_sentence(table, dataset, against)
 
 
 def int8_finding(summary_text: str) -> str:

@@ -1,9 +1,10 @@
 """The study's answer for a reader: ``results/summary.md`` (Markdown) and the report's
 first page (reStructuredText).
 
-Both open with the paper's claims beside this run's measurements; then the one
-pre-declared test (Holm-corrected across tasks); everything after that is exploratory.
-What the verdicts say is decided in ``verdicts``; this module lays them out.
+Both open with the paper's claims beside this run's measurements; then the pre-declared
+family (the CAE against each baseline, per task, Holm-corrected together); everything
+after that is exploratory. What the verdicts say is decided in ``verdicts``; this module
+lays them out. No number is shown as "-0.00": a value that rounds to zero loses its sign.
 """
 
 import math
@@ -11,18 +12,27 @@ import math
 import pandas as pd
 
 from . import paper, scenarios
+from .analysis import claim_against, claim_margin, paper_rows
 from .atomic import atomic_path
 from .study_grid import ENERGY_WORD_BITS
-from .verdicts import (accuracy_verdicts, answer_sentence, checkpoint_finding, energy_verdict, exploratory_verdict,
-                       number_word, precision_finding, pretraining_cap_sentence, tasks_inference, unit_sentence)
+from .verdicts import (accuracy_verdicts, answer_sentence, baseline_words, checkpoint_finding, control_finding,
+                       dataset_caveat, energy_verdict, exploratory_verdict, holm_words, joined, number_word,
+                       precision_finding, pretraining_cap_sentence, tasks_inference, tested_verdict, unit_sentence)
 
 METRIC_WORDS = {"accuracy": "accuracy", "balanced_accuracy": "balanced-accuracy"}
+
+
+def fixed(value: float, digits: int, sign: bool = False) -> str:
+    """``value`` with ``digits`` decimals (and a sign where ``sign``), never a negative zero:
+    what rounds to zero reads 0.00, without sign."""
+    text = f"{value:{'+' if sign else ''}.{digits}f}"
+    return text.lstrip("+-") if float(text) == 0 else text
 
 
 def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
     def cell(value):
         if isinstance(value, float):
-            return "" if math.isnan(value) else f"{value:.{digits}f}"
+            return "" if math.isnan(value) else fixed(value, digits)
         return str(value)
 
     header = "| " + " | ".join(map(str, table.columns)) + " |"
@@ -61,7 +71,12 @@ def every_task(count: int) -> str:
 
 
 def points(value) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:+.2f}"
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else fixed(100 * value, 2, sign=True)
+
+
+def p_text(value) -> str:
+    """An uncorrected p-value, or 'n/a' where there is none (one seed, no spread)."""
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.3g}"
 
 
 def interval(mean, low, high) -> str:
@@ -73,7 +88,7 @@ def interval(mean, low, high) -> str:
 
 
 def percent(value) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{100 * value:.1f} %"
+    return "n/a" if value is None or pd.isna(value) else f"{fixed(100 * value, 1)} %"
 
 
 def levels(none, cae, chance, chance_name) -> str:
@@ -84,25 +99,28 @@ def levels(none, cae, chance, chance_name) -> str:
 
 
 ENDPOINT_NOT_RUN = "the paper's endpoint was not run (analysis.paper_endpoint: false)"
-COMPARISON_COLUMNS = ["claim", "paper", "this run (mean, 95 % CI)", "holds?", "none / CAE / chance"]
+LEVELS = "baseline / CAE / chance"
+COMPARISON_COLUMNS = ["claim", "paper", "this run (mean, 95 % CI)", "holds?", LEVELS]
 
 
 def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict,
                      endpoint: pd.DataFrame | None = None) -> pd.DataFrame:
-    """claim | paper | this run (mean, 95 % CI) | holds? | none / CAE / chance, per task:
+    """claim | paper | this run (mean, 95 % CI) | holds? | baseline / CAE / chance, per task:
 
     - the paper's accuracy gain beside the accuracy gain measured under the plain objective
       (the paper's likely protocol; ``endpoint``: ``paper_endpoint.endpoint_gains``'
       table), with both arms' accuracy beside the test set's majority-class rate (what
       always answering the commonest class scores); without ``endpoint``, a row that says
       the paper's endpoint was not run;
-    - the pre-declared test's gain (the claim's metric, under the study's objective), with
-      its verdict and, for balanced accuracy, both arms beside chance (1/k);
+    - the pre-declared family's gains (the claim's metric, under the study's objective)
+      against no transfer and every other baseline the run has, each with its verdict and,
+      for balanced accuracy, both arms beside chance (1/k);
 
     then the inference energy reduction (one image, every task) on the claim's hardware."""
     tested = accuracy_verdicts(claim_table, gains, claim)
     tested = tested[tested["metric"] == claim["metric"]].set_index("task")
-    chance = claim_table.set_index("task") if "chance_level" in claim_table else pd.DataFrame()
+    others = claim_table[claim_table["against"] != scenarios.NONE] if "against" in claim_table else claim_table.iloc[:0]
+    chance = paper_rows(claim_table).set_index("task") if "chance_level" in claim_table else pd.DataFrame()
     measured = endpoint.set_index("task") if endpoint is not None else pd.DataFrame()
     setting = f"CAE {claim['depth']} frozen vs none, N = {claim['n_train']}"
     rows = []
@@ -115,26 +133,30 @@ def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict
             endpoint_row.update({
                 "this run (mean, 95 % CI)": interval(row["plain_gain"], row["ci_low"], row["ci_high"]),
                 "holds?": exploratory_verdict(row["ci_low"], row["ci_high"]),
-                "none / CAE / chance": levels(row["none_accuracy"], row["cae_accuracy"], row["majority_accuracy"],
-                                              "majority class")})
+                LEVELS: levels(row["none_accuracy"], row["cae_accuracy"], row["majority_accuracy"], "majority class")})
         else:
-            endpoint_row.update({"this run (mean, 95 % CI)": "not run", "holds?": ENDPOINT_NOT_RUN,
-                                 "none / CAE / chance": ""})
+            endpoint_row.update({"this run (mean, 95 % CI)": "not run", "holds?": ENDPOINT_NOT_RUN, LEVELS: ""})
         rows.append(endpoint_row)
         if task not in tested.index:
             continue
         row = tested.loc[task]
         level = ""
         if claim["metric"] == "balanced_accuracy" and task in chance.index:
-            found = chance.loc[task]
-            level = levels(found["none_balanced_accuracy"], found["cae_balanced_accuracy"], found["chance_level"],
-                           f"1/{round(1 / found['chance_level'])}")
+            level = chance_cell(chance.loc[task])
         rows.append({
             "claim": f"{task}: {METRIC_WORDS[claim['metric']]} gain, {setting} (points; the pre-declared test)",
             "paper": "not reported" if claim["metric"] != "accuracy" or quoted is None else f"{quoted:+.2f}",
             "this run (mean, 95 % CI)": interval(row["gain"], row["ci_low"], row["ci_high"]),
-            "holds?": row["verdict"], "none / CAE / chance": level,
+            "holds?": row["verdict"], LEVELS: level,
         })
+        for found in others[others["task"] == task].to_dict("records"):
+            rows.append({
+                "claim": f"{task}: {METRIC_WORDS[claim['metric']]} gain, CAE {claim['depth']} frozen vs "
+                         f"{baseline_words(found['against'])} ({found['against']}), N = {claim['n_train']} "
+                         "(points; the pre-declared family: is the gain the CAE's learning?)",
+                "paper": "not reported", "this run (mean, 95 % CI)": interval(found["gain"], found["ci_low"], found["ci_high"]),
+                "holds?": tested_verdict(found["verdict"], found["p_holm"], found.get("n_units")),
+                LEVELS: chance_cell(found) if claim["metric"] == "balanced_accuracy" else ""})
     if len(claim_table):
         first = claim_table.iloc[0]
         reduction, ceiling = first["energy_reduction"], first["ceiling_reduction"]
@@ -142,17 +164,24 @@ def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict
             "claim": f"{tasks_inference(n_tasks_of(claim_table))} energy reduction, CAE {claim['depth']} shared vs none, {claim['hardware']} (ZigZag)",
             "paper": f"{paper.ENERGY_REDUCTION:.2f}x",
             "this run (mean, 95 % CI)": f"{reduction:.2f}x (ceiling of layer sharing: {ceiling:.2f}x)",
-            "holds?": energy_verdict(reduction, ceiling), "none / CAE / chance": "",
+            "holds?": energy_verdict(reduction, ceiling), LEVELS: "",
         })
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def chance_cell(found) -> str:
+    """A claim row's baseline and CAE balanced accuracy beside chance (1/k)."""
+    return levels(found["baseline_balanced_accuracy"], found["cae_balanced_accuracy"], found["chance_level"],
+                  f"1/{round(1 / found['chance_level'])}")
 
 
 COMPARISON_NOTE = (
     "The paper reports accuracy; its gains stand beside accuracy gains of classifiers trained as it most likely "
     "trained them (unweighted loss, stopping on accuracy), exploratory. The pre-declared test stays on the study's own "
     "objective and metric. Chance is the test set's majority-class rate for accuracy (what always answering the "
-    "commonest class scores) and 1/k for the balanced accuracy of k classes; a task whose two arms both hold chance "
-    "inside their 95 % intervals at the claim's N gets \"no signal at this N\".")
+    "commonest class scores) and 1/k for the balanced accuracy of k classes; a comparison that is neither better nor "
+    "worse and whose two arms both hold chance inside their 95 % intervals at the claim's N gets \"no signal at this "
+    "N\". The baseline is no transfer, or the frozen random trunk where the row names it.")
 
 
 def equal_networks(k: int) -> str:
@@ -201,15 +230,18 @@ def compact_headline(headline: pd.DataFrame, metric: str, hardware: str) -> pd.D
                 shown["CAE depth"] = row["cae_depth"]
             shown[f"{name} {METRIC_WORDS[metric]} gain (points)"] = interval(
                 row[f"{scenario}_{metric}_gain"], row[f"{scenario}_{metric}_ci_low"], row[f"{scenario}_{metric}_ci_high"])
-            shown[f"{name} p (uncorrected)"] = f"{row[f'{scenario}_{metric}_p']:.3g}"
-            shown[f"{name} energy reduction ({hardware})"] = f"{row.get(f'{scenario}_energy_reduction_{hardware}', float('nan')):.2f}x"
+            shown[f"{name} p (uncorrected)"] = p_text(row[f"{scenario}_{metric}_p"])
+            shown[f"{name} energy reduction ({hardware})"] = f"{fixed(row.get(f'{scenario}_energy_reduction_{hardware}', float('nan')), 2)}x"
         rows.append(shown)
     return pd.DataFrame(rows)
 
 
-# the claim test's columns as summary.md heads them (publish reads them back)
-VERDICT_COLUMNS = {"task": "task", "n_train": "N", "depth": "CAE depth", "metric": "metric", "gain": "gain (points)",
-                   "ci_low": "CI low", "ci_high": "CI high", "p_value": "p", "p_holm": "Holm p",
+# the claim test's columns as summary.md heads them (publish reads them back; a summary
+# published before the decision rule lacks against, margin, the equivalence columns and decision)
+VERDICT_COLUMNS = {"task": "task", "against": "against", "n_train": "N", "depth": "CAE depth", "metric": "metric",
+                   "gain": "gain (points)", "ci_low": "CI low", "ci_high": "CI high", "p_value": "p", "p_holm": "Holm p",
+                   "margin": "margin (points)", "equivalence_low": "TOST CI low", "equivalence_high": "TOST CI high",
+                   "p_equivalence_holm": "TOST Holm p", "decision": "decision",
                    "accuracy_half_holds": "accuracy half", "energy_reduction": "energy reduction",
                    "energy_half_holds": "energy half", "holds": "claim holds", "verdict": "verdict (accuracy half)"}
 
@@ -217,11 +249,17 @@ VERDICT_COLUMNS = {"task": "task", "n_train": "N", "depth": "CAE depth", "metric
 def verdict_table(claim_table: pd.DataFrame) -> pd.DataFrame:
     """The claim test as summary.md shows it (publish reads it back through VERDICT_COLUMNS)."""
     shown = claim_table.copy()
-    for column in ("gain", "ci_low", "ci_high"):
-        shown[column] = shown[column].map(points)
-    shown["p_value"] = shown["p_value"].map(lambda p: f"{p:.3g}")
-    shown["p_holm"] = shown["p_holm"].map(lambda p: f"{p:.3g}")
-    shown["energy_reduction"] = shown["energy_reduction"].map(lambda r: f"{r:.2f}x")
+    for column in ("gain", "ci_low", "ci_high", "equivalence_low", "equivalence_high"):
+        if column in shown:
+            shown[column] = shown[column].map(points)
+    if "margin" in shown:
+        shown["margin"] = shown["margin"].map(lambda m: fixed(100 * m, 2))
+    n_units = shown["n_units"] if "n_units" in shown else pd.Series(None, index=shown.index)
+    shown["p_value"] = shown["p_value"].map(p_text)
+    for column in ("p_holm", "p_equivalence_holm"):
+        if column in shown:
+            shown[column] = [holm_words(p, n).removeprefix("Holm p = ") for p, n in zip(shown[column], n_units)]
+    shown["energy_reduction"] = shown["energy_reduction"].map(lambda r: f"{fixed(r, 2)}x")
     return shown[[c for c in VERDICT_COLUMNS if c in shown]].rename(columns=VERDICT_COLUMNS)
 
 
@@ -231,7 +269,7 @@ def checkpoint_cells(checkpoint_table: pd.DataFrame, claim_table: pd.DataFrame) 
     def cell(gain, low, high, holds):
         return f"{interval(gain, low, high)}; {'holds' if holds else 'does not hold'}"
 
-    tested = claim_table.set_index("task") if len(claim_table) else pd.DataFrame()
+    tested = paper_rows(claim_table).set_index("task") if len(claim_table) else pd.DataFrame()
     rows = []
     for task, group in checkpoint_table.groupby("task", sort=False):
         row = {"task": task}
@@ -270,14 +308,17 @@ def energy_bits(inference: pd.DataFrame) -> int:
 
 
 def precision_cells(precision_table: pd.DataFrame) -> pd.DataFrame:
-    """Per task: the claim's gain (points, 95 % CI) and the test's verdict at float32 and at int8."""
+    """Per baseline and task: the claim's gain (points, 95 % CI) and the test's verdict at
+    float32 and at int8."""
+    table = precision_table if "against" in precision_table else precision_table.assign(against=scenarios.NONE)
     rows = []
-    for task in dict.fromkeys(precision_table["task"]):  # the claim test's task order
-        row = {"task": task}
-        for found in precision_table[precision_table["task"] == task].itertuples(index=False):
-            row[f"{found.precision} gain (points)"] = interval(found.gain, found.ci_low, found.ci_high)
-            row[f"{found.precision} verdict"] = f"{found.verdict} (Holm p = {found.p_holm:.3g})"
-        rows.append(row)
+    for against in dict.fromkeys(table["against"]):
+        for task in dict.fromkeys(table.loc[table["against"] == against, "task"]):  # the claim test's task order
+            row = {"task": task, "against": against}
+            for found in table[(table["task"] == task) & (table["against"] == against)].to_dict("records"):
+                row[f"{found['precision']} gain (points)"] = interval(found["gain"], found["ci_low"], found["ci_high"])
+                row[f"{found['precision']} verdict"] = tested_verdict(found["verdict"], found["p_holm"], found.get("n_units"))
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -289,7 +330,8 @@ def cost_cells(cost_table: pd.DataFrame, metric: str) -> pd.DataFrame:
     return pd.DataFrame({
         "scenario": shown["scenario"], "depth": shown["depth"],
         f"float32 {words}": shown["float32"].map(percent), f"int8 {words}": shown["int8"].map(percent),
-        "int8 cost (points; largest)": [f"{100 * c:+.2f} ({100 * w:+.2f})" for c, w in zip(shown["cost"], shown["largest_cost"])],
+        "int8 cost (points; largest)": [f"{fixed(100 * c, 2, True)} ({fixed(100 * w, 2, True)})"
+                                        for c, w in zip(shown["cost"], shown["largest_cost"])],
         "agreement (lowest)": [f"{percent(a)} ({percent(low)})" for a, low in zip(shown["agreement"], shown["lowest_agreement"])],
         "members": shown["members"],
     })
@@ -333,30 +375,119 @@ def energy_table(inference: pd.DataFrame) -> pd.DataFrame:
     shown = inference[inference["scenario"].isin([scenarios.NONE, scenarios.CAE])]
     unit, scale = energy_unit(shown["energy_pj"])
     shown = shown.assign(energy=shown["energy_pj"] / scale, latency_cycles=shown["latency_cycles"].round().astype(int),
-                         reduction_vs_none=shown["reduction_vs_none"].map(lambda r: f"{r:.2f}x"),
-                         ceiling_reduction=shown["ceiling_reduction"].map(lambda r: f"{r:.2f}x"))
+                         reduction_vs_none=shown["reduction_vs_none"].map(lambda r: f"{fixed(r, 2)}x"),
+                         ceiling_reduction=shown["ceiling_reduction"].map(lambda r: f"{fixed(r, 2)}x"))
     columns = {"hardware": "hardware", "scenario": "scenario", "depth": "depth", "energy": f"energy ({unit})",
                "latency_cycles": "latency (cycles)", "reduction_vs_none": "reduction vs none",
                "ceiling_reduction": "ceiling of layer sharing"}
     return shown[list(columns)].rename(columns=columns)
 
 
+BASELINE_ROLES = {scenarios.NONE: "no transfer (the paper's claim)",
+                  "random": "a frozen random trunk (the same layers randomly initialised and frozen: is the gain the "
+                            "CAE's learning, or freezing alone?)"}
+
+
+def family_text(claim_table: pd.DataFrame, claim: dict, k: int) -> str:
+    """The pre-declared family and its decision rule in words, with a sentence for each
+    baseline of analysis.claim.against that the run lacks (left out of the family)."""
+    present = list(dict.fromkeys(claim_table["against"])) if "against" in claim_table and len(claim_table) else []
+    missing = [name for name in claim_against(claim) if name not in present]
+    alpha, margin = claim["alpha"], 100 * claim_margin(claim)
+    roles = [BASELINE_ROLES.get(name, name) for name in present] or ["no baseline the run has"]
+    text = (f"Fixed in `analysis.claim` before the run: per task, the CAE's frozen layers up to {claim['depth']} "
+            f"against {joined(roles)}, N = {claim['n_train']}, test {claim['metric'].replace('_', ' ')}; "
+            f"{number_word(len(claim_table))} paired t-tests, Holm-corrected together at alpha = {alpha}. Each "
+            "comparison is decided **better** (gain above 0, Holm p below alpha), **worse** (below 0, likewise), "
+            f"**equivalent** (neither, and two one-sided tests put the gain within ±{margin:g} points, the smallest "
+            "effect of interest of analysis.claim.margin, Holm-corrected over the same family; uncorrected, that is "
+            f"the {100 * (1 - 2 * alpha):g} % interval inside ±{margin:g} points) or **inconclusive**; one that is "
+            "neither better nor worse while both arms sit at chance is \"no signal at this N\". The paper's claim "
+            f"holds for a task when the CAE is better than no transfer and the {tasks_inference(k)} energy on "
+            f"{claim['hardware']} falls at least {claim['energy_reduction_at_least']:.2f}x.")
+    for name in missing:
+        text += (f" analysis.claim.against also lists {name} ({baseline_words(name)}), but this run has no {name} "
+                 "classifiers at the claim's setting, so it is left out of the family.")
+    return f"{text} {unit_sentence(claim_table)}".rstrip()
+
+
+def control_cells(controls: pd.DataFrame) -> pd.DataFrame:
+    """Per task and arm: test and out-of-fold balanced accuracy (95 % CI) beside chance."""
+    def cell(mean, low, high, above):
+        if pd.isna(mean):
+            return "n/a"
+        shown = percent(mean) if pd.isna(low) else f"{percent(mean)} [{percent(low)}, {percent(high)}]"
+        return f"{shown}{'; above chance' if above else ''}"
+
+    return pd.DataFrame({
+        "task": controls["task"], "arm": controls["arm"], "chance": controls["chance_level"].map(percent),
+        "test balanced accuracy": [cell(*v) for v in zip(controls["test_mean"], controls["test_ci_low"],
+                                                          controls["test_ci_high"], controls["test_above_chance"])],
+        "out-of-fold balanced accuracy": [cell(*v) for v in zip(controls["folds_mean"], controls["folds_ci_low"],
+                                                                 controls["folds_ci_high"], controls["folds_above_chance"])],
+    })
+
+
+SCALING_WORDS = {"layer": "layer", "target_mean": "CAE mean", "target_sd": "CAE SD", "mean": "random trunk mean",
+                 "sd": "random trunk SD", "default_mean": "at default init: mean", "default_sd": "at default init: SD"}
+
+
+def feature_stat_cells(feature_stats: pd.DataFrame) -> pd.DataFrame:
+    """The trunks' feature statistics as the run recorded them, averaged over seeds. The
+    random trunk's scaling tables (``random_trunk.SCALING_COLUMNS``: per layer, the CAE's
+    output mean and SD, the random trunk's after scaling and at its default init) show per
+    layer under SCALING_WORDS; any other table one row per combination of its text columns,
+    the mean of each numeric column."""
+    if {"layer", "target_mean", "target_sd", "mean", "sd"} <= set(feature_stats):
+        kept = [c for c in SCALING_WORDS if c in feature_stats]
+        return feature_stats[kept].groupby("layer", sort=False).mean().reset_index().rename(columns=SCALING_WORDS)
+    table = feature_stats.drop(columns=[c for c in ("seed", "pretrain_seed") if c in feature_stats])
+    keys = [c for c in table if not pd.api.types.is_numeric_dtype(table[c])]
+    if not keys:
+        return table.mean(numeric_only=True).to_frame().T
+    return table.groupby(keys, sort=False).mean(numeric_only=True).reset_index()
+
+
+def control_section(controls, feature_stats, claim) -> list[str]:
+    """summary.md's lines on whether the family's controls are fair ones: does each arm's
+    head learn (test and out-of-fold scores beside chance), and the trunks' feature
+    statistics where the run recorded them; empty where the family has no baseline but none."""
+    if controls is None or controls.empty or set(controls["arm"]) <= {scenarios.CAE, scenarios.NONE}:
+        return []
+    lines = ["### The controls: does each arm learn?", "",
+             f"Descriptive, at N = {claim['n_train']}: each arm's mean test balanced accuracy and its out-of-fold score "
+             "at the chosen epoch count (the folds inside the N labels; optimistic, since the count was chosen on "
+             "them), with 95 % intervals in the test's unit, beside chance (1/k). A frozen random trunk is a fair "
+             "control only where its head learns.", "",
+             markdown_table(control_cells(controls)), "", control_finding(controls), ""]
+    if feature_stats is not None and len(feature_stats):
+        lines += ["The trunks' features on the unlabelled pool faces, per layer, as the run recorded them (means over "
+                  "pretraining seeds; the random trunk is scaled to the CAE's output mean and SD of its seed):", "",
+                  markdown_table(feature_stat_cells(feature_stats)), ""]
+    else:
+        lines += ["This run recorded no statistics of the trunks' features.", ""]
+    return lines
+
+
 def write_summary(path, *, claim_table, headline, summary, gains, inference, sources, claim, config_hash,
                   dataset, protocol_text, pretraining_text, endpoint=None, checkpoint_table=None, changes=None,
-                  precision_table=None, cost_table=None):
+                  precision_table=None, cost_table=None, controls=None, feature_stats=None):
     """results/summary.md: the answer in one sentence, the paper's claims beside this run,
     the pre-declared test, then the exploratory tables. ``endpoint``: the paper's endpoint
     (``paper_endpoint.endpoint_gains``), None where it was not run; ``checkpoint_table`` and
     ``changes``: ``analysis.checkpoint_claim`` and ``checkpoint_changes``;
     ``precision_table`` and ``cost_table``: ``analysis.precision_claim`` and ``int8_cost``
-    (None: no int8 scores)."""
+    (None: no int8 scores); ``controls``: ``analysis.control_levels``, and ``feature_stats``
+    the trunks' feature statistics where the run recorded them."""
     k = n_tasks_of(inference)
     capped = pretraining_cap_sentence(sources)
+    caveat = dataset_caveat(dataset)
     lines = [
         "# Study summary",
         "",
-        f"**{answer_sentence(claim_table, dataset)}**",
+        f"**{answer_sentence(claim_table, dataset, claim_against(claim))}**",
         "",
+        *([caveat, ""] if caveat else []),
         f"Data: {dataset}. Config hash: `{config_hash}`. Fine-tuning: {protocol_text}. "
         f"Pretraining: {pretraining_text}. Metrics are test-set means over seeds; gains are paired by "
         "fine-tuning seed against no transfer, with 95 % t-intervals in the test's unit (below).",
@@ -373,14 +504,11 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
         "",
         "## The pre-declared test",
         "",
-        f"One comparison per task, fixed in `analysis.claim` before the run: the CAE's frozen layers up to "
-        f"{claim['depth']} against no transfer, N = {claim['n_train']}, test {claim['metric'].replace('_', ' ')}; paired "
-        f"t-tests, Holm-corrected across the tasks at alpha = {claim['alpha']}. The claim holds for a task when the "
-        f"gain is positive with a Holm p below alpha and the {tasks_inference(k)} energy on {claim['hardware']} falls "
-        f"at least {claim['energy_reduction_at_least']:.2f}x. {unit_sentence(claim_table)}".rstrip(),
+        family_text(claim_table, claim, k),
         "",
         markdown_table(verdict_table(claim_table)) if len(claim_table) else "(not run)",
         "",
+        *control_section(controls, feature_stats, claim),
         "## Exploratory (uncorrected for multiple comparisons)",
         "",
         "Everything below is exploratory: p-values and intervals are per comparison, not corrected. Where a "
@@ -442,6 +570,7 @@ def write_front_page(path, *, claim_table, gains, claim, config_hash, dataset, p
     (class ``verdict``), then the paper's claims beside this run and how to read the rest."""
     comparison = paper_comparison(claim_table, gains, claim, endpoint)
     capped = pretraining_cap_sentence(sources) if sources is not None else ""
+    caveat = dataset_caveat(dataset)
     lines = [
         FRONT_PAGE_TITLE,
         "=" * len(FRONT_PAGE_TITLE),
@@ -450,11 +579,14 @@ def write_front_page(path, *, claim_table, gains, claim, config_hash, dataset, p
         "",
         ".. class:: verdict",
         "",
-        f"**{answer_sentence(claim_table, dataset)}**",
+        f"**{answer_sentence(claim_table, dataset, claim_against(claim))}**",
         "",
+        *([caveat, ""] if caveat else []),
         f"The pre-declared claim: CAE layers up to {claim['depth']}, frozen and shared, against no transfer at N = "
-        f"{claim['n_train']}; {claim['metric'].replace('_', ' ')}, paired t-tests Holm-corrected across tasks at "
-        f"alpha = {claim['alpha']}; energy on {claim['hardware']} at least {claim['energy_reduction_at_least']:.2f}x lower. "
+        f"{claim['n_train']}; {claim['metric'].replace('_', ' ')}, paired t-tests Holm-corrected over tasks and "
+        f"baselines ({joined(claim_against(claim))}, those the run has) at alpha = {claim['alpha']}, each comparison "
+        f"decided better, equivalent (within ±{100 * claim_margin(claim):g} points), worse or inconclusive; energy on "
+        f"{claim['hardware']} at least {claim['energy_reduction_at_least']:.2f}x lower. "
         f"{unit_sentence(claim_table)}".rstrip(),
         "",
         f"Data: {dataset}. Config hash: ``{config_hash}``. Fine-tuning: {protocol_text}. "

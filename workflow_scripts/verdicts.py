@@ -1,11 +1,13 @@
 """Whether the paper's claims hold in this run, in words: per task and metric of the
-claim's setting, for the energy, and the one-sentence answer. Pure functions of the
-analysis tables (``analysis.claim_test``, ``analysis.paired_gains``); the pages that
-show them are ``summary_pages``'s.
+claim's setting, for the energy, and the answer. Pure functions of the analysis tables
+(``analysis.claim_test``, ``analysis.paired_gains``); the pages that show them are
+``summary_pages``'s.
 
-Only the claim's metric, per task, is tested (the pre-declared, Holm-corrected test);
-every other verdict is labelled exploratory and says where its 95 % interval lies. A task
-whose classifiers both sit at chance at the claim's N is "no signal at this N", not "no".
+Only the claim's metric is tested, per task and baseline of the pre-declared family
+(Holm-corrected together), and each comparison is decided better, equivalent, worse or
+inconclusive (``analysis.decide``); every other verdict is labelled exploratory and says
+where its 95 % interval lies. A comparison whose classifiers both sit at chance at the
+claim's N is "no signal at this N".
 """
 
 import math
@@ -13,23 +15,38 @@ import math
 import pandas as pd
 
 from . import paper
-from .analysis import FINETUNING_SEED, GAIN_METRICS, NO_SIGNAL, claim_gains
+from .analysis import (BETTER, EQUIVALENT, FINETUNING_SEED, GAIN_METRICS, INCONCLUSIVE, NO_SIGNAL, WORSE, claim_gains,
+                       paper_rows)
 from .datasets import DATASETS
 from .study_grid import ENERGY_WORD_BITS
 
 
-def tested_verdict(holds: bool, p_holm: float, no_signal: bool = False) -> str:
-    """The pre-declared test's verdict on one task's gain: yes, no, or no signal at this N
-    (it does not hold and both arms sit at chance), with Holm's p."""
-    return ("yes" if holds else NO_SIGNAL if no_signal else "no") + f" (Holm p = {p_holm:.3g})"
+ONE_SEED = "no test: one seed cannot be tested (a t-test needs two or more)"
+NO_SPREAD = "no test: the gain is the same for every seed, so it has no spread to test"
+
+
+def holm_words(p_holm: float, n_units=None) -> str:
+    """'Holm p = 0.0328', or in words why there is no p-value: one seed (``n_units`` below
+    two), or gains without spread."""
+    if not (p_holm is None or (isinstance(p_holm, float) and math.isnan(p_holm))):
+        return f"Holm p = {float(p_holm):.3g}"
+    return ONE_SEED if n_units is not None and not pd.isna(n_units) and int(n_units) < 2 else NO_SPREAD
+
+
+def tested_verdict(verdict: str, p_holm: float, n_units=None) -> str:
+    """The pre-declared family's verdict on one comparison (better, equivalent, worse,
+    inconclusive or no signal at this N) with Holm's p, or why there is none."""
+    return f"{verdict} ({holm_words(p_holm, n_units)})"
 
 
 def silent_tasks(claim_table: pd.DataFrame) -> list[str]:
-    """The tasks the claim test's ``verdict`` column calls no signal at this N (none for a
-    table without it, e.g. one read back from a summary published before it had one)."""
-    if "verdict" not in claim_table:
+    """The tasks the claim test's ``verdict`` column calls no signal at this N against no
+    transfer (none for a table without it, e.g. one read back from a summary published
+    before it had one)."""
+    table = paper_rows(claim_table)
+    if "verdict" not in table:
         return []
-    return [task for task, verdict in zip(claim_table["task"], claim_table["verdict"]) if verdict == NO_SIGNAL]
+    return [task for task, verdict in zip(table["task"], table["verdict"]) if verdict == NO_SIGNAL]
 
 
 def exploratory_verdict(ci_low: float, ci_high: float) -> str:
@@ -43,9 +60,9 @@ def exploratory_verdict(ci_low: float, ci_high: float) -> str:
 def accuracy_verdicts(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict) -> pd.DataFrame:
     """Per task (in the study's order) and gain metric of the claim's setting: gain,
     ci_low, ci_high and verdict, the tested verdict for the claim's metric where the
-    claim test has the task, else the exploratory one."""
+    claim test has the task (against no transfer), else the exploratory one."""
     measured = claim_gains(gains, claim)
-    tested = claim_table.set_index("task") if len(claim_table) else pd.DataFrame()
+    tested = paper_rows(claim_table).set_index("task") if len(claim_table) else pd.DataFrame()
     rows = []
     for task in [t for t in claim["classes"] if t in set(measured["task"])]:
         for metric in GAIN_METRICS:
@@ -54,8 +71,8 @@ def accuracy_verdicts(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dic
                 continue
             row = found.iloc[0]
             if metric == claim["metric"] and task in tested.index:
-                no_signal = tested.loc[task].get("verdict") == NO_SIGNAL
-                verdict = tested_verdict(bool(tested.loc[task, "accuracy_half_holds"]), tested.loc[task, "p_holm"], no_signal)
+                found = tested.loc[task]
+                verdict = tested_verdict(found["verdict"], found["p_holm"], found.get("n_units"))
             else:
                 verdict = exploratory_verdict(row["ci_low"], row["ci_high"])
             rows.append({"task": task, "metric": metric, "gain": row["gain"], "ci_low": row["ci_low"],
@@ -81,6 +98,11 @@ def joined(words, conjunction: str = "and") -> str:
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
                 9: "nine", 10: "ten"}
+
+
+def dataset_label(dataset: str) -> str:
+    """How the summary calls a dataset: its registry entry's label (MTFL, synthetic faces, ...)."""
+    return DATASETS[dataset].label if dataset in DATASETS else dataset
 
 
 def number_word(count: int) -> str:
@@ -128,13 +150,14 @@ def no_signal_clause(silent) -> str:
     return f"{joined(silent)} {verb} {NO_SIGNAL} (no transfer and the CAE both at chance)"
 
 
-def answer_sentence(claim_table: pd.DataFrame, dataset: str) -> str:
-    """The study's answer in one plain sentence, from the claim test's table (columns task,
+def yes_no_answer(claim_table: pd.DataFrame, dataset: str) -> str:
+    """The answer as summaries published before the decision rule gave it (one test per
+    task against no transfer, yes or no), from their claim table (columns task,
     n_train, depth, metric, accuracy_half_holds, energy_reduction, energy_half_holds,
     holds; n_tasks where known, else one per row; verdict where known): for which tasks
     the whole claim holds, which show no signal at this N, then why, half by half. Reads
     right for one, two or more tasks."""
-    data = DATASETS[dataset].label if dataset in DATASETS else dataset
+    data = dataset_label(dataset)
     if claim_table.empty:
         return f"On {data} the pre-declared claim was not tested: the study has no CAE block at the claim's setting."
     first = claim_table.iloc[0]
@@ -157,6 +180,106 @@ def answer_sentence(claim_table: pd.DataFrame, dataset: str) -> str:
     else:
         status = no_signal_clause(silent)
     return f"On {data} at N = {int(first['n_train'])} {status}: {accuracy} (Holm-corrected), and {energy}."
+
+
+BASELINE_WORDS = {"none": "no transfer", "random": "a frozen random trunk"}
+
+
+def baseline_words(against: str) -> str:
+    """'no transfer', 'a frozen random trunk', or the scenario's name."""
+    return BASELINE_WORDS.get(against, against)
+
+
+def decision_clause(rows: pd.DataFrame, margin_points: float) -> str:
+    """One baseline's decisions task by task, grouped: 'better for smile, equivalent (within
+    +-2 points) for pose and inconclusive for gender and glasses'."""
+    words = {BETTER: "better", EQUIVALENT: f"equivalent (within ±{margin_points:g} points)", WORSE: "worse",
+             INCONCLUSIVE: "inconclusive", NO_SIGNAL: f"at chance like it ({NO_SIGNAL})"}
+    parts = []
+    for verdict, said in words.items():
+        tasks = [task for task, found in zip(rows["task"], rows["verdict"]) if found == verdict]
+        if tasks:
+            parts.append(f"{said} for {joined(tasks)}")
+    return joined(parts)
+
+
+def answer_sentence(claim_table: pd.DataFrame, dataset: str, against=None) -> str:
+    """The study's answer in plain words, from the claim test's table: for which tasks the
+    paper's claim (the CAE better than no transfer, and the energy half) holds and which
+    show no signal at this N; then the family's decisions, baseline by baseline; then the
+    energy. ``against``: the baselines analysis.claim.against lists, so that one the run
+    lacks is said to be left out. A table without the ``decision`` column (a summary
+    published before the decision rule) reads as it did then (``yes_no_answer``)."""
+    if "decision" not in claim_table:
+        return yes_no_answer(claim_table, dataset)
+    data = dataset_label(dataset)
+    first = claim_table.iloc[0]
+    paper = paper_rows(claim_table)
+    tested = list(paper["task"])
+    holding = [task for task, holds in zip(tested, paper["holds"]) if bool(holds)]
+    silent = [task for task in silent_tasks(claim_table) if task not in holding]
+    failing = [task for task in tested if task not in holding and task not in silent]
+    if holding or failing:
+        status = f"the claim {holders(holding, failing)}" + (f", and {no_signal_clause(silent)}" if silent else "")
+    elif silent:
+        status = no_signal_clause(silent)
+    else:
+        status = "the claim was not tested: the family has no comparison with no transfer"
+    margin = 100 * float(first["margin"])
+    baselines = list(dict.fromkeys(claim_table["against"]))
+    clauses = [f"against {baseline_words(name)}, "
+               + decision_clause(claim_table[claim_table["against"] == name], margin) for name in baselines]
+    missing = [baseline_words(name) for name in (against or []) if name not in baselines]
+    metric = str(first["metric"]).replace("_", " ")
+    decisions = (f"In {metric} (Holm-corrected over the {number_word(len(claim_table))} comparisons), the CAE's "
+                 f"frozen layers up to {first['depth']} are, {'; '.join(clauses)}")
+    if missing:
+        decisions += (f"; {joined(missing)} {'was' if len(missing) == 1 else 'were'} not compared (this run has "
+                      "none, so the family leaves it out)")
+    n_tasks = int(first["n_tasks"]) if "n_tasks" in claim_table and int(first["n_tasks"]) > 0 else len(set(claim_table["task"]))
+    reduction = float(first["energy_reduction"])
+    if math.isnan(reduction):
+        energy = f"The {tasks_inference(n_tasks)} energy was not measured."
+    else:
+        enough = "enough" if bool(first["energy_half_holds"]) else "not enough"
+        energy = f"Sharing them cuts the {tasks_inference(n_tasks)} energy {reduction:.2f}x ({enough} for the energy half)."
+    return f"On {data} at N = {int(first['n_train'])} {status}. {decisions}. {energy}"
+
+
+def dataset_caveat(dataset: str) -> str:
+    """For any faces but MTFL's: a line that they are no evidence about the paper (empty for MTFL)."""
+    if dataset == "mtfl":
+        return ""
+    if dataset == "synthetic":
+        return ("Synthetic faces are no evidence about the paper: this run checks the pipeline, and whatever it finds "
+                "holds for the rendered faces only; the paper's claims are about real faces (data.dataset: mtfl).")
+    return (f"These faces ({dataset_label(dataset)}) are not the paper's: what this run finds holds for "
+            "them, and is no evidence for or against the paper's claims, which are about MTFL.")
+
+
+ARM_WORDS = {"none": "no transfer", "cae": "the CAE", "random": "the frozen random trunk"}
+
+
+def control_finding(controls: pd.DataFrame) -> str:
+    """Which arms' heads learn at the claim's N (``analysis.control_levels``: the test
+    interval above chance), and where the random trunk stays at chance while no transfer
+    learns (there it is no fair control), in words."""
+    parts = []
+    for arm in dict.fromkeys(controls["arm"]):
+        rows = controls[controls["arm"] == arm]
+        above = [task for task, found in zip(rows["task"], rows["test_above_chance"]) if bool(found)]
+        parts.append(f"{ARM_WORDS.get(arm, arm)} for {joined(above) if above else 'no task'}")
+    text = f"Above chance on the test faces (95 % interval above 1/k): {'; '.join(parts)}."
+    learning = controls.pivot_table(index="task", columns="arm", values="test_above_chance", aggfunc="first")
+    if {"none", "random"} <= set(learning.columns):
+        weak = [task for task in dict.fromkeys(controls["task"])
+                if bool(learning.loc[task, "none"]) and not bool(learning.loc[task, "random"])]
+        if weak:
+            text += (f" The frozen random trunk's head stays at chance where no transfer's learns for {joined(weak)}: "
+                     "there it is no fair control, and the CAE against it says little.")
+        else:
+            text += " Wherever no transfer's head learns, the frozen random trunk's does too."
+    return text
 
 
 def count_words(values) -> str:
@@ -231,20 +354,26 @@ def pretraining_cap_sentence(sources: pd.DataFrame) -> str:
 
 
 def precision_finding(precision_table: pd.DataFrame, energy_bits: int = ENERGY_WORD_BITS) -> str:
-    """Whether the pre-declared test's verdict, task by task, is the same on the int8 scores
-    as on the float32 ones (``analysis.precision_claim``), in plain words; ``energy_bits``:
-    the word width the energy was priced at (``energy.precision_bits``)."""
+    """Whether the pre-declared family's verdicts, comparison by comparison, are the same on
+    the int8 scores as on the float32 ones (``analysis.precision_claim``), in plain words;
+    ``energy_bits``: the word width the energy was priced at (``energy.precision_bits``)."""
     if precision_table.empty or set(precision_table["precision"]) != {"float32", "int8"}:
         return "The claim's test could not be repeated on int8 scores: the study has no CAE block at the claim's setting."
-    verdicts = precision_table.pivot_table(index="task", columns="precision", values="verdict", aggfunc="first")
-    verdicts = verdicts.loc[list(dict.fromkeys(precision_table["task"]))]  # the claim test's task order
+    table = precision_table if "against" in precision_table else precision_table.assign(against="none")
+    verdicts = table.pivot_table(index=["against", "task"], columns="precision", values="verdict", aggfunc="first")
+    order = list(dict.fromkeys(table["against"]))
+    tasks = dict.fromkeys(table["task"])  # the claim test's task order
+    verdicts = verdicts.loc[[(a, t) for a in order for t in tasks if (a, t) in verdicts.index]]
     at = ("at int8, the precision the energy assumes (8-bit words)" if energy_bits == 8 else
           f"at int8 (the energy here is priced at {energy_bits}-bit words, energy.precision_bits, not at int8's 8)")
     changed = verdicts[verdicts["float32"] != verdicts["int8"]]
-    holding = [task for task, verdict in verdicts["int8"].items() if verdict == "yes"]
+    holding = [task for (against, task), verdict in verdicts["int8"].items()
+               if against == "none" and verdict in ("yes", BETTER)]
     if changed.empty:
         where = f"holds for {joined(holding)} at both precisions" if holding else "holds for no task at either precision"
         return (f"The verdict is the same {at}: task by task the pre-declared test decides as on the float32 scores "
                 f"(its accuracy half {where}).")
-    moves = [f"{task} ({row['float32']} at float32, {row['int8']} at int8)" for task, row in changed.iterrows()]
+    several = len(order) > 1
+    moves = [f"{task}{f' against {baseline_words(against)}' if several else ''} ({row['float32']} at float32, "
+             f"{row['int8']} at int8)" for (against, task), row in changed.iterrows()]
     return f"The verdict changes {at}: the pre-declared test decides otherwise for {joined(moves)}."

@@ -1,10 +1,14 @@
 """Rule analyse_results: seed statistics, paired gains, the pre-declared claim test, the
 exploratory headline, checkpoint sensitivity and int8 scores, the Pareto front, summary.md
 and the report's first page. The paper's endpoint (results/paper_endpoint.csv) is read
-where the rule lists it: when analysis.paper_endpoint is on."""
+where the rule lists it: when analysis.paper_endpoint is on; so are the random trunk's
+scaling tables (input ``feature_stats``, one per pretraining seed: its per-layer output
+statistics beside the CAE's), shown beside the controls."""
 
-from workflow_scripts.analysis import (checkpoint_changes, checkpoint_claim, claim_test, headline, int8_cost,
-                                       paired_gains, precision_claim, summarise, tradeoff)
+import pandas as pd
+
+from workflow_scripts.analysis import (checkpoint_changes, checkpoint_claim, claim_test, control_levels, headline,
+                                       int8_cost, paired_gains, precision_claim, summarise, tradeoff)
 from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.finetuning import CHECKPOINT_COLUMNS, METRIC_COLUMNS
 from workflow_scripts.paper_endpoint import ENDPOINT_COLUMNS, endpoint_gains
@@ -25,7 +29,7 @@ def main(snakemake):
     sources = read_csv(i.sources, columns=["network", "seed", *STOPPING_KEYS])
     summary = summarise(metrics)
     gains = paired_gains(metrics)
-    claim_table = claim_test(gains, inference, p.claim, summary)
+    claim_table = claim_test(metrics, inference, p.claim, summary)
     top = headline(gains, summary, inference, p.claim)
     checkpoints = checkpoint_claim(read_csv(i.checkpoints, columns=CHECKPOINT_COLUMNS), p.claim)
     changes = checkpoint_changes(checkpoints, claim_table)
@@ -45,9 +49,11 @@ def main(snakemake):
     context = {"claim_table": claim_table, "gains": gains, "claim": p.claim, "config_hash": metrics["config_hash"].iloc[0],
                "dataset": p.dataset, "protocol_text": p.protocol_text, "pretraining_text": p.pretraining_text,
                "endpoint": endpoint}
+    feature_stats = (pd.concat([read_csv(path) for path in i.feature_stats], ignore_index=True)
+                     if hasattr(i, "feature_stats") else None)
     write_summary(snakemake.output.markdown, headline=top, summary=summary, inference=inference, sources=sources,
                   checkpoint_table=checkpoints, changes=changes, precision_table=precision_table, cost_table=cost_table,
-                  **context)
+                  controls=control_levels(summary, p.claim), feature_stats=feature_stats, **context)
     write_front_page(snakemake.output.front_page, sources=sources, **context)
 
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
-from snakemake.utils import validate
 
 from workflow_scripts import depths, paper_endpoint, scenarios, study_config, study_grid, tasks
 from workflow_scripts.protocol import Protocol
@@ -22,11 +21,7 @@ try:
     # Snakemake's own validation fills the defaults of single keys
     command_line = study_config.plain_dict(workflow.config_settings.config)
     config_name = study_config.ConfigSources(workflow.configfiles, command_line)
-    study_config.fill_section_defaults(config)
-    study_config.coerce_command_line(config, command_line)
-    study_config.validate_with_schema(config, config_name)
-    validate(config, str(study_config.SCHEMA_PATH))
-    study_config.check_config(config, config_name)
+    study_config.prepare_config(config, config_name, command_line)
 except study_config.ConfigError as error:
     raise WorkflowError(str(error)) from None
 
@@ -60,6 +55,17 @@ SOURCE_CURVE = "results/pretrain/{network}/seed{seed}/curve.csv"
 FEATURES = "results/features/{network}/seed{seed}/{depth}.pt"
 INT8_PREFIX = "results/int8/prefix/{network}/seed{seed}/{depth}.pt"
 FRONT_PAGE = "results/analysis/report_front_page.rst"
+
+
+def refuse_unusable_device():
+    """For onstart (after the DAG, before any job; not in dry runs): device: cuda where the
+    jobs run on this machine and torch sees no GPU fails now, not at the first training job.
+    A cluster's jobs (a remote executor) run where the GPUs are."""
+    if workflow.local_exec:
+        try:
+            study_config.check_device(config, config_name)
+        except study_config.ConfigError as error:
+            raise WorkflowError(str(error)) from None
 
 
 def dataset_settings():

@@ -68,6 +68,12 @@ def refuse_unusable_device():
             raise WorkflowError(str(error)) from None
 
 
+def face_settings():
+    """The keys of data that shape the faces (data.dataset, data.image_size): the split's
+    keys rerun split_roles, not prepare_faces."""
+    return {key: config["data"][key] for key in ("dataset", "image_size")}
+
+
 def dataset_settings():
     """Only the settings of the dataset in use that shape the faces, so neither the other
     dataset's nor where the archive comes from trigger a rerun."""
@@ -168,8 +174,21 @@ def analysis_inputs(wildcards):
 
 
 def protocol_settings():
-    """The keys of finetune that say how a classifier learns and stops."""
-    return {key: FINETUNE[key] for key in Protocol.config_keys()}
+    """The keys of finetune that say how a classifier learns and stops, less those its epoch
+    choice does not read (folds outside cross_validated, stop_fraction_of_n outside
+    from_labels), so that changing one of those reruns no block."""
+    settings = {key: FINETUNE[key] for key in Protocol.config_keys()}
+    if settings["epoch_choice"] != "cross_validated":
+        del settings["folds"]
+    if settings["epoch_choice"] != "from_labels":
+        del settings["stop_fraction_of_n"]
+    return settings
+
+
+def scored_checkpoints():
+    """analysis.checkpoints where the protocol scores members at them (Protocol.scores_checkpoints),
+    else none: under from_labels or held_out a change of them reruns no block."""
+    return config["analysis"]["checkpoints"] if Protocol.from_config(FINETUNE).scores_checkpoints() else []
 
 
 def report_front_page():

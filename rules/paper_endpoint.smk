@@ -21,7 +21,7 @@ rule paper_endpoint:
         network=config["network"],
         image_size=config["data"]["image_size"],
         settings=FINETUNE["training"],
-        protocol=paper_endpoint.endpoint_protocol(FINETUNE),
+        protocol=paper_endpoint.endpoint_protocol(protocol_settings()),
         train_sizes=paper_endpoint.endpoint_train_sizes(config),
         seeds=FINETUNE["seeds"],
         pretrain_seed_of=block_pretrain_seeds,

@@ -8,7 +8,10 @@ CONFIG ?= config.yaml
 CORES ?= all
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test report lint clean
+.PHONY: help run test report lint clean docs
+
+help:  ## this list
+	@awk -F ':.*## ' '/^[a-z]+:.*## / {printf "make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,30 +19,25 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-# Every Snakemake call of `make run` gets the same CONFIG and ARGS, so the report is built
-# under the run's own config; a dry run (-n, also inside short flags such as -np, or
-# --dry-run in ARGS) builds no report.
-SHORT_FLAGS := $(filter-out --%,$(filter -%,$(ARGS)))
-DRY_RUN := $(filter --dry-run --dryrun,$(ARGS))$(findstring n,$(SHORT_FLAGS))
-
-run: $(INSTALLED)
+# `make run`: the config check the README documents, then Snakemake with CONFIG and ARGS;
+# the report only after a run of the whole study (workflow_scripts/run_study.py), and a
+# failed run marks the results it leaves behind as stale.
+run: $(INSTALLED)  ## the whole study (CONFIG=, CORES=, ARGS= for Snakemake)
 	@$(BIN)/python -m workflow_scripts.study_config $(CONFIG)
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(ARGS)
-ifeq ($(DRY_RUN),)
-	$(BIN)/snakemake --configfile $(CONFIG) $(ARGS) --report results/report.html
-	@echo "The study's answer: results/summary.md; every figure and table: results/report.html"
-endif
+	@$(BIN)/python -m workflow_scripts.run_study $(CONFIG) $(CORES) $(ARGS)
 
-test: $(INSTALLED)
+report: $(INSTALLED)  ## results/report.html again, from a finished study (CONFIG=, ARGS= as for run)
+	$(BIN)/snakemake $(ARGS) --configfile $(CONFIG) --report results/report.html
+
+test: $(INSTALLED)  ## the test suite
 	$(BIN)/pytest -q -n auto --dist loadfile tests
 
-lint: $(INSTALLED)
+lint: $(INSTALLED)  ## snakemake --lint
 	$(BIN)/snakemake --lint
 
-clean:
+clean:  ## remove results/ and .snakemake/
 	rm -rf results/* .snakemake
 
 # docs/config.md, the config reference, rendered from workflow_scripts/config/schema.yaml
-.PHONY: docs
-docs: $(INSTALLED)
+docs: $(INSTALLED)  ## regenerate docs/config.md
 	$(BIN)/python -m workflow_scripts.config_reference

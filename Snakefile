@@ -34,6 +34,10 @@ include: "rules/report.smk"
 report: report_front_page()
 
 
+onstart:
+    refuse_unusable_device()
+
+
 rule all:
     input:
         study_targets(),

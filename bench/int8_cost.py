@@ -26,7 +26,7 @@ from workflow_scripts import scenarios
 ROOT = Path(__file__).resolve().parents[1]
 INT8_RULES = ("quantize_prefixes", "score_int8", "collect_int8_metrics")
 # benchmark files named after their rule (rules/*.smk's benchmark:); the others lie in a folder per rule
-NAMED = {"fetch_mtfl", "prepare_faces", "split_faces", "describe_faces", "collect_metrics", "collect_paper_endpoint",
+NAMED = {"fetch_mtfl", "prepare_faces", "split_roles", "draw_subsets", "describe_faces", "collect_metrics", "collect_paper_endpoint",
          "collect_int8_metrics", "all_tasks_energy", "training_compute", "analyse_results", "plot_figures"}
 
 

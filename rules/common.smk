@@ -5,7 +5,6 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
-from snakemake.utils import validate
 
 from workflow_scripts import datasets, depths, paper_endpoint, scenarios, study_config, study_grid
 from workflow_scripts.protocol import Protocol
@@ -22,11 +21,7 @@ try:
     # Snakemake's own validation fills the defaults of single keys
     command_line = study_config.plain_dict(workflow.config_settings.config)
     config_name = study_config.ConfigSources(workflow.configfiles, command_line)
-    study_config.fill_section_defaults(config)
-    study_config.coerce_command_line(config, command_line)
-    study_config.validate_with_schema(config, config_name)
-    validate(config, str(study_config.SCHEMA_PATH))
-    study_config.check_config(config, config_name)
+    study_config.prepare_config(config, config_name, command_line)
 except study_config.ConfigError as error:
     raise WorkflowError(str(error)) from None
 
@@ -65,6 +60,23 @@ SOURCE_CURVE = "results/pretrain/{network}/seed{seed}/curve.csv"
 FEATURES = "results/features/{network}/seed{seed}/{depth}.pt"
 INT8_PREFIX = "results/int8/prefix/{network}/seed{seed}/{depth}.pt"
 FRONT_PAGE = "results/analysis/report_front_page.rst"
+
+
+def refuse_unusable_device():
+    """For onstart (after the DAG, before any job; not in dry runs): device: cuda where the
+    jobs run on this machine and torch sees no GPU fails now, not at the first training job.
+    A cluster's jobs (a remote executor) run where the GPUs are."""
+    if workflow.local_exec:
+        try:
+            study_config.check_device(config, config_name)
+        except study_config.ConfigError as error:
+            raise WorkflowError(str(error)) from None
+
+
+def face_settings():
+    """The keys of data that shape the faces (data.dataset, data.image_size): the split's
+    keys rerun split_roles, not prepare_faces."""
+    return {key: config["data"][key] for key in ("dataset", "image_size")}
 
 
 def dataset_settings():
@@ -189,8 +201,21 @@ def analysis_inputs(wildcards):
 
 
 def protocol_settings():
-    """The keys of finetune that say how a classifier learns and stops."""
-    return {key: FINETUNE[key] for key in Protocol.config_keys()}
+    """The keys of finetune that say how a classifier learns and stops, less those its epoch
+    choice does not read (folds outside cross_validated, stop_fraction_of_n outside
+    from_labels), so that changing one of those reruns no block."""
+    settings = {key: FINETUNE[key] for key in Protocol.config_keys()}
+    if settings["epoch_choice"] != "cross_validated":
+        del settings["folds"]
+    if settings["epoch_choice"] != "from_labels":
+        del settings["stop_fraction_of_n"]
+    return settings
+
+
+def scored_checkpoints():
+    """analysis.checkpoints where the protocol scores members at them (Protocol.scores_checkpoints),
+    else none: under from_labels or held_out a change of them reruns no block."""
+    return config["analysis"]["checkpoints"] if Protocol.from_config(FINETUNE).scores_checkpoints() else []
 
 
 def report_front_page():

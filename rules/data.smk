@@ -37,7 +37,7 @@ rule prepare_faces:
         table="results/data/faces.csv",
         skipped="results/data/skipped_records.csv",
     params:
-        data=config["data"],
+        data=face_settings(),
         dataset=dataset_settings(),
     log:
         "results/logs/data/prepare_faces.log",
@@ -53,21 +53,20 @@ rule prepare_faces:
         "../workflow_scripts/stages/prepare_faces.py"
 
 
-rule split_faces:
+# two rules, so that the pretraining (which reads the roles) does not rerun when the
+# labelled subsets change with finetune.train_sizes or finetune.seeds
+rule split_roles:
     input:
         table="results/data/faces.csv",
     output:
         roles="results/data/roles.csv",
-        subsets="results/data/subsets.csv",
     params:
         validation_fraction=config["data"]["validation_fraction"],
         split_seed=config["data"]["split_seed"],
-        train_sizes=FINETUNE["train_sizes"],
-        seeds=FINETUNE["seeds"],
     log:
-        "results/logs/data/split_faces.log",
+        "results/logs/data/split_roles.log",
     benchmark:
-        "results/benchmarks/data/split_faces.tsv"
+        "results/benchmarks/data/split_roles.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -75,7 +74,30 @@ rule split_faces:
     conda:
         "../envs/torch.yaml"
     script:
-        "../workflow_scripts/stages/split_faces.py"
+        "../workflow_scripts/stages/split_roles.py"
+
+
+rule draw_subsets:
+    input:
+        table="results/data/faces.csv",
+        roles="results/data/roles.csv",
+    output:
+        subsets="results/data/subsets.csv",
+    params:
+        train_sizes=FINETUNE["train_sizes"],
+        seeds=FINETUNE["seeds"],
+    log:
+        "results/logs/data/draw_subsets.log",
+    benchmark:
+        "results/benchmarks/data/draw_subsets.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/stages/draw_subsets.py"
 
 
 rule describe_faces:

@@ -11,8 +11,7 @@ rule extract_features:
         model=SOURCE_MODEL,
         images="results/data/faces.pt",
         table="results/data/faces.csv",
-        roles="results/data/roles.csv",
-        subsets="results/data/subsets.csv",
+        roles="results/data/roles.csv",  # the whole pool: the labelled subsets (and seeds and sizes) do not matter
     output:
         features=FEATURES,
     params:
@@ -50,7 +49,7 @@ rule finetune:
         train_sizes=FINETUNE["train_sizes"],
         seeds=FINETUNE["seeds"],
         pretrain_seed_of=block_pretrain_seeds,
-        checkpoints=config["analysis"]["checkpoints"],
+        checkpoints=scored_checkpoints(),
         n_classes=n_classes,
         device=config["device"],
     log:

@@ -16,7 +16,7 @@ use rule finetune as paper_endpoint with:
         checkpoints=f"{ENDPOINT_BLOCK}/checkpoints.csv",
         models=f"{ENDPOINT_BLOCK}/models.pt",
     params:
-        protocol=paper_endpoint.endpoint_protocol(FINETUNE),
+        protocol=paper_endpoint.endpoint_protocol(protocol_settings()),
         train_sizes=paper_endpoint.endpoint_train_sizes(config),
         checkpoints=[],  # the sensitivity to the epoch count is the main protocol's; a refit here stops at its chosen count
     log:

@@ -1,8 +1,12 @@
 """Config errors as a user meets them: the real snakemake (dry runs) with values given on
 the command line, a broken config.yaml and a config file that leaves out whole sections."""
 
+import re
 import subprocess
+import sys
 
+import pytest
+import torch
 import yaml
 
 from conftest import ROOT
@@ -56,3 +60,68 @@ def test_a_config_file_without_pretrain_and_finetune_runs_the_default_grid(tmp_p
     default = yaml.safe_load((ROOT / "config.yaml").read_text())
     # per task: none once, cae and cnn (one source task) at every depth
     assert planned_rules(result)["finetune"] == 4 * (1 + 2 * len(default["finetune"]["depths"]))
+
+
+def check_command(*paths):
+    """README's config check, as `make run` runs it: python -m workflow_scripts.study_config FILE."""
+    return subprocess.run([sys.executable, "-m", "workflow_scripts.study_config", *map(str, paths)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["finetune"].update(seedz=[1]), "key 'finetune.seedz' is not a known key"),
+    (lambda c: c["data"].update(image_size="big"), "key 'data.image_size': 'big' is not of type 'integer'"),
+    (lambda c: c["finetune"].update(train_sizes=[20, 5000]), "key 'finetune.train_sizes': 5000 exceeds the training pool of 400 faces"),
+    (lambda c: c["data"].update(source="synthetic"), "key 'data.source' was renamed: write data.dataset"),
+    (lambda c: c["finetune"].update(depths=["conv3"]), "key 'finetune.depths': 'conv3' does not fit a trunk of 2 conv layers"),
+    (lambda c: c["finetune"].update(cnn_sources=3), "key 'finetune.cnn_sources': 3 is none of its forms, 'all_others' or a mapping ("),
+    (lambda c: c.update(analysis={"claim": {"n_train": "biggest"}}), "key 'analysis.claim.n_train': 'biggest' is none of its forms, 'smallest' or an integer >= 2"),
+])
+def test_the_documented_config_check_is_the_workflows_check(tmp_path, edit, message):
+    """Schema, renamed keys, checks across keys and the pool size: one line naming the file and
+    the key, exit status 1 (the Snakefile calls the same study_config.prepare_config)."""
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    edit(config)
+    path = tmp_path / "my.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = check_command(path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(f"{path}: {message}"), result.stderr
+    if "training pool" in message:  # and it is the line Snakemake stops with, before any job
+        snakefile = dry_run(tmp_path, "--configfile", str(path))
+        assert snakefile.returncode != 0 and lines_with(snakefile, message) == result.stderr.splitlines()
+
+
+def test_the_config_check_passes_a_good_config_and_refuses_an_empty_file(tmp_path):
+    good, empty = tmp_path / "good.yaml", tmp_path / "empty.yaml"
+    good.write_text(yaml.safe_dump(TINY))
+    empty.write_text("# only a comment\n")
+    assert check_command(good).returncode == 0
+    result = check_command(good, empty)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"{empty}: the config file is empty (no keys); write the keys to change, "
+                                          "e.g. in a copy of config.yaml"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine where torch sees no GPU")
+def test_device_cuda_without_a_gpu_is_refused_by_the_check_and_before_any_job(tmp_path):
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    config["device"] = "cuda"
+    path = tmp_path / "my.yaml"
+    path.write_text(yaml.safe_dump(config))
+    message = f"{path}: key 'device': cuda, but torch sees no CUDA device on this machine; write auto (the GPU where there is one) or cpu"
+    result = check_command(path)
+    assert result.returncode == 1 and result.stderr.splitlines() == [message]
+    # Snakemake refuses it once the DAG is known, before its first job (a dry run, or a cluster's jobs, still plan)
+    run = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(path), "--cores", "1"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode != 0 and lines_with(run, message) == [message]
+    assert not (tmp_path / "results").exists()
+    assert dry_run(tmp_path, "--configfile", str(path)).returncode == 0
+
+
+def test_make_run_checks_the_config_with_the_documented_command():
+    documented = re.search(r"`(\.venv/bin/python -m workflow_scripts\.study_config) my\.yaml`", (ROOT / "README.md").read_text())
+    assert documented, "README.md no longer shows the config check"
+    plan = subprocess.run(["make", "-n", "run", "CONFIG=my.yaml"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert plan.splitlines()[0] == f"{documented.group(1)} my.yaml", plan

@@ -15,6 +15,7 @@ import yaml
 
 from test_workflow import SNAKEMAKE, TINY, snakemake
 from workflow_scripts.atomic import partial_files
+from workflow_scripts.orphans import running_jobs  # as the interruption section of docs/workflow.md finds them
 from workflow_scripts.stage import run_stage
 
 # the tiny study cut to what this test needs (one task, one transfer, one accelerator), with
@@ -35,13 +36,6 @@ def result_tables(folder):
         table = pd.read_csv(path)
         tables[str(relative)] = table.drop(columns=[c for c in table if c in ("train_seconds",)])
     return tables
-
-
-def running_jobs(folder) -> dict:
-    """PID -> command line of the jobs of a run in ``folder`` still running, as the
-    interruption section of docs/workflow.md finds them."""
-    listed = subprocess.run(["pgrep", "-af", f"{folder}/.snakemake/scripts"], capture_output=True, text=True).stdout
-    return {int(line.split()[0]): line.split(maxsplit=1)[1] for line in listed.splitlines() if line.strip()}
 
 
 def wait_for(condition, timeout, what):
@@ -72,7 +66,7 @@ def test_a_killed_run_resumes_to_the_results_of_an_uninterrupted_one(tmp_path):
                  300, "the none block in training")
         os.kill(first.pid, signal.SIGKILL)  # Snakemake alone, without warning
         first.wait(timeout=60)
-        # docs/workflow.md: its running jobs go on; pgrep -af "$PWD/.snakemake/scripts" finds them
+        # docs/workflow.md: its running jobs go on; python -m workflow_scripts.orphans finds them
         orphans = running_jobs(killed)
         assert any(".finetune.py" in command for command in orphans.values()), orphans
         # the folder stays busy: a second run is refused. Snakemake reports the first run's

@@ -131,3 +131,29 @@ def test_real_archive_counts_and_label_balance():
     assert test["gender"].value_counts().sort_index().tolist() == [1173, 1822]
     assert test["pose"].value_counts().sort_index().tolist() == [193, 450, 1825, 401, 126]
     assert faces.images.shape == (12995, 1, 32, 32)
+
+
+def _damage_member(archive, member_bytes):
+    """Flip a byte in the middle of a stored member's data: its CRC-32 no longer matches."""
+    data = bytearray(archive.read_bytes())
+    at = data.find(member_bytes) + len(member_bytes) // 2
+    data[at] ^= 0xFF
+    archive.write_bytes(bytes(data))
+
+
+def test_a_damaged_image_in_the_zip_names_archive_member_and_advice_and_skip_bad_records_skips_it(mtfl_zip):
+    _damage_member(mtfl_zip, _face_jpeg((100, 80)))  # AFLW/0001-image1.jpg, line 1 of testing.txt
+    with pytest.raises(MTFLError) as raised:
+        read_mtfl(mtfl_zip, image_size=12, crop_margin=0.6)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"{mtfl_zip}/MTFL/testing.txt:1: {mtfl_zip}: member MTFL/AFLW/0001-image1.jpg is damaged (Bad CRC-32"), message
+    assert "download the archive again, or set mtfl.skip_bad_records: true" in message
+    faces, skipped = read_mtfl(mtfl_zip, image_size=12, crop_margin=0.6, skip_bad_records=True)
+    assert list(faces.table["path"]) == [row[1] for row in _expected_table_rows() if row[1] != "AFLW/0001-image1.jpg"]
+    assert list(skipped["path"]) == ["AFLW/0001-image1.jpg"] and "is damaged" in skipped["reason"].iloc[0]
+
+
+def test_a_truncated_archive_says_download_it_again(mtfl_zip):
+    mtfl_zip.write_bytes(mtfl_zip.read_bytes()[: mtfl_zip.stat().st_size // 2])
+    with pytest.raises(MTFLError, match=r"MTFL\.zip: not a zip archive nor a folder \(a download cut short\?\); download it again"):
+        read_mtfl(mtfl_zip, image_size=12, crop_margin=0.6)

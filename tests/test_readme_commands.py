@@ -11,6 +11,7 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 
 from conftest import ROOT, write_mtfl_folder, zip_folder
 from test_download import needs_unshare, offline
@@ -25,6 +26,9 @@ NOT_RUN = {
     ".venv/bin/python bench/paper_scale.py slice -- --workflow-profile profiles/gpu --config device=cuda": "runs part of the paper-scale study on a GPU",
     ".venv/bin/python bench/synthetic_calibration.py --sizes 50 200 1000": "trains classifiers for minutes (docs/synthetic.md)",
     ".venv/bin/python bench/synthetic_calibration.py --signal glasses=0.7 pose=2 --sizes 200 1000": "trains classifiers for minutes",
+    "sudo .ci/slurm_cluster.sh start && .venv/bin/pytest tests/test_slurm.py; sudo .ci/slurm_cluster.sh stop":
+        "installs and starts a SLURM cluster as root, what CI's .ci/run does; make test changes nothing on the machine",
+    "make report": "builds the report of a finished study: tests/test_workflow.py builds the tiny study's with its command",
     ".venv/bin/python -m workflow_scripts.publish workflow_scripts/config/mtfl_quick.yaml docs/mtfl_quick [--cores N] [--archive PATH]":
         "runs the whole MTFL study, then rewrites docs/; its options are in brackets",
 }
@@ -97,22 +101,31 @@ def test_every_documented_command_is_run_or_named_here():
     assert set(NOT_RUN) <= set(commands), set(NOT_RUN) - set(commands)
 
 
-def test_make_run_passes_the_config_and_args_to_every_snakemake_call():
-    """The report of `make run` is built under the run's config, --config overrides included."""
+def test_make_run_checks_the_config_then_runs_the_study_with_the_config_and_args():
+    """The documented config check, then run_study with the same CONFIG and ARGS (which
+    passes them to every Snakemake call, the report's included: tests/test_run_study.py)."""
     args = "--config mtfl='{path: /elsewhere/MTFL.zip}'"
-    plan = subprocess.run(["make", "-n", "run", "CONFIG=my.yaml", f"ARGS={args}"], cwd=ROOT,
+    plan = subprocess.run(["make", "-n", "run", "CONFIG=my.yaml", "CORES=3", f"ARGS={args}"], cwd=ROOT,
                           capture_output=True, text=True, check=True).stdout
-    calls = [line for line in plan.splitlines() if "/snakemake " in line]
-    assert len(calls) == 2 and "--report results/report.html" in calls[1]
-    assert all("--configfile my.yaml" in call and args in call for call in calls), calls
-    for dry_args in ("--dry-run", "-n", "-np", "-p -n --forcerun score_int8"):
-        dry = subprocess.run(["make", "-n", "run", f"ARGS={dry_args}"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout
-        assert "--report" not in dry, dry_args  # a dry run has nothing to report on
-    for real_args in ("-p", "--nolock", "--forcerun finetune", f"-p {args}"):
-        real = subprocess.run(["make", "-n", "run", f"ARGS={real_args}"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout
-        assert "--report results/report.html" in real, real_args
+    assert plan.splitlines() == [".venv/bin/python -m workflow_scripts.study_config my.yaml",
+                                 f".venv/bin/python -m workflow_scripts.run_study my.yaml 3 {args}"]
+
+
+def test_make_report_is_the_report_command_of_make_run():
+    """make report runs the command the end-to-end test of tests/test_workflow.py builds the
+    tiny study's report with, under make run's CONFIG and ARGS (the config file last: it
+    takes every word after it)."""
+    plan = subprocess.run(["make", "-n", "report", "CONFIG=my.yaml", "ARGS=--config device=cpu"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+    assert plan.splitlines() == [".venv/bin/snakemake --config device=cpu --configfile my.yaml --report results/report.html"]
+
+
+def test_make_help_lists_the_targets():
+    listed = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    targets = [line.split()[1] for line in listed.splitlines()]
+    assert {"run", "test", "report", "docs", "lint", "clean"} <= set(targets), listed
+    declared = re.findall(r"^([a-z]+):", (ROOT / "Makefile").read_text(), flags=re.M)
+    assert sorted(targets) == sorted(declared), (targets, declared)  # every target the Makefile declares, once
 
 
 @needs_unshare
@@ -161,3 +174,40 @@ def test_make_run_with_a_missing_or_broken_config_file_says_so_in_one_line(proje
         assert result.returncode != 0
         lines = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("make: ***")]
         assert len(lines) == 1 and lines[0].startswith(message), lines
+
+
+def test_make_run_of_part_of_the_study_skips_the_report_and_a_failed_run_marks_the_results_stale(project_copy):
+    """`make run ARGS="--until prepare_faces"` runs, then says why it builds no report (the
+    report needs the whole study), exit 0; a run that fails puts a stale line on the summary
+    and the report the last good run left, and writes results/STALE.md."""
+    copy, _ = project_copy
+    tiny = {"data": {"dataset": "synthetic", "image_size": 16}, "synthetic": {"n_train": 200, "n_test": 100, "seed": 0},
+            "network": {"conv": [{"channels": 4, "kernel": 3, "maxpool": 2}], "fc1": 8, "fc2": 4},
+            "finetune": {"depths": ["conv1"], "train_sizes": [20], "seeds": [0]}}
+    (copy / "tiny.yaml").write_text(yaml.safe_dump(tiny))
+    results = copy / "results"
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    try:
+        partial = subprocess.run(["make", "--no-print-directory", "run", "CONFIG=tiny.yaml", "CORES=1",
+                                  "ARGS=--until prepare_faces"], cwd=copy, env=env, capture_output=True, text=True, timeout=600)
+        assert partial.returncode == 0, partial.stdout[-2000:] + partial.stderr[-2000:]
+        assert "make run: no report: --until prepare_faces run part of the study" in partial.stdout
+        assert (results / "data" / "faces.csv").exists() and not (results / "report.html").exists()
+
+        (results / "summary.md").write_text("# The answer of the last good run\n")
+        (results / "report.html").write_text("<html><body class=x><p>last good report</p></body></html>")
+        broken = {**tiny, "data": {**tiny["data"], "dataset": "mtfl"}, "mtfl": {"path": "cut_short.zip"}}
+        (copy / "cut_short.zip").write_bytes(b"PK\x03\x04 half an archive")
+        (copy / "broken.yaml").write_text(yaml.safe_dump(broken))
+        failed = subprocess.run(["make", "--no-print-directory", "run", "CONFIG=broken.yaml", "CORES=1"], cwd=copy,
+                                env=env, capture_output=True, text=True, timeout=600)
+        assert failed.returncode != 0 and "cut_short.zip: not a zip archive" in failed.stdout + failed.stderr
+        summary = (results / "summary.md").read_text()
+        assert summary.splitlines()[1].startswith("> **Stale: the last `make run` (") and "failed" in summary.splitlines()[1]
+        assert summary.endswith("# The answer of the last good run\n")
+        report = (results / "report.html").read_text()
+        assert report.index("Stale: the last `make run`") < report.index("last good report")
+        assert (results / "STALE.md").read_text().startswith("# Stale: the last `make run`")
+    finally:
+        shutil.rmtree(results, ignore_errors=True)
+        shutil.rmtree(copy / ".snakemake", ignore_errors=True)

@@ -1,12 +1,14 @@
-"""The study on a real SLURM scheduler (a throw-away single-node cluster this test starts),
-compared with a local run. Runs as root on Debian; skips elsewhere."""
+"""The study on a real SLURM scheduler, compared with a local run. The tests use whatever
+SLURM answers on this machine and start nothing: without one they skip with the reason,
+or fail where REQUIRE_SLURM=1 says one must be there (CI, whose .ci/run starts a
+single-node cluster with .ci/slurm_cluster.sh first)."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,7 +17,6 @@ import yaml
 from conftest import ROOT
 from test_workflow import TINY, snakemake
 
-CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 # without slurmdbd, sacct fails: status comes from squeue (jobs stay visible MinJobAge = 600 s)
 SLURM_ARGS = [
     "--workflow-profile", str(ROOT / "profiles" / "slurm"),
@@ -29,21 +30,28 @@ STUDY["finetune"].update(scenarios=["none", "cae", "cnn"], tune_transferred=Fals
 STUDY["pretrain"].update(per_seed=False)  # one source network each: fewer jobs for the scheduler test
 STUDY["energy"] = {"hardware": {"eyeriss_like": {"hardware": "zigzag:hardware/eyeriss_like.yaml", "mapping": "zigzag:mapping/default.yaml"}}}
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="starting a SLURM cluster needs root"),
-    pytest.mark.skipif(not Path("/etc/debian_version").exists(), reason="the test cluster is set up with Debian packages"),
-]
+def slurm_missing() -> str | None:
+    """Why no SLURM scheduler can take jobs here (None when one answers with an idle or mixed node)."""
+    if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
+        return "SLURM is not installed (no sbatch, sinfo): .ci/slurm_cluster.sh start sets up a test cluster"
+    try:
+        states = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "SLURM's controller does not answer (sinfo timed out)"
+    if states.returncode != 0:
+        return f"SLURM's controller does not answer: {(states.stderr.strip().splitlines() or ['sinfo failed'])[0]}"
+    if not {"idle", "mixed"} & set(states.stdout.split()):
+        return f"no SLURM node can take a job (node states: {' '.join(sorted(set(states.stdout.split()))) or 'none'})"
+    return None
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    started = subprocess.run([str(CLUSTER), "start"], capture_output=True, text=True, timeout=600)
-    if started.returncode != 0:
-        pytest.fail(f"could not start the test cluster:\n{started.stdout}\n{started.stderr}")
-    try:
-        yield
-    finally:
-        subprocess.run([str(CLUSTER), "stop"], timeout=60)
+    missing = slurm_missing()
+    if missing is not None:
+        if os.environ.get("REQUIRE_SLURM") == "1":
+            pytest.fail(f"REQUIRE_SLURM=1, but {missing}")
+        pytest.skip(missing)
 
 
 def comparable(path):
@@ -88,6 +96,9 @@ def test_study_on_slurm_matches_a_local_run(cluster, tmp_path):
 def test_gpu_rules_ask_slurm_for_a_gpu(cluster, tmp_path):
     """With device: cuda, a training job is submitted with a GPU request (the test node's
     GPU is a dummy: the job is scheduled, and then fails for want of CUDA)."""
+    gres = subprocess.run(["sinfo", "-h", "-o", "%G"], capture_output=True, text=True, timeout=60).stdout
+    if "gpu" not in gres and os.environ.get("REQUIRE_SLURM") != "1":
+        pytest.skip("no SLURM node here offers a GPU (gres gpu)")
     config = yaml.safe_load(yaml.safe_dump(STUDY))
     snakemake(tmp_path, config, "--cores", "2", "results/data/roles.csv")  # the data, locally
     config["device"] = "cuda"

@@ -1,9 +1,12 @@
 """The workflow as a user runs it: the real snakemake command on real configs."""
 
+import copy
+import re
 import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +15,7 @@ import yaml
 
 from conftest import ROOT
 from workflow_scripts.quantization import INT8_COLUMNS
+from workflow_scripts.study_config import load_schema
 from workflow_scripts.study_grid import BLOCK_KEY, source_networks
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
@@ -67,6 +71,101 @@ def planned_rules(result) -> dict:
             elif parts and not set(line.strip()) <= {"-", " "}:
                 break
     return counts
+
+
+def rerun_contract() -> tuple[list[dict], set]:
+    """The table of docs/workflow.md#caching-and-reruns, as rows {keys, patch, runs}: the
+    config keys of the row, the change (a YAML patch of the tiny study) and the cell naming
+    the rules whose jobs it runs; and *the tables*, the rules the doc's sentence names so."""
+    text = (ROOT / "docs" / "workflow.md").read_text()
+    section = text[text.index("\n## Caching and reruns"):]
+    section = section[:section.index("\n## ", 5)]
+    tables = set(re.findall(r"`(\w+)`", re.search(r"\*the tables\*[^.]*\.", section).group(0)))
+    rows = []
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            patch = re.fullmatch(r"`(\{.*\})`", cells[1])
+            assert patch, f"docs/workflow.md: the change of {cells[0]} is not a `{{...}}` patch: {cells[1]}"
+            rows.append({"keys": re.findall(r"`([\w.*]+)`", cells[0]), "patch": yaml.safe_load(patch.group(1)),
+                         "runs": cells[2]})
+    return rows, tables
+
+
+def rules_named(cell: str, every_rule: set, tables: set) -> set:
+    """The rules a cell of the contract names: `a`, `b` (and the tables); nothing; every rule
+    (but `c`; and `d`). Words in parentheses are comments."""
+    cell = re.sub(r"\([^)]*\)", "", cell)
+    head, _, but = cell.partition(" but ")
+
+    def names(text):
+        return set(re.findall(r"`(\w+)`", text))
+
+    named = (every_rule | names(head) if head.startswith("every rule") else names(head)) - names(but)
+    return named | (tables if "the tables" in cell else set())
+
+
+def patched(config: dict, patch: dict) -> dict:
+    """``config`` with ``patch`` merged in, mapping by mapping (lists and values replaced)."""
+    merged = copy.deepcopy(config)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = patched(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def schema_keys(node: dict, root: dict, prefix=()) -> list[str]:
+    """Every leaf key of the config schema, dotted (following $ref into definitions)."""
+    while "$ref" in node:
+        node = root["definitions"][node["$ref"].rsplit("/", 1)[-1]]
+    if "properties" not in node:
+        return [".".join(prefix)]
+    return [key for name, child in node["properties"].items() for key in schema_keys(child, root, (*prefix, name))]
+
+
+def test_the_rerun_contract_names_every_config_key_once():
+    """docs/workflow.md's table of what a change reruns has a row for every key of the
+    schema (a key, or a group `section.*`), no key in two rows, and a change in every row
+    that touches only its own keys (the tiny study's dry runs then check the rules)."""
+    rows, tables = rerun_contract()
+    assert len(tables) >= 5 and rows
+
+    def covers(pattern, key):
+        return key == pattern or (pattern.endswith(".*") and key.startswith(pattern[:-1]))
+
+    schema = load_schema()
+    for key in schema_keys(schema, schema):
+        owners = [row["keys"] for row in rows if any(covers(pattern, key) for pattern in row["keys"])]
+        assert len(owners) == 1, f"config key {key} is in {len(owners)} rows of docs/workflow.md's rerun table: {owners}"
+    for row in rows:
+        leaves = [".".join(path) for path in _leaf_paths(row["patch"])]
+        assert leaves and all(any(covers(p, leaf) or leaf.startswith(p + ".") for p in row["keys"]) for leaf in leaves), row
+
+
+def _leaf_paths(patch, prefix=()):
+    if isinstance(patch, dict) and patch:
+        for key, value in patch.items():
+            yield from _leaf_paths(value, (*prefix, key))
+    else:
+        yield prefix
+
+
+def dry_run_plans(workdir: Path, configs: list[dict], workers: int = 2) -> list[dict]:
+    """Rule -> job count of a dry run of each config in ``workdir`` (a dry run takes no lock:
+    two at a time)."""
+    def plan(numbered):
+        number, config = numbered
+        path = workdir / f"dry_run_{number}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path), "-n", "--cores", "2"],
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"dry run of {config} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        return planned_rules(result)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(plan, enumerate(configs)))
 
 
 def test_default_config_dag(tmp_path):
@@ -211,35 +310,30 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
         return planned_rules(snakemake(tmp_path, config, "-n", "--cores", "2"))
 
     assert rerun_plan(lambda c: None) == {}
-    # a fine-tuning setting reruns the fine-tuning blocks, their int8 scores and the tables, nothing upstream (no
-    # prefix quantisation); the paper's endpoint too, but for the objective (the endpoint's is plain whatever the study's)
-    downstream = {"collect_metrics", "collect_int8_metrics", "training_compute", "analyse_results", "plot_figures",
-                  "collect_paper_endpoint", "all"}
-    for edit, endpoint_blocks in ((lambda c: c["finetune"]["training"].update(learning_rate=0.001), 4),
-                                  (lambda c: c["finetune"].update(objective="balanced"), 0),
-                                  (lambda c: c["finetune"].update(epoch_choice="held_out"), 4)):
-        plan = rerun_plan(edit)
-        assert set(plan) - {"paper_endpoint"} == {"finetune", "score_int8"} | downstream and plan["finetune"] == 22
-        assert plan["score_int8"] == 22 and plan.get("paper_endpoint", 0) == endpoint_blocks
-    # the CAE's settings rerun the CAEs (one per seed) and what hangs on them, the random trunks scaled to them
-    # included, not the source CNNs or the none blocks
-    plan = rerun_plan(lambda c: c["pretrain"]["cae"].update(max_epochs=3))
-    assert set(plan) == {"pretrain_cae", "init_random", "extract_features", "finetune", "paper_endpoint",
-                         "quantize_prefixes", "score_int8"} | downstream
-    assert plan["pretrain_cae"] == 2 and plan["init_random"] == 2 and plan["extract_features"] == 2 * 2 * 2
-    assert plan["finetune"] == 2 * 4 + 2 * 2  # cae and cae_tuned, random: two tasks, two depths
-    assert plan["quantize_prefixes"] == 2 * 2 and plan["score_int8"] == 2 * 4 + 2 * 2
-    assert plan["paper_endpoint"] == 2  # its cae blocks
-    # the analysis' claim trains nothing of the grid again (the tables are restamped with the new config hash), only
-    # the endpoint's cae blocks at the claim's new depth; without the endpoint, nothing trains
-    plan = rerun_plan(lambda c: c.update(analysis={"claim": {"depth": "conv1"}}))
-    assert set(plan) == downstream | {"paper_endpoint"} and plan["paper_endpoint"] == 2
-    assert set(rerun_plan(lambda c: c.update(analysis={"paper_endpoint": False}))) == downstream - {"collect_paper_endpoint"}
-    # the training grid never reruns ZigZag; the architecture does, and so does the width it prices (nothing trains)
-    assert "estimate_layer_energy" not in rerun_plan(lambda c: c["finetune"].update(seeds=[0, 1, 2]))
-    assert rerun_plan(lambda c: c["network"].update(fc2=6))["estimate_layer_energy"] == 2
-    plan = rerun_plan(lambda c: c.update(energy={"precision_bits": 16}))  # the hardware stays the default
-    assert plan["estimate_layer_energy"] == 2 and not {"finetune", "score_int8", "quantize_prefixes"} & set(plan)
+    # docs/workflow.md's table of what a change reruns, row by row, against Snakemake's own dry runs
+    rows, tables = rerun_contract()
+    every_rule = set(jobs) - {"all"}
+    plans = dict(zip((" ".join(row["keys"]) for row in rows),
+                     dry_run_plans(tmp_path, [patched(TINY, row["patch"]) for row in rows])))
+    for keys, plan in plans.items():
+        print(f"rerun contract: {keys}: {sum(n for rule, n in plan.items() if rule != 'all')} jobs {plan}")
+    derived = {keys: set(plan) - {"all"} for keys, plan in plans.items()}
+    documented = {" ".join(row["keys"]): rules_named(row["runs"], every_rule, tables) for row in rows}
+    wrong = {keys: {"documented": sorted(documented[keys]), "dry run": sorted(derived[keys])}
+             for keys in documented if documented[keys] != derived[keys]}
+    assert not wrong, f"docs/workflow.md's rerun table differs from Snakemake's dry runs: {wrong}"
+    # how many: a new seed (pretrain.per_seed) adds its own pretraining and features, nothing else upstream;
+    # a fine-tuning setting retrains every block (the endpoint's too), the CAE's settings the CAEs' chains only
+    seeds = plans["finetune.seeds"]
+    assert seeds["pretrain_cae"] == 1 and seeds["pretrain_cnn"] == 2 and seeds["extract_features"] == 3 * 2
+    assert seeds["quantize_prefixes"] == 3 and seeds["finetune"] == 18
+    training = plans["finetune.training.*"]
+    assert training["finetune"] == 18 and training["score_int8"] == 18 and training["paper_endpoint"] == 4
+    cae = plans["pretrain.cae.*"]
+    assert cae["pretrain_cae"] == 2 and cae["extract_features"] == 2 * 2 and cae["finetune"] == 2 * 4
+    assert cae["quantize_prefixes"] == 2 and cae["score_int8"] == 2 * 4 and cae["paper_endpoint"] == 2
+    assert plans["analysis.claim.depth analysis.claim.n_train"]["paper_endpoint"] == 2  # the endpoint's cae blocks
+    assert plans["network.*"]["estimate_layer_energy"] == 2
 
     # a damaged quantised prefix fails the int8 scoring that reads it, in one line naming the file and the fix
     prefix = results / "int8" / "prefix" / "cae" / "seed0" / "conv1.pt"

@@ -118,9 +118,10 @@ class Fitted:
     folds: list[tuple[Member, FitResult]]
 
 
-def needed_faces(roles: pd.DataFrame, subsets: pd.DataFrame) -> np.ndarray:
-    """Faces a fine-tuning job may look at: every labelled subset, validation and test."""
-    used = np.concatenate([subsets["face"].to_numpy(), faces_with_role(roles, "validation"), faces_with_role(roles, "test")])
+def needed_faces(roles: pd.DataFrame) -> np.ndarray:
+    """Faces a fine-tuning job may look at: the whole pool (every labelled subset is drawn
+    from it, whatever finetune.train_sizes and seeds), validation and test."""
+    used = np.concatenate([faces_with_role(roles, role) for role in ("pool", "validation", "test")])
     return np.unique(used)
 
 

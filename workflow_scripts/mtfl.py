@@ -11,6 +11,7 @@ unless ``skip_bad_records`` is set: then the record is left out and reported.
 
 import warnings
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -74,7 +75,8 @@ class MTFLSource:
             try:
                 self._zip = zipfile.ZipFile(self.location)
             except zipfile.BadZipFile:
-                raise MTFLError(f"{self.location}: not a zip archive nor a folder") from None
+                raise MTFLError(f"{self.location}: not a zip archive nor a folder (a download cut short?); "
+                                "download it again (docs/mtfl.md)") from None
             names = self._zip.namelist()
         self._root = self._find_root(names)
 
@@ -97,6 +99,9 @@ class MTFLSource:
             return (self.location / name).read_bytes()
         except (KeyError, FileNotFoundError):
             raise FileNotFoundError(f"{self.display(relative)} not found") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:  # a damaged member: bad CRC-32, broken deflate data
+            raise MTFLError(f"{self.location}: member {name} is damaged ({error}); download the archive again, "
+                            "or set mtfl.skip_bad_records: true to leave such records out") from None
 
 
 def read_records(source: MTFLSource, split: str, skip_bad_records: bool, skipped: list) -> list[Record]:
@@ -156,6 +161,8 @@ def read_mtfl(location, image_size: int, crop_margin: float, skip_bad_records: b
         record, encoded = item
         if encoded is None:
             return None, f"image {record.path} not found"
+        if isinstance(encoded, MTFLError):
+            return None, str(encoded)
         try:
             return crop_face(encoded, record.landmarks, crop_margin, image_size), None
         except RuntimeError as error:
@@ -169,6 +176,8 @@ def read_mtfl(location, image_size: int, crop_margin: float, skip_bad_records: b
                 yield record, source.read(record.path)
             except FileNotFoundError:
                 yield record, None
+            except MTFLError as damaged:
+                yield record, damaged
 
     with ThreadPoolExecutor(max(threads, 1)) as pool:
         results = list(pool.map(decode, encoded_records()))

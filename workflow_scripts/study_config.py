@@ -12,7 +12,8 @@ say. Every error is one line naming the key at fault and where its value came fr
 
     python -m workflow_scripts.study_config FILE...
 
-checks that each FILE can be read as a config (``make run`` does, before Snakemake).
+checks each FILE as the workflow does before any job (``prepare_config``), and that a
+``device: cuda`` has a GPU here; ``make run`` runs it before Snakemake.
 """
 
 import copy
@@ -93,7 +94,7 @@ def read_config_file(path) -> dict:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}; fix the file's syntax") from None
     if config is None:
-        config = {}
+        raise ConfigError(f"{path}: the config file is empty (no keys); write the keys to change, e.g. in a copy of config.yaml")
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a config file must be a mapping of keys (like config.yaml), not a {type(config).__name__}")
     return config
@@ -134,7 +135,29 @@ def schema_error_line(error, config_name="config") -> str:
         key = ".".join(path + unknown[:1])
         return f"{_source(config_name, key)}: key '{key}' is not a known key (known here: {', '.join(sorted(known))})"
     key = ".".join(path) or "(top level)"
+    if error.validator in ("oneOf", "anyOf"):  # jsonschema's "not valid under any of the given schemas" names no form
+        forms = " or ".join(_form(branch) for branch in error.validator_value)
+        meaning = error.schema.get("description", "").split(". ")[0].rstrip(".")
+        return f"{_source(config_name, key)}: key '{key}': {error.instance!r} is none of its forms, {forms}" + (
+            f" ({meaning})" if meaning else "")
     return f"{_source(config_name, key)}: key '{key}': {error.message}"
+
+
+def _form(node: dict) -> str:
+    """A oneOf / anyOf branch of the schema in words: 'all_others', an integer >= 2, a mapping."""
+    if "const" in node:
+        return repr(node["const"])
+    if "enum" in node:
+        return "one of " + ", ".join(map(repr, node["enum"]))
+    words = {"object": "a mapping", "array": "a list", "integer": "an integer", "number": "a number",
+             "string": "a string", "boolean": "true or false", "null": "nothing (null)"}
+    kinds = node.get("type", [])
+    text = " or ".join(words.get(kind, kind) for kind in (kinds if isinstance(kinds, list) else [kinds])) or "a value"
+    if "minimum" in node:
+        text += f" >= {node['minimum']}"
+    if "maximum" in node:
+        text += f" <= {node['maximum']}"
+    return text
 
 
 # Keys that were renamed so that each word means one thing ("validation" the held-out split,
@@ -384,24 +407,48 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def load_config_file(path, config_name=None) -> dict:
-    """A config file as the workflow sees it: schema-checked, defaults filled, cross-checked."""
+def prepare_config(config: dict, config_name="config", command_line: dict | None = None) -> dict:
+    """The whole check of a config, the Snakefile's and ``python -m workflow_scripts.study_config``'s:
+    section defaults filled, ``--config`` values typed as a file would type them, renamed keys
+    and the schema (one line naming the key), the schema's defaults filled, then the checks
+    that span keys. Returns ``config``, completed in place."""
     from snakemake.utils import validate
 
-    config = fill_section_defaults(read_config_file(path))
-    name = config_name or str(path)
-    validate_with_schema(config, name)
+    fill_section_defaults(config)
+    coerce_command_line(config, command_line or {})
+    validate_with_schema(config, config_name)
     validate(config, str(SCHEMA_PATH))
-    check_config(config, name)
+    check_config(config, config_name)
     return config
 
 
+def check_device(config: dict, config_name="config"):
+    """ConfigError when ``device: cuda`` names a GPU that torch on this machine does not see
+    (the jobs that run here would fail at their first tensor)."""
+    if config["device"] != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError(f"{_source(config_name, 'device')}: key 'device': cuda, but torch sees no CUDA device on this "
+                          "machine; write auto (the GPU where there is one) or cpu")
+
+
+def load_config_file(path, config_name=None) -> dict:
+    """A config file as the workflow sees it: schema-checked, defaults filled, cross-checked."""
+    return prepare_config(read_config_file(path), config_name or str(path))
+
+
 def main(paths) -> int:
-    """Check that each config file can be read; one line per file that cannot."""
+    """Check each config file as ``make run`` does before any job (``prepare_config``, and
+    ``device: cuda`` against this machine); one line per file that fails, exit status 1."""
+    if not paths:
+        print("usage: python -m workflow_scripts.study_config CONFIG.yaml...", file=sys.stderr)
+        return 2
     failed = 0
     for path in paths:
         try:
-            read_config_file(path)
+            check_device(load_config_file(path), str(path))
         except ConfigError as error:
             print(error, file=sys.stderr)
             failed = 1

@@ -2,7 +2,7 @@
 
 import logging
 
-from workflow_scripts.atomic import read_csv, read_torch, save_torch
+from workflow_scripts.atomic import read_torch, save_torch
 from workflow_scripts.finetuning import extract_features, needed_faces
 from workflow_scripts.networks import prefix_length, source_trunk
 from workflow_scripts.stage import run_stage, study_inputs
@@ -14,7 +14,7 @@ def main(snakemake):
     device, faces, roles, architecture = study_inputs(snakemake)
     trunk = source_trunk(read_torch(snakemake.input.model), architecture)
     length = prefix_length(snakemake.wildcards.depth, architecture)
-    wanted = needed_faces(roles, read_csv(snakemake.input.subsets))
+    wanted = needed_faces(roles)
     features = extract_features(trunk, length, faces.images, wanted, device)
     w = snakemake.wildcards
     log.info("%s seed %s up to %s: features %s", w.network, w.seed, w.depth, tuple(features["features"].shape))

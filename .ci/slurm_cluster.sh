@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# A throw-away single-node SLURM cluster on this machine, for the tests.
-#   tests/slurm/cluster.sh start   install (Debian 12, as root) and start munged, slurmctld, slurmd
-#   tests/slurm/cluster.sh stop    stop the daemons this script started, by their PIDs, and
-#                                  remove the config files it wrote
+# A throw-away single-node SLURM cluster on this machine, for CI (.ci/run) or by hand; the
+# tests never start one themselves: tests/test_slurm.py uses whatever SLURM answers.
+#   .ci/slurm_cluster.sh start   install (Debian 12, as root) and start munged, slurmctld, slurmd
+#   .ci/slurm_cluster.sh stop    stop the daemons this script started, by their PIDs, and
+#                                remove the config files it wrote
 # No systemd; no accounting database (so sacct fails: tell the plugin to use squeue).
 # The node advertises one dummy GPU (gres), so a GPU request can be scheduled, not run.
 set -euo pipefail
 
 STATE=${SLURM_TEST_STATE:-/tmp/slurm-test}
 HOST=$(hostname -s)
-MARK="# written by tests/slurm/cluster.sh"
+MARK="# written by .ci/slurm_cluster.sh"
 
 install_packages() {
     command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null && return
@@ -68,8 +69,8 @@ CONF
 }
 
 start() {
-    [ "$(id -u)" = 0 ] || { echo "cluster.sh: needs root" >&2; exit 2; }
-    [ -f /etc/debian_version ] || { echo "cluster.sh: needs Debian" >&2; exit 2; }
+    [ "$(id -u)" = 0 ] || { echo "slurm_cluster.sh: needs root" >&2; exit 2; }
+    [ -f /etc/debian_version ] || { echo "slurm_cluster.sh: needs Debian" >&2; exit 2; }
     mkdir -p "$STATE"
     stop  # whatever an earlier start left running
     install_packages
@@ -79,12 +80,12 @@ start() {
     slurmd -N "$HOST"
     for _ in $(seq 60); do
         if sinfo -h -o %T 2>/dev/null | grep -qx idle; then
-            echo "cluster.sh: node $HOST idle"
+            echo "slurm_cluster.sh: node $HOST idle"
             return
         fi
         sleep 1
     done
-    echo "cluster.sh: the node did not become idle; see $STATE/*.log" >&2
+    echo "slurm_cluster.sh: the node did not become idle; see $STATE/*.log" >&2
     sinfo >&2 || true
     exit 1
 }

@@ -27,10 +27,10 @@ NOT_RUN = {
     ".venv/bin/python bench/synthetic_calibration.py --signal glasses=0.7 pose=2 --sizes 200 1000": "trains classifiers for minutes",
     ".venv/bin/python -m workflow_scripts.publish workflow_scripts/config/mtfl_quick.yaml docs/mtfl_quick [--cores N] [--archive PATH]":
         "runs the whole MTFL study, then rewrites docs/; its options are in brackets",
-    ".venv/bin/python bench/gpu_lease.py pack-faces . build/faces.tar.xz --configfile workflow_scripts/config/mtfl_paper.yaml":
+    ".venv/bin/python bench/gpu_lease.py pack-faces . build/carry/faces.tar.xz --configfile workflow_scripts/config/mtfl_paper.yaml":
         "packs the faces the MTFL data stage prepared (tests/test_gpu_lease.py packs a tiny study's)",
     'python3 bench/gpu_lease.py lease --workdir . --configfile workflow_scripts/config/mtfl_paper.yaml --out "$OUT" --budget 450 '
-    '--grace 150 --carry build/faces.tar.xz.* build/state/state.tar.xz.* --config-value device=cuda -- --workflow-profile profiles/gpu':
+    '--grace 150 --carry build/carry/* --config-value device=cuda -- --workflow-profile profiles/gpu':
         "one lease of the paper-scale study on a GPU machine (tests/test_gpu_lease.py runs two of a tiny study)",
 }
 

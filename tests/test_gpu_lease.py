@@ -10,6 +10,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 import yaml
 
 from conftest import ROOT, _face_jpeg, landmarks_line, write_mtfl_folder, zip_folder
@@ -103,3 +104,24 @@ def test_faces_travel_and_the_study_resumes_across_leases_to_an_uninterrupted_ru
     assert second["pending_jobs"] == 0 and second["run"]["signals"] == []
     pd.testing.assert_frame_equal(metrics_of(second_work), metrics_of(whole))
     assert metrics_of(second_work)["config_hash"].nunique() == 1  # the archive's run and the leases' hash alike
+
+
+def test_a_lease_refuses_faces_prepared_under_other_data_settings(tmp_path):
+    """Where the archive is absent Snakemake cannot check prepare_faces' params: the lease does, before any job."""
+    config = yaml.safe_load(yaml.safe_dump(STUDY))
+    config["mtfl"] = {"path": "data/MTFL.zip"}
+    prepared = tmp_path / "prepared"
+    for name in gpu_lease.FACE_FILES:
+        (prepared / name).parent.mkdir(parents=True, exist_ok=True)
+        (prepared / name).write_text(name)
+    (prepared / "config.yaml").write_text(yaml.safe_dump({**config, "data": {**config["data"], "image_size": 32}}))
+    settings = gpu_lease.faces_settings(gpu_lease.study_config.load_config_file(prepared / "config.yaml"))
+    parts = gpu_lease.write_bundle(prepared, list(gpu_lease.FACE_FILES), tmp_path / "faces.tar.xz",
+                                   {"kind": "faces", "faces_settings": settings, "scripts": {}}, gpu_lease.FACES_FILTERS)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(SystemExit, match=r"faces.tar.xz.000: its faces were prepared under other data settings"):
+        gpu_lease.main(["lease", "--workdir", str(work), "--configfile", str(work / "config.yaml"), "--out",
+                        str(tmp_path / "out"), "--budget", "60", "--carry", *map(str, parts)])
+    assert not (work / "results" / "metrics.csv").exists() and not (tmp_path / "out" / "lease.json").exists()

@@ -31,6 +31,11 @@ NOT_RUN = {
     "make report": "builds the report of a finished study: tests/test_workflow.py builds the tiny study's with its command",
     ".venv/bin/python -m workflow_scripts.publish workflow_scripts/config/mtfl_quick.yaml docs/mtfl_quick [--cores N] [--archive PATH]":
         "runs the whole MTFL study, then rewrites docs/; its options are in brackets",
+    ".venv/bin/python bench/gpu_lease.py pack-faces . build/carry/faces.tar.xz --configfile workflow_scripts/config/mtfl_paper.yaml":
+        "packs the faces the MTFL data stage prepared (tests/test_gpu_lease.py packs a tiny study's)",
+    'python3 bench/gpu_lease.py lease --workdir . --configfile workflow_scripts/config/mtfl_paper.yaml --out "$OUT" --budget 450 '
+    '--grace 150 --carry build/carry/* --config-value device=cuda -- --workflow-profile profiles/gpu':
+        "one lease of the paper-scale study on a GPU machine (tests/test_gpu_lease.py runs two of a tiny study)",
 }
 
 

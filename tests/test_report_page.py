@@ -44,6 +44,26 @@ function box(element) {{
   const r = element.getBoundingClientRect();
   return {{top: r.top, bottom: r.bottom, left: r.left, right: r.right, text: element.textContent.trim()}};
 }}
+function sideways(element) {{
+  return {{box: box(element), scroll_width: element.scrollWidth, client_width: element.clientWidth}};
+}}
+// the claim table and the box a reader scrolls it in: its nearest ancestor (or itself) that
+// scrolls sideways; "own" where that box holds the table and not the page around it
+function claimTable(page, verdict) {{
+  const table = verdict.parentElement.querySelector("table");
+  if (!table) return null;
+  let scroller = table;
+  while (scroller && !["auto", "scroll"].includes(page.defaultView.getComputedStyle(scroller).overflowX)) {{
+    scroller = scroller.parentElement;
+  }}
+  const wider = [];  // anything around the table's box that is wider than itself: the page scrolls sideways
+  for (let e = (scroller || table).parentElement; e; e = e.parentElement) {{
+    if (e.scrollWidth > e.clientWidth + 1) wider.push(e.tagName + "." + e.className);
+  }}
+  return {{table: sideways(table), scroller: scroller && sideways(scroller),
+          own: Boolean(scroller) && !scroller.contains(verdict), wider: wider,
+          window_width: page.documentElement.clientWidth}};
+}}
 const timer = setInterval(function () {{
   const page = document.getElementById("report").contentDocument;
   const title = page && page.querySelector("h1.title");
@@ -51,7 +71,7 @@ const timer = setInterval(function () {{
   if (!title || !verdict) return;
   clearInterval(timer);
   document.getElementById("probe").textContent = JSON.stringify(
-    {{title: box(title), verdict: box(verdict)}});
+    {{title: box(title), verdict: box(verdict), claim_table: claimTable(page, verdict)}});
 }}, 100);
 </script>
 </body></html>
@@ -121,6 +141,7 @@ def test_the_title_and_the_verdict_open_the_report(report_folder, server, tmp_pa
     width, height = WINDOWS[window]
     seen = positions(report_folder, server, tmp_path, width, height)
     print(window, json.dumps(seen))  # pytest -s shows where each landed
+    seen.pop("claim_table")
     title, verdict = seen["title"], seen["verdict"]
     assert title["text"] == "The CAE transfer-learning study: its answer"
     assert verdict["text"].startswith("On MTFL at N = 50 the claim holds for no task. ")
@@ -129,3 +150,22 @@ def test_the_title_and_the_verdict_open_the_report(report_folder, server, tmp_pa
         assert 0 <= box["left"] and box["right"] <= width, f"{window}: the {name} is outside the window: {box}"
     assert title["top"] < 0.15 * height, f"{window}: the title is not at the top: {title}"
     assert verdict["top"] < title["bottom"] + 0.2 * height, f"{window}: the verdict does not follow the title: {verdict}"
+
+
+@pytest.mark.parametrize("window", sorted(WINDOWS))
+def test_the_claim_table_is_shown_whole(report_folder, server, tmp_path, window):
+    """The paper's claims beside this run, a five-column table, fit the window or scroll
+    sideways in a box of their own that fits it; the page itself never scrolls sideways
+    (a reader on a phone would see the table cut off at the window's right edge)."""
+    width, height = WINDOWS[window]
+    seen = positions(report_folder, server, tmp_path, width, height)["claim_table"]
+    print(window, json.dumps(seen))
+    assert seen, f"{window}: the report's front page has no table after the verdict"
+    table, scroller, inside = seen["table"], seen["scroller"], seen["window_width"]
+    assert inside <= width and not seen["wider"], f"{window}: the page is wider than the window: {seen['wider']}"
+    if 0 <= table["box"]["left"] and table["box"]["right"] <= inside:
+        return  # the table fits
+    assert seen["own"], f"{window}: the table runs past the window's right edge ({table['box']['right']:.0f} > " \
+                        f"{inside} px) and has no box of its own to scroll it in"
+    assert 0 <= scroller["box"]["left"] and scroller["box"]["right"] <= inside, f"{window}: the table's box: {scroller}"
+    assert scroller["scroll_width"] >= table["scroll_width"], f"{window}: part of the table cannot be scrolled to"

@@ -2,12 +2,14 @@
 
 import copy
 import re
+import runpy
 import subprocess
 import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -211,12 +213,19 @@ def test_bad_config_fails_before_any_job_with_one_line_naming_the_key(tmp_path, 
     assert not (tmp_path / "results").exists()
 
 
-def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    """The tiny study, run once for the tests that read what it made: (folder, run, seconds)."""
+    folder = tmp_path_factory.mktemp("tiny_study")
+    started = time.perf_counter()
+    run = snakemake(folder, TINY, "--cores", "2")
+    return folder, run, time.perf_counter() - started
+
+
+def test_tiny_study_end_to_end_and_reruns_only_what_changed(tiny_study):
     """The tiny study with per-seed pretraining, early stopping on 20 % of the N labels and
     the plain objective, from data to report; then dry runs that show what a change reruns."""
-    started = time.perf_counter()
-    run = snakemake(tmp_path, TINY, "--cores", "2")
-    elapsed = time.perf_counter() - started
+    tmp_path, run, elapsed = tiny_study
     results = tmp_path / "results"
     metrics = pd.read_csv(results / "metrics.csv")
     # per task: none, cae and cae_tuned at 2 depths, cnn and cnn_tuned from 1 source at 2 depths, random at 2 depths
@@ -344,6 +353,57 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tmp_path):
     assert failed.returncode != 0 and len(lines) == 1, failed.stderr[-3000:]
     assert lines[0].startswith(f"rule score_int8 failed: {prefix.relative_to(tmp_path)}: cannot be read (")
     print(f"tiny end-to-end study: {elapsed:.0f} s")
+
+
+def test_the_tiny_studys_figures_pass_the_figure_checks(tiny_study, tmp_path, monkeypatch):
+    """The rule plot_figures' own script, run again on the tiny study's tables, draws the
+    figures the study saved (pixel for pixel); each passes test_plots' checks: no text runs
+    into another, intervals inside [0, 1], a tick at every N, no negative zero."""
+    import matplotlib.image
+    from snakemake.iocontainers import Namedlist
+
+    from test_plots import check_figure, interval_bands
+    from workflow_scripts import plots, study_config, study_grid
+
+    folder = tiny_study[0]
+    results = folder / "results"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(TINY))
+    config = study_config.load_config_file(tmp_path / "config.yaml")
+    networks, seeds = study_grid.source_networks(config), study_grid.pretrain_seeds(config)
+    figures = {"claim": "claim_comparison", "balanced_accuracy": "balanced_accuracy_vs_labels",
+               "accuracy": "accuracy_vs_labels", "gains": "gain_heatmaps", "energy": "inference_energy",
+               "tradeoff": "accuracy_energy_tradeoff", "curves": "pretraining_curves"}
+    outputs = {}
+    for key, name in figures.items():
+        outputs.update({key: str(tmp_path / f"{name}.png"), f"{key}_vector": str(tmp_path / f"{name}.pdf")})
+    inputs = {name: str(results / "analysis" / f"{name}.csv") for name in ("summary", "gains", "tradeoff")}
+    job = SimpleNamespace(
+        input=Namedlist(fromdict={**inputs, "inference": str(results / "energy" / "inference.csv")}),
+        output=Namedlist(fromdict=outputs), log=[str(tmp_path / "plot_figures.log")], threads=1, rule="plot_figures",
+        params=SimpleNamespace(claim=study_grid.claim(config), curve_labels=[(n, s) for n in networks for s in seeds]))
+    job.input.curves = [str(results / "pretrain" / n / f"seed{s}" / "curve.csv") for n in networks for s in seeds]
+    drawn, failed, save, close = {}, [], plots.save_figure_pair, plots.plt.close
+
+    def save_then_check(figure, png_path, vector_path):
+        name = Path(png_path).name
+        save(figure, png_path, vector_path)  # as the rule saves it (closing it is left for later)
+        try:  # every figure: the stage would turn the first failure into an exit
+            check_figure(figure, TINY["finetune"]["train_sizes"])
+        except AssertionError as error:
+            failed.append(f"{name}: {error}")
+        drawn[name] = len(interval_bands(figure))
+        close(figure)
+
+    monkeypatch.setattr(plots, "save_figure_pair", save_then_check)
+    monkeypatch.setattr(plots.plt, "close", lambda figure: None)  # a closed figure has no renderer to check
+    runpy.run_path(str(ROOT / "workflow_scripts" / "stages" / "plot_figures.py"), init_globals={"snakemake": job})
+    assert not failed, "\n".join(failed)
+    assert sorted(drawn) == sorted(f"{name}.png" for name in figures.values())
+    # the intervals were there to check: two seeds, a band per line
+    assert drawn["claim_comparison.png"] == 2 * 2 and drawn["balanced_accuracy_vs_labels.png"] >= 2 * 3
+    for name in drawn:
+        again, saved = matplotlib.image.imread(tmp_path / name), matplotlib.image.imread(results / "figures" / name)
+        assert again.shape == saved.shape and (again == saved).all(), f"{name} is not the figure the study saved"
 
 
 def test_a_config_file_on_the_command_line_is_the_whole_config(tmp_path):

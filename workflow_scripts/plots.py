@@ -2,7 +2,9 @@
 
 Every figure names tasks in words, labels its axes with units, gives each scenario the
 same colour-blind-safe colour (``SCENARIO_COLORS``) throughout, and keeps its legends
-outside the axes, where they cover no data."""
+outside the axes, where they cover no data; no text runs into another, a test metric's
+interval stays inside [0, 1], an axis of N has a tick at every N of the grid, and no number
+reads as a negative zero (tests/test_plots.py checks each, on the tiny study's figures too)."""
 
 import matplotlib
 
@@ -10,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import LogFormatter  # noqa: E402
+from matplotlib.transforms import ScaledTranslation  # noqa: E402
 
 from . import paper, scenarios  # noqa: E402
 from .analysis import figure_settings  # noqa: E402
@@ -74,6 +78,40 @@ def save_figure_pair(figure, png_path, vector_path):
     save_figure(figure, png_path)
 
 
+def number_text(value, digits=1) -> str:
+    """``value`` to ``digits`` decimals, never a negative zero ("-0.0" is "0.0"); "" for NaN."""
+    if value != value:
+        return ""
+    text = f"{value:.{digits}f}"
+    return text.removeprefix("-") if float(text) == 0 else text
+
+
+def metric_band(ax, group, color, **style):
+    """The 95 % interval of a test metric, clipped to [0, 1], the metric's range: the
+    t-interval over few units can reach past it, and clipping keeps its coverage (the true
+    mean lies inside [0, 1], so it lies inside the clipped interval exactly when inside
+    the t-interval), where a logit or bootstrap interval would change it."""
+    ax.fill_between(group["n_train"], group["ci_low"].clip(0, 1), group["ci_high"].clip(0, 1), color=color, alpha=0.2,
+                    linewidth=0, **style)
+
+
+def label_every_n(ax, sizes):
+    """A log axis of labelled samples N with a tick, labelled in plain digits, at every N of the grid."""
+    ax.set_xscale("log")
+    sizes = sorted(int(n) for n in sizes)
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("labelled training samples N (log scale)")
+
+
+class PlainLogFormatter(LogFormatter):
+    """Labels of a log axis as plain numbers (0.8, 30, 200, not 8e-01 or 3x10^1), on the
+    ticks matplotlib's LogFormatter chooses to label."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return f"{x:g}"
+
+
 def figure_legend(figure, ax, columns=4):
     """One legend for the whole figure, under its axes (bbox_inches='tight' keeps it)."""
     handles, labels = ax.get_legend_handles_labels()
@@ -104,21 +142,16 @@ def claim_comparison(summary, claim, png_path, vector_path):
                 continue
             color = SCENARIO_COLORS[scenario]
             ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=labels[scenario])
-            ax.fill_between(group["n_train"], group["ci_low"], group["ci_high"], color=color, alpha=0.2, linewidth=0,
-                            label=f"{labels[scenario]}: 95 % CI")
+            metric_band(ax, group, color, label=f"{labels[scenario]}: 95 % CI")
         ax.axvline(claim["n_train"], color="black", linestyle=":", linewidth=1, label=f"the claim's N = {claim['n_train']}")
         if metric == "balanced_accuracy":
             ax.axhline(1 / claim["classes"][task], color="grey", linestyle="--", linewidth=1, label="chance (1/k, k classes)")
-        ax.set_xscale("log")
-        sizes = sorted(set(data["n_train"]))
-        ax.set_xticks(sizes, [str(n) for n in sizes])
-        ax.minorticks_off()
+        label_every_n(ax, set(data["n_train"]))
         ax.set_title(titles[task], fontsize=10)
-        ax.set_xlabel("labelled training samples N (log scale)")
         ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
         ax.grid(alpha=0.3)
     figure.suptitle(f"The pre-declared comparison: CAE up to {depth} (frozen) against no transfer\n"
-                    f"test {METRIC_LABELS[metric]}, mean and 95 % CI over seeds", fontsize=11)
+                    f"test {METRIC_LABELS[metric]}, mean and 95 % CI over seeds (clipped to [0, 1])", fontsize=11)
     figure.tight_layout()
     figure_legend(figure, axes[0][0], columns=5 if len(tasks) > 2 else 2)
     save_figure_pair(figure, png_path, vector_path)
@@ -139,16 +172,17 @@ def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth, *, t
             setting = "" if not scenarios.transfers(scenario) else f" ({scenarios.source_label(scenario, source)}, {depth})"
             color = SCENARIO_COLORS[scenario]
             ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=SCENARIO_LABELS[scenario] + setting)
-            ax.fill_between(group["n_train"], group["ci_low"], group["ci_high"], color=color, alpha=0.2, linewidth=0)
-        ax.set_xscale("log")
+            metric_band(ax, group, color)
+        label_every_n(ax, set(data["n_train"]))
         ax.set_title(titles[task])
-        ax.set_xlabel("labelled training samples N (log scale)")
         ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
         ax.grid(alpha=0.3)
-        # below the axes: each panel names its own chosen settings, and covers no line
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
-    figure.suptitle(f"Test {METRIC_LABELS[metric]} against labelled samples (mean and 95 % CI over seeds; "
-                    "settings chosen by early-stopping score)", fontsize=11)
+        # below the axes, a fixed 0.6 inch under them (past the tick labels and the axis label, whatever
+        # the axes' height): each panel names its own chosen settings, and covers no line
+        under_labels = ax.transAxes + ScaledTranslation(0, -0.6, figure.dpi_scale_trans)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=under_labels, frameon=False)
+    figure.suptitle(f"Test {METRIC_LABELS[metric]} against labelled samples (mean and 95 % CI over seeds, clipped to "
+                    "[0, 1]; settings chosen by early-stopping score)", fontsize=11)
     save_figure_pair(figure, png_path, vector_path)
 
 
@@ -167,7 +201,7 @@ def gain_heatmaps(gains, png_path, vector_path, metric="balanced_accuracy", *, t
             cells = data[(data["task"] == task) & (data["scenario"] == scenario)]
             table = cells.groupby(["depth", "n_train"])["gain"].mean().unstack("n_train").sort_index(key=lambda d: d.map(layers_covered))
             sns.heatmap(table * 100, ax=ax, cmap="vlag_r", vmin=-limit * 100, vmax=limit * 100, center=0,
-                        annot=True, fmt=".1f", cbar=col == len(tasks) - 1,
+                        annot=(table * 100).map(number_text), fmt="", cbar=col == len(tasks) - 1,
                         cbar_kws={"label": "gain, percentage points"} if col == len(tasks) - 1 else None)
             ax.set_title(f"{titles[task]}: {SCENARIO_LABELS[scenario]}", fontsize=9)
             ax.set_xlabel("labelled samples N")
@@ -222,7 +256,8 @@ def energy_bars(inference, png_path, vector_path, quoted=paper.ENERGY_REDUCTION)
                    label=f"the paper's {quoted:.2f}x")
         ax.set_title(name, fontsize=10)
         ax.set_ylabel(f"energy of one {inference_words} ({unit})")
-        ax.tick_params(axis="x", rotation=30)
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")  # each ends under its bar
+        ax.margins(y=0.08)  # room above the tallest bar for its reduction
         ax.legend(fontsize=7, title="memory level and marks", title_fontsize=7, loc="upper left",
                   bbox_to_anchor=(1.01, 1.0), frameon=False)
     figure.suptitle(f"Energy of one {inference_words} by transfer depth (ZigZag), reduction against no transfer on "
@@ -272,14 +307,17 @@ def tradeoff_scatter(points, png_path, vector_path, hardware, metric="balanced_a
                 ax.step(front["energy_pj"] / scale, front[int8], where="post", color="black", linewidth=1,
                         linestyle="--", label="Pareto front, int8")
             ax.set_xscale("log")
+            ax.tick_params(axis="x", which="both", labelsize=8)
+            ax.xaxis.set_major_formatter(PlainLogFormatter())
+            ax.xaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
             ax.set_title(f"{titles[task]}, N = {n_train}", fontsize=9)
-            ax.set_xlabel(f"energy of one inference, every task, on {name} ({unit})")
+            ax.set_xlabel(f"energy per inference ({unit})")
             ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
             ax.grid(alpha=0.3)
     figure_legend(figure, axes[0][0])
     precision = "; float32 hollow, int8 filled" if with_int8 else ""
-    figure.suptitle("Descriptive: accuracy against energy, every scenario, source and depth (mean over seeds"
-                    f"{precision})", fontsize=11)
+    figure.suptitle(f"Descriptive: accuracy against the energy of one inference answering every task, on {name}\n"
+                    f"every scenario, source and depth (mean over seeds{precision})", fontsize=11)
     figure.tight_layout()
     save_figure_pair(figure, png_path, vector_path)
 

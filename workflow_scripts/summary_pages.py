@@ -555,6 +555,8 @@ TOP_OF_PAGE_STYLE = """\
    div.h-screen.items-center.justify-center { align-items: flex-start; justify-content: flex-start; }
    div.grow.flex.gap-3.p-3.items-start { flex-wrap: wrap; min-width: 0; }
    div.grow.flex.gap-3.p-3.items-start > div { min-width: 0; max-width: 100%; }
+   div.document table.docutils { display: block; max-width: 100%; overflow-x: auto; }
+   div.document table.docutils :is(td, th) { min-width: 8em; }
    @media (max-width: 640px) {
      div.flex.flex-row.w-screen.h-screen { flex-direction: column-reverse; justify-content: flex-end; width: 100%; height: auto; }
      div.flex.flex-row.w-screen.h-screen > nav { width: 100%; height: auto; }

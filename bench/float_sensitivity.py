@@ -58,8 +58,9 @@ def float_noise(a: pd.Series, b: pd.Series) -> float:
 def report(task: str, runs: dict) -> str:
     key = ["n_train", "seed"]
     (on_metrics, on_checkpoints), (off_metrics, off_checkpoints) = runs["onednn"], runs["without"]
-    table = on_metrics.set_index(key)[["balanced_accuracy", "best_epoch"]].add_suffix("_onednn").join(
-        off_metrics.set_index(key)[["balanced_accuracy", "best_epoch"]].add_suffix("_without"))
+    columns = ["balanced_accuracy", "best_epoch", "train_seconds"]
+    table = on_metrics.set_index(key)[columns].add_suffix("_onednn").join(
+        off_metrics.set_index(key)[columns].add_suffix("_without"), how="inner")  # the members run both ways
     moved = table["best_epoch_onednn"] != table["best_epoch_without"]
     lines = [f"{task} / none, {len(table)} members", table.to_string(float_format="%.4f"),
              f"chosen count moved for {moved.sum()} of {len(table)} members; "
@@ -70,10 +71,12 @@ def report(task: str, runs: dict) -> str:
              f"mean test balanced accuracy at the chosen count: {100 * table['balanced_accuracy_onednn'].mean():.2f} "
              f"(oneDNN on), {100 * table['balanced_accuracy_without'].mean():.2f} (off); "
              f"chosen count: median {table['best_epoch_onednn'].median():g}, "
-             f"range {table['best_epoch_onednn'].min()}-{table['best_epoch_onednn'].max()} (on)"]
+             f"range {table['best_epoch_onednn'].min()}-{table['best_epoch_onednn'].max()} (on); "
+             f"training {table['train_seconds_onednn'].mean():.1f} s a member (on), "
+             f"{table['train_seconds_without'].mean():.1f} s (off)"]
     if len(on_checkpoints):
         fixed = on_checkpoints.set_index([*key, "epochs"])["balanced_accuracy"].rename("on").to_frame().join(
-            off_checkpoints.set_index([*key, "epochs"])["balanced_accuracy"].rename("off"))
+            off_checkpoints.set_index([*key, "epochs"])["balanced_accuracy"].rename("off"), how="inner")
         for epochs, scores in fixed.groupby(level="epochs"):
             lines.append(f"fixed budget of {epochs} epochs: sigma_f = {float_noise(scores['on'], scores['off']):.2f} points, "
                          f"mean test balanced accuracy {100 * scores['on'].mean():.2f} (on), {100 * scores['off'].mean():.2f} (off)")

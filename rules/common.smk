@@ -74,9 +74,10 @@ def refuse_unusable_device():
 
 
 def face_settings():
-    """The keys of data that shape the faces (data.dataset, data.image_size): the split's
-    keys rerun split_roles, not prepare_faces."""
-    return {key: config["data"][key] for key in ("dataset", "image_size")}
+    """The keys of data that shape the faces (the dataset entry's data_keys: data.dataset,
+    data.image_size, and for a folder without a split column data.split_seed): the split's
+    other keys rerun split_roles, not prepare_faces."""
+    return {key: config["data"][key] for key in datasets.DATASETS[config["data"]["dataset"]].data_keys}
 
 
 def dataset_settings():

@@ -28,6 +28,7 @@ NOT_RUN = {
     ".venv/bin/python bench/synthetic_calibration.py --signal glasses=0.7 pose=2 --sizes 200 1000": "trains classifiers for minutes",
     "sudo .ci/slurm_cluster.sh start && .venv/bin/pytest tests/test_slurm.py; sudo .ci/slurm_cluster.sh stop":
         "installs and starts a SLURM cluster as root, what CI's .ci/run does; make test changes nothing on the machine",
+    "make run CONFIG=my_faces.yaml": "runs a study on the reader's own folder of images (tests/test_folder_dataset.py runs one)",
     "make report": "builds the report of a finished study: tests/test_workflow.py builds the tiny study's with its command",
     ".venv/bin/python -m workflow_scripts.publish workflow_scripts/config/mtfl_quick.yaml docs/mtfl_quick [--cores N] [--archive PATH]":
         "runs the whole MTFL study, then rewrites docs/; its options are in brackets",

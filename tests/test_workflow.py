@@ -369,7 +369,7 @@ def test_the_tiny_studys_figures_pass_the_figure_checks(tiny_study, tmp_path, mo
     results = folder / "results"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(TINY))
     config = study_config.load_config_file(tmp_path / "config.yaml")
-    networks, seeds = study_grid.source_networks(config), study_grid.pretrain_seeds(config)
+    networks, seeds = study_grid.trained_source_networks(config), study_grid.pretrain_seeds(config)  # those with curves
     figures = {"claim": "claim_comparison", "balanced_accuracy": "balanced_accuracy_vs_labels",
                "accuracy": "accuracy_vs_labels", "gains": "gain_heatmaps", "energy": "inference_energy",
                "tradeoff": "accuracy_energy_tradeoff", "curves": "pretraining_curves"}

@@ -51,6 +51,7 @@ class Dataset:
     pool_size: Callable[[dict], int | None]  # config -> faces of the training pool, where the config tells
     reader: str  # "module:function" preparing the face set (imported by prepare_faces only)
     location_keys: tuple[str, ...] = ()  # keys of its section naming where the input lives, not what it is
+    data_keys: tuple[str, ...] = ("dataset", "image_size")  # keys of data its reader reads (prepare_faces' params)
 
 
 def _synthetic_pool(config: dict) -> int:
@@ -99,7 +100,8 @@ DATASETS: dict[str, Dataset] = {
         Dataset("folder", "your own images", classes=lambda config: folder_labels(config)[1],
                 settings=lambda config: {key: value for key, value in config["folder"].items() if key != "path"},
                 inputs=_folder_inputs, pool_size=_folder_pool,
-                reader="workflow_scripts.folder_faces:prepare_folder"),
+                reader="workflow_scripts.folder_faces:prepare_folder",
+                data_keys=("dataset", "image_size", "split_seed")),  # split_seed draws the test rows without a split column
     )
 }
 

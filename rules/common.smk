@@ -203,11 +203,12 @@ def analysis_inputs(wildcards):
 
 def protocol_settings():
     """The keys of finetune that say how a classifier learns and stops, less those its epoch
-    choice does not read (folds outside cross_validated, stop_fraction_of_n outside
-    from_labels), so that changing one of those reruns no block."""
+    choice does not read (folds and cv_criterion outside cross_validated, stop_fraction_of_n
+    outside from_labels), so that changing one of those reruns no block."""
     settings = {key: FINETUNE[key] for key in Protocol.config_keys()}
     if settings["epoch_choice"] != "cross_validated":
         del settings["folds"]
+        settings.pop("cv_criterion", None)
     if settings["epoch_choice"] != "from_labels":
         del settings["stop_fraction_of_n"]
     return settings

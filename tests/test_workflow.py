@@ -334,13 +334,15 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tiny_study):
     # how many: a new seed (pretrain.per_seed) adds its own pretraining and features, nothing else upstream;
     # a fine-tuning setting retrains every block (the endpoint's too), the CAE's settings the CAEs' chains only
     seeds = plans["finetune.seeds"]
-    assert seeds["pretrain_cae"] == 1 and seeds["pretrain_cnn"] == 2 and seeds["extract_features"] == 3 * 2
-    assert seeds["quantize_prefixes"] == 3 and seeds["finetune"] == 18
+    assert seeds["pretrain_cae"] == 1 and seeds["pretrain_cnn"] == 2 and seeds["init_random"] == 1
+    assert seeds["extract_features"] == 4 * 2 and seeds["quantize_prefixes"] == 4 and seeds["finetune"] == 22
     training = plans["finetune.training.*"]
-    assert training["finetune"] == 18 and training["score_int8"] == 18 and training["paper_endpoint"] == 4
+    assert training["finetune"] == 22 and training["score_int8"] == 22 and training["paper_endpoint"] == 4
     cae = plans["pretrain.cae.*"]
-    assert cae["pretrain_cae"] == 2 and cae["extract_features"] == 2 * 2 and cae["finetune"] == 2 * 4
-    assert cae["quantize_prefixes"] == 2 and cae["score_int8"] == 2 * 4 and cae["paper_endpoint"] == 2
+    # the CAEs and what hangs on them, the random trunks scaled to them included (two seeds, two tasks, two depths)
+    assert cae["pretrain_cae"] == 2 and cae["init_random"] == 2 and cae["extract_features"] == 2 * 2 * 2
+    assert cae["finetune"] == 2 * 4 + 2 * 2 and cae["quantize_prefixes"] == 2 * 2 and cae["score_int8"] == 2 * 4 + 2 * 2
+    assert cae["paper_endpoint"] == 2
     assert plans["analysis.claim.depth analysis.claim.n_train"]["paper_endpoint"] == 2  # the endpoint's cae blocks
     assert plans["network.*"]["estimate_layer_energy"] == 2
 

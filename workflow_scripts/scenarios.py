@@ -64,7 +64,7 @@ SCENARIO_TABLE = (
     Scenario("none", trunk=None, frozen=False, label="no transfer", color=7),
     Scenario("cae", trunk="cae", frozen=True, label="CAE, frozen", color=0),
     Scenario("cnn", trunk="cnn", frozen=True, label="other-task CNN, frozen", color=1),
-    Scenario("random", trunk="random", frozen=True, label="random trunk (pool-scaled), frozen", color=3),
+    Scenario("random", trunk="random", frozen=True, label="random trunk, frozen", color=3),
     Scenario("cae_tuned", trunk="cae", frozen=False, label="CAE, fine-tuned", color=2, tunes="cae"),
     Scenario("cnn_tuned", trunk="cnn", frozen=False, label="other-task CNN, fine-tuned", color=4, tunes="cnn"),
 )

@@ -1,5 +1,6 @@
 """Shared fixtures. Every fixture is generated here; nothing is copied from a data set."""
 
+import fcntl
 import os
 import shutil
 import warnings
@@ -111,3 +112,24 @@ def project_copy(tmp_path):
     work.mkdir()
     yield work
     shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def small_study_run(tmp_path_factory):
+    """The folder of SMALL_STUDY (tests/test_workflow.py) run once, locally, for the tests that
+    run it another way and compare. Under pytest-xdist the workers share one run: the first
+    to ask runs it while the others wait on a lock; a failed run is tried again by the next."""
+    from test_workflow import SMALL_STUDY, snakemake
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder above every worker's own
+    folder, done = shared / "small_study", shared / "small_study.done"
+    with open(shared / "small_study.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            snakemake(folder, SMALL_STUDY, "--cores", "2")
+            done.touch()
+    return folder

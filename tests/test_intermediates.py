@@ -22,7 +22,7 @@ from workflow_scripts.splits import SUBSET_COLUMNS, subset_faces
 TASKS = tuple(MTFL_CLASSES)  # the synthetic set's tasks
 
 CROSS_VALIDATED = copy.deepcopy(TINY)
-CROSS_VALIDATED["finetune"].update(tasks=["smile"], scenarios=["none", "cae"], tune_transferred=False,
+CROSS_VALIDATED["finetune"].update(tasks=["smile"], scenarios=["none", "cae"], tune_transferred=True,
                                    depths=["conv2+fc1"], epoch_choice="cross_validated", folds=2)
 CROSS_VALIDATED["analysis"] = {"checkpoints": [1, 2, 50]}  # 50 lies beyond max_epochs (3): not scored
 TABLES = ["results/metrics.csv", "results/checkpoints.csv", "results/pretrain/sources.csv"]
@@ -37,7 +37,9 @@ def test_a_cross_validated_study_writes_subsets_per_task_checkpoint_scores_and_h
     assert list(smile_40[:20]) == list(smile_20)
 
     metrics = pd.read_csv(results / "metrics.csv")
-    assert len(metrics) == 2 * 2 * 2 and (metrics["folds"] == 2).all()  # 2 blocks x 2 sizes x 2 seeds
+    assert len(metrics) == 3 * 2 * 2 and (metrics["folds"] == 2).all()  # 3 blocks x 2 sizes x 2 seeds
+    # the CAE's layers frozen, and fine-tuned from the CAE's weights (tune_transferred)
+    assert sorted(set(metrics["scenario"])) == ["cae", "cae_tuned", "none"]
     assert (metrics["n_fit"] == metrics["n_train"]).all() and (metrics["best_epoch"] <= metrics["epochs_run"]).all()
     # the refit trains on to the last checkpoint up to max_epochs (2), whatever count its folds chose
     assert (metrics["epochs_run"] >= 2).all()
@@ -64,7 +66,7 @@ def test_a_cross_validated_study_writes_subsets_per_task_checkpoint_scores_and_h
 
     assert rerun_plan(lambda c: None) == {}
     # the checkpoints rerun the fine-tuning, nothing upstream
-    assert rerun_plan(lambda c: c["analysis"].update(checkpoints=[3])) == {"finetune": 2, "collect_metrics": 1}
+    assert rerun_plan(lambda c: c["analysis"].update(checkpoints=[3])) == {"finetune": 3, "collect_metrics": 1}
 
     # under from_labels nobody is scored at checkpoints: the table has its columns, no rows
     from_labels = copy.deepcopy(CROSS_VALIDATED)

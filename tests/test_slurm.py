@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from test_workflow import TINY, snakemake
+from test_workflow import SMALL_STUDY as STUDY  # one task, none and cae at two depths, one accelerator
+from test_workflow import snakemake
 
 # without slurmdbd, sacct fails: status comes from squeue (jobs stay visible MinJobAge = 600 s)
 SLURM_ARGS = [
@@ -25,10 +26,6 @@ SLURM_ARGS = [
     # a group asks for its members' summed cores: the test node has 2
     "--group-components", "features=2", "int8_prefixes=2", "int8=2",
 ]
-STUDY = yaml.safe_load(yaml.safe_dump(TINY))
-STUDY["finetune"].update(scenarios=["none", "cae", "cnn"], tune_transferred=False, depths=["conv2+fc1"])
-STUDY["pretrain"].update(per_seed=False)  # one source network each: fewer jobs for the scheduler test
-STUDY["energy"] = {"hardware": {"eyeriss_like": {"hardware": "zigzag:hardware/eyeriss_like.yaml", "mapping": "zigzag:mapping/default.yaml"}}}
 
 def slurm_missing() -> str | None:
     """Why no SLURM scheduler can take jobs here (None when one answers with an idle or mixed node)."""
@@ -59,11 +56,9 @@ def comparable(path):
     return table.drop(columns=[c for c in ("train_seconds",) if c in table])
 
 
-def test_study_on_slurm_matches_a_local_run(cluster, tmp_path):
-    local, remote = tmp_path / "local", tmp_path / "slurm"
-    local.mkdir()
+def test_study_on_slurm_matches_a_local_run(cluster, small_study_run, tmp_path):
+    local, remote = small_study_run, tmp_path / "slurm"  # the local run: conftest.py's, of STUDY
     remote.mkdir()
-    snakemake(local, STUDY, "--cores", "2")
     result = snakemake(remote, STUDY, *SLURM_ARGS)
 
     # the jobs really went through SLURM: each left a log named by its SLURM job id, and
@@ -82,10 +77,10 @@ def test_study_on_slurm_matches_a_local_run(cluster, tmp_path):
             members = re.findall(r"^localrule (\w+):", log.read_text(), flags=re.MULTILINE)
             rules.update(members)
             grouped.setdefault(name.split("_")[0], []).append(len(members))
-    assert {"prepare_faces", "pretrain_cae", "pretrain_cnn", "extract_features", "finetune", "estimate_layer_energy"} <= rules
+    assert {"prepare_faces", "pretrain_cae", "extract_features", "finetune", "score_int8", "estimate_layer_energy"} <= rules
     assert not rules & {"collect_metrics", "analyse_results", "plot_figures"}  # localrules stay local
-    # the three feature extractions (three networks, one depth) went in groups of up to two
-    assert sum(grouped["features"]) == 3 and max(grouped["features"]) == 2, grouped
+    # the two feature extractions (the CAE's, at two depths) went in one group of two
+    assert grouped["features"] == [2], grouped
 
     # and the same config gives the same result files
     for name in ("metrics.csv", "data/subsets.csv", "data/roles.csv", "data/label_balance.csv",

@@ -7,7 +7,7 @@ reads a finished run's ``metrics.csv`` (e.g. ``docs/mtfl_quick/metrics.csv``) an
 config, takes the pre-declared family's paired gains at the claim's setting (the CAE
 against each baseline of ``analysis.claim.against`` that the run has), estimates their
 variance components per task (the pretraining seed, the test's unit, against the
-within-unit spread: a one-way random-effects ANOVA, ``workflow_scripts.study_power``), and
+within-unit spread: a one-way random-effects ANOVA, ``workflow_scripts.report.power``), and
 prints the cheapest nested design (units x fine-tuning seeds per unit) whose 95 % interval
 has a half-width of at most ``--target`` points for every task and comparison with
 ``--assurance`` probability, planned on the components' 80 % upper confidence limits, with
@@ -29,10 +29,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from workflow_scripts import analysis, scenarios, study_power
 from workflow_scripts.atomic import read_csv
-from workflow_scripts.study_config import load_config_file
-from workflow_scripts.study_grid import claim as claim_of
+from workflow_scripts.report import analysis, power as study_power
+from workflow_scripts.study import scenarios
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.grid import claim as claim_of
 
 UPPER = 0.8  # the one-sided confidence of the planning values
 

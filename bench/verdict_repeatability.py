@@ -24,12 +24,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from workflow_scripts import analysis, scenarios
 from workflow_scripts.atomic import read_csv, read_torch, write_csv
-from workflow_scripts.faces import load_face_set
-from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
-from workflow_scripts.study_config import load_config_file
-from workflow_scripts.study_grid import claim as claim_of, distinct_pretrain_seeds, pretrain_seed_of
+from workflow_scripts.data.faces import load_face_set
+from workflow_scripts.finetune.blocks import Block, FinetuneDesign, LabelledFaces, run_block
+from workflow_scripts.report import analysis
+from workflow_scripts.study import scenarios
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.grid import claim as claim_of, distinct_pretrain_seeds, pretrain_seed_of
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARED = ["gain", "ci_low", "ci_high", "p_holm", "verdict"]

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from workflow_scripts.analysis import (
+from workflow_scripts.report.analysis import (
     COST_COLUMNS, PRECISION_COLUMNS, chance_levels, checkpoint_changes, checkpoint_claim, choose_by_stop_score, claim_test,
     comparison_test, control_levels, decide, decide_family, figure_settings, headline, holm, int8_cost, paired_gains,
     pareto_mask, precision_claim, summarise, tradeoff,

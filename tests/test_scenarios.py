@@ -11,13 +11,13 @@ import yaml
 
 from conftest import ROOT
 from test_workflow import TINY, planned_rules
-from workflow_scripts import scenarios
-from workflow_scripts.energy import scenario_prefixes
-from workflow_scripts.networks import Architecture, ConvSpec
-from workflow_scripts.plots import SCENARIO_COLORS, SCENARIO_LABELS
-from workflow_scripts.study_config import load_schema
-from workflow_scripts.study_grid import finetune_blocks, source_networks, study_scenarios, trained_source_networks
-from workflow_scripts.datasets import DATASETS, MTFL_CLASSES
+from workflow_scripts.deploy.energy import scenario_prefixes
+from workflow_scripts.nn.networks import Architecture, ConvSpec
+from workflow_scripts.report.plots import SCENARIO_COLORS, SCENARIO_LABELS
+from workflow_scripts.study import scenarios
+from workflow_scripts.study.config import load_schema
+from workflow_scripts.study.datasets import DATASETS, MTFL_CLASSES
+from workflow_scripts.study.grid import finetune_blocks, source_networks, study_scenarios, trained_source_networks
 
 TASKS = tuple(MTFL_CLASSES)
 
@@ -90,7 +90,7 @@ def test_adding_a_scenario_is_one_table_entry(tmp_path):
     for part in ("Snakefile", "rules", "workflow_scripts", "envs"):
         shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__")) if (ROOT / part).is_dir() \
             else shutil.copy(ROOT / part, copy / part)
-    table = copy / "workflow_scripts" / "scenarios.py"
+    table = copy / "workflow_scripts" / "study" / "scenarios.py"
     entry = '    Scenario("random_tuned", trunk="random", frozen=False, label="random trunk, fine-tuned", color=5, tunes="random"),\n'
     text = table.read_text()
     anchor = '    Scenario("cnn_tuned",'

@@ -9,9 +9,10 @@ import math
 import pandas as pd
 import pytest
 
-from workflow_scripts.verdicts import (ONE_SEED, accuracy_verdicts, answer_sentence, checkpoint_finding, control_finding,
-                                      dataset_caveat, energy_verdict, exploratory_verdict, holm_words, joined,
-                                      precision_finding, pretraining_cap_sentence, tasks_inference, unit_sentence)
+from workflow_scripts.report.verdicts import (ONE_SEED, accuracy_verdicts, answer_sentence, checkpoint_finding,
+                                              control_finding, dataset_caveat, energy_verdict, exploratory_verdict,
+                                              holm_words, joined, precision_finding, pretraining_cap_sentence,
+                                              tasks_inference, unit_sentence)
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
          "energy_reduction_at_least": 2.0, "hardware": "hw", "classes": {"gender": 2, "smile": 2, "glasses": 2, "pose": 5}}

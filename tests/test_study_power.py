@@ -12,7 +12,7 @@ from scipy import stats
 
 from conftest import ROOT
 from workflow_scripts.report import power as study_power
-from workflow_scripts.report.analysis import mean_interval, unit_values
+from workflow_scripts.report.statistics import mean_interval, unit_values
 
 
 def nested(rng, units, per_unit, unit_sd, within_sd, gain=0.0):

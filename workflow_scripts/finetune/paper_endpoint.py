@@ -89,7 +89,7 @@ def endpoint_gains(endpoint: pd.DataFrame) -> pd.DataFrame:
     set's majority-class rate. Every value is on the accuracy scale (0..1); a task the
     paper does not quote has a NaN ``paper_gain``. ``endpoint`` is results/paper_endpoint.csv:
     one N and one CAE depth per task."""
-    from workflow_scripts.report.analysis import paired_test  # not at the top: the rules read this module at DAG build, which needs no scipy
+    from workflow_scripts.report.statistics import paired_test  # not at the top: the rules read this module at DAG build, which needs no scipy
 
     rows = []
     for task, rows_of_task in endpoint.groupby("task", sort=False):

@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 from workflow_scripts.atomic import atomic_path
-from workflow_scripts.report.analysis import claim_against, claim_margin, paper_rows
+from workflow_scripts.report.claim import claim_against, claim_margin, paper_rows
 from workflow_scripts.report.verdicts import (accuracy_verdicts, answer_sentence, baseline_words, checkpoint_finding,
                                               control_finding, dataset_caveat, energy_verdict, exploratory_verdict,
                                               holm_words, joined, number_word, precision_finding,

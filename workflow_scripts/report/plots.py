@@ -16,7 +16,7 @@ from matplotlib.ticker import LogFormatter  # noqa: E402
 from matplotlib.transforms import ScaledTranslation  # noqa: E402
 
 from workflow_scripts.atomic import atomic_path  # noqa: E402
-from workflow_scripts.report.analysis import figure_settings  # noqa: E402
+from workflow_scripts.report.exploratory import figure_settings  # noqa: E402
 from workflow_scripts.report.pages import energy_unit  # noqa: E402
 from workflow_scripts.report.verdicts import tasks_inference  # noqa: E402
 from workflow_scripts.study import paper, scenarios  # noqa: E402

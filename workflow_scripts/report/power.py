@@ -3,7 +3,7 @@ family's paired gains, and the nested design (units x fine-tuning seeds per unit
 95 % interval is narrow enough for every task, with its CPU cost. ``bench/power_analysis.py``
 prints it for a finished run.
 
-The model is the analysis's own (``analysis.paired_test``): a gain (the CAE's member minus
+The model is the analysis's own (``statistics.paired_test``): a gain (the CAE's member minus
 the baseline's, paired by fine-tuning seed) is the task's mean gain plus a unit effect (the
 pretraining seed: its CAE, and the random trunk drawn with it) of variance ``unit_var``
 plus a within-unit deviation (subset draw, initialisation, batch order, epoch choice) of
@@ -31,14 +31,14 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from workflow_scripts.report import analysis
+from workflow_scripts.report.claim import claim_classes, claim_pairs
 
 
 def unit_gains(metrics: pd.DataFrame, claim: dict, against: str) -> pd.DataFrame:
     """The claim's paired gains against one baseline at the claim's N, one row per task and
     fine-tuning seed, with the unit (the CAE's pretraining seed). Columns: task, seed, unit, gain."""
-    pairs = analysis.claim_pairs(metrics, claim, against)
-    metric, tasks = claim["metric"], list(analysis.claim_classes(claim))
+    pairs = claim_pairs(metrics, claim, against)
+    metric, tasks = claim["metric"], list(claim_classes(claim))
     table = pd.DataFrame({"task": pairs["task"], "seed": pairs["seed"], "unit": pairs["pretrain_seed"],
                           "gain": pairs[metric] - pairs[f"{metric}_baseline"]}).dropna(subset=["gain"])
     return table.sort_values("task", key=lambda task: task.map(tasks.index), kind="stable", ignore_index=True)

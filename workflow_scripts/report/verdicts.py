@@ -14,8 +14,8 @@ import math
 
 import pandas as pd
 
-from workflow_scripts.report.analysis import (BETTER, EQUIVALENT, FINETUNING_SEED, GAIN_METRICS, INCONCLUSIVE,
-                                              NO_SIGNAL, WORSE, claim_gains, paper_rows)
+from workflow_scripts.report.claim import BETTER, EQUIVALENT, INCONCLUSIVE, NO_SIGNAL, WORSE, claim_gains, paper_rows
+from workflow_scripts.report.statistics import FINETUNING_SEED, GAIN_METRICS
 from workflow_scripts.study import paper
 from workflow_scripts.study.datasets import DATASETS
 from workflow_scripts.study.grid import ENERGY_WORD_BITS

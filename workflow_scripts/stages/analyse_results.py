@@ -12,8 +12,10 @@ from workflow_scripts.deploy.quantization import INT8_COLUMNS
 from workflow_scripts.finetune.blocks import CHECKPOINT_SCORE_COLUMNS, METRIC_COLUMNS
 from workflow_scripts.finetune.paper_endpoint import ENDPOINT_COLUMNS, endpoint_gains
 from workflow_scripts.pretrain.sources import STOPPING_KEYS
-from workflow_scripts.report.analysis import (checkpoint_changes, checkpoint_claim, claim_test, control_levels,
-                                              headline, int8_cost, paired_gains, precision_claim, summarise, tradeoff)
+from workflow_scripts.report.claim import claim_test, control_levels
+from workflow_scripts.report.exploratory import headline, tradeoff
+from workflow_scripts.report.sensitivity import checkpoint_changes, checkpoint_claim, int8_cost, precision_claim
+from workflow_scripts.report.statistics import paired_gains, summarise
 from workflow_scripts.report.pages import write_front_page, write_summary
 from workflow_scripts.stage import run_stage
 

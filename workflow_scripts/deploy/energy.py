@@ -18,7 +18,7 @@ nothing here: ZigZag models the conv and linear layers.
 Operand width: every conv and linear node of the exported workload carries ZigZag's
 ``weight_size`` and ``act_size`` attributes (its ONNX parser's way to set a node's
 ``operand_precision``; partial sums default to twice the activations' width), set to
-``energy.precision_bits`` (``study_grid.precision_bits``: 8, ZigZag's own default, where
+``energy.precision_bits`` (``study.grid.precision_bits``: 8, ZigZag's own default, where
 the config leaves it out). The width scales the memory traffic; the energy of one MAC is
 the hardware file's ``unit_energy`` whatever the width (ZigZag does not rescale it).
 """

@@ -44,7 +44,7 @@ from workflow_scripts.study.protocol import Protocol, cross_validation_folds, ea
 
 @dataclass(frozen=True)
 class Block:
-    """One grid cell; its fields are ``study_grid.BLOCK_KEY``, in order."""
+    """One grid cell; its fields are ``study.grid.BLOCK_KEY``, in order."""
 
     task: str
     scenario: str

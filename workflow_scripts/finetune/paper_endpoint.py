@@ -30,7 +30,7 @@ ENDPOINT_COLUMNS = [*study_grid.BLOCK_KEY, "n_train", "seed", "pretrain_seed", "
 
 
 def endpoint_blocks(config: dict) -> list[dict]:
-    """The blocks (``study_grid.BLOCK_KEY`` dicts) trained again under the plain objective:
+    """The blocks (``study.grid.BLOCK_KEY`` dicts) trained again under the plain objective:
     per task, ``none`` and ``cae`` at the claim's depth. None when analysis.paper_endpoint
     is off or the study lacks one of the two scenarios (then there is no claim to set
     beside the paper's)."""

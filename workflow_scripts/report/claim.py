@@ -34,7 +34,7 @@ MARGIN_POINTS = 2.0
 
 def claim_classes(claim: dict) -> dict[str, int]:
     """The study's tasks, in order, with their numbers of classes (the claim's ``classes``,
-    resolved from the dataset by study_grid.claim)."""
+    resolved from the dataset by study.grid.claim)."""
     return dict(claim["classes"])
 
 

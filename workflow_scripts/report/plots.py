@@ -17,7 +17,7 @@ from matplotlib.transforms import ScaledTranslation  # noqa: E402
 
 from workflow_scripts.atomic import atomic_path  # noqa: E402
 from workflow_scripts.report.exploratory import figure_settings  # noqa: E402
-from workflow_scripts.report.pages import energy_unit  # noqa: E402
+from workflow_scripts.report.formatting import energy_unit  # noqa: E402
 from workflow_scripts.report.verdicts import tasks_inference  # noqa: E402
 from workflow_scripts.study import paper, scenarios  # noqa: E402
 from workflow_scripts.study.depths import layers_covered  # noqa: E402
@@ -160,7 +160,7 @@ def claim_comparison(summary, claim, png_path, vector_path):
 def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth, *, tasks: dict):
     """One panel per task (``tasks``: task -> class count): the test metric against labelled
     samples, a line per scenario at the setting with the best mean early-stopping score
-    (``analysis.figure_settings``)."""
+    (``exploratory.figure_settings``)."""
     shown = figure_settings(summary, metric, claim_depth)
     data = summary[summary["metric"] == metric].merge(shown, on=list(BLOCK_KEY))
     titles = task_titles(tasks)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from workflow_scripts.data.archive import sha256_of
-from workflow_scripts.report.pages import INT8_HEADING, VERDICT_COLUMNS
+from workflow_scripts.report.summary_page import INT8_HEADING, VERDICT_COLUMNS
 from workflow_scripts.report.verdicts import answer_sentence
 from workflow_scripts.study.config import load_config_file
 

@@ -1,11 +1,11 @@
 """Whether the paper's claims hold in this run, in words: per task and metric of the
 claim's setting, for the energy, and the answer. Pure functions of the analysis tables
-(``analysis.claim_test``, ``analysis.paired_gains``); the pages that show them are
-``summary_pages``'s.
+(``claim.claim_test``, ``statistics.paired_gains``); the pages that show them are
+``summary_page`` and ``front_page``.
 
 Only the claim's metric is tested, per task and baseline of the pre-declared family
 (Holm-corrected together), and each comparison is decided better, equivalent, worse or
-inconclusive (``analysis.decide``); every other verdict is labelled exploratory and says
+inconclusive (``claim.decide``); every other verdict is labelled exploratory and says
 where its 95 % interval lies. A comparison whose classifiers both sit at chance at the
 claim's N is "no signal at this N".
 """
@@ -261,7 +261,7 @@ ARM_WORDS = {"none": "no transfer", "cae": "the CAE", "random": "the frozen rand
 
 
 def control_finding(controls: pd.DataFrame) -> str:
-    """Which arms' heads learn at the claim's N (``analysis.control_levels``: the test
+    """Which arms' heads learn at the claim's N (``claim.control_levels``: the test
     interval above chance), and where the random trunk stays at chance while no transfer
     learns (there it is no fair control), in words."""
     parts = []
@@ -309,7 +309,7 @@ def unit_sentence(claim_table: pd.DataFrame) -> str:
 
 def checkpoint_finding(changes: pd.DataFrame) -> str:
     """Whether the claim's gain changes sign, and the test's decision, with the epoch count
-    (``analysis.checkpoint_changes``), in one sentence."""
+    (``sensitivity.checkpoint_changes``), in one sentence."""
     sign = [task for task, changed in zip(changes["task"], changes["sign_changes"]) if changed]
     decision = [task for task, changed in zip(changes["task"], changes["decision_changes"]) if changed]
     if not sign and not decision:
@@ -355,7 +355,7 @@ def pretraining_cap_sentence(sources: pd.DataFrame) -> str:
 
 def precision_finding(precision_table: pd.DataFrame, energy_bits: int = ENERGY_WORD_BITS) -> str:
     """Whether the pre-declared family's verdicts, comparison by comparison, are the same on
-    the int8 scores as on the float32 ones (``analysis.precision_claim``), in plain words;
+    the int8 scores as on the float32 ones (``sensitivity.precision_claim``), in plain words;
     ``energy_bits``: the word width the energy was priced at (``energy.precision_bits``)."""
     if precision_table.empty or set(precision_table["precision"]) != {"float32", "int8"}:
         return "The claim's test could not be repeated on int8 scores: the study has no CAE block at the claim's setting."

@@ -16,7 +16,8 @@ from workflow_scripts.report.claim import claim_test, control_levels
 from workflow_scripts.report.exploratory import headline, tradeoff
 from workflow_scripts.report.sensitivity import checkpoint_changes, checkpoint_claim, int8_cost, precision_claim
 from workflow_scripts.report.statistics import paired_gains, summarise
-from workflow_scripts.report.pages import write_front_page, write_summary
+from workflow_scripts.report.front_page import write_front_page
+from workflow_scripts.report.summary_page import write_summary
 from workflow_scripts.stage import run_stage
 
 

@@ -14,7 +14,7 @@ source task, how it is named in figures and what its pretraining curve plots:
   pool), frozen;
 - ``cnn``: the same prefix from a CNN trained on another task (``cnn_<task>``), frozen;
 - ``random``: the same prefix at a seeded random initialisation, scaled layer by layer on
-  the unlabelled pool to the CAE's output statistics (``random_trunk.py``), frozen: the
+  the unlabelled pool to the CAE's output statistics (``pretrain/random_trunk.py``), frozen: the
   control that says what the CAE's training adds beyond a trunk of the right scale;
 - ``cae_tuned`` / ``cnn_tuned``: a copy, fine-tuned (no longer shareable); a config asks
   for them with ``finetune.tune_transferred``.

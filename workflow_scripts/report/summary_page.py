@@ -1,219 +1,21 @@
-"""The study's answer for a reader: ``results/summary.md`` (Markdown) and the report's
-first page (reStructuredText).
-
-Both open with the paper's claims beside this run's measurements; then the pre-declared
-family (the CAE against each baseline, per task, Holm-corrected together); everything
-after that is exploratory. What the verdicts say is decided in ``verdicts``; this module
-lays them out. No number is shown as "-0.00": a value that rounds to zero loses its sign.
-"""
-
-import math
+"""``results/summary.md``: the answer in one sentence, the paper's claims beside this run,
+the pre-declared family (the CAE against each baseline, per task, Holm-corrected together)
+and its controls; everything after that is exploratory (int8, checkpoints, the headline,
+energy, the source networks). What the verdicts say is decided in ``verdicts``; this module
+lays them out."""
 
 import pandas as pd
 
 from workflow_scripts.atomic import atomic_path
 from workflow_scripts.report.claim import claim_against, claim_margin, paper_rows
-from workflow_scripts.report.verdicts import (accuracy_verdicts, answer_sentence, baseline_words, checkpoint_finding,
-                                              control_finding, dataset_caveat, energy_verdict, exploratory_verdict,
-                                              holm_words, joined, number_word, precision_finding,
+from workflow_scripts.report.comparison import COMPARISON_NOTE, energy_note, paper_comparison
+from workflow_scripts.report.formatting import (METRIC_WORDS, energy_unit, every_task, fixed, interval, markdown_table,
+                                                n_tasks_of, p_text, percent, points)
+from workflow_scripts.report.verdicts import (answer_sentence, baseline_words, checkpoint_finding, control_finding,
+                                              dataset_caveat, holm_words, joined, number_word, precision_finding,
                                               pretraining_cap_sentence, tasks_inference, tested_verdict, unit_sentence)
 from workflow_scripts.study import paper, scenarios
 from workflow_scripts.study.grid import ENERGY_WORD_BITS
-
-METRIC_WORDS = {"accuracy": "accuracy", "balanced_accuracy": "balanced-accuracy"}
-
-
-def fixed(value: float, digits: int, sign: bool = False) -> str:
-    """``value`` with ``digits`` decimals (and a sign where ``sign``), never a negative zero:
-    what rounds to zero reads 0.00, without sign."""
-    text = f"{value:{'+' if sign else ''}.{digits}f}"
-    return text.lstrip("+-") if float(text) == 0 else text
-
-
-def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
-    def cell(value):
-        if isinstance(value, float):
-            return "" if math.isnan(value) else fixed(value, digits)
-        return str(value)
-
-    header = "| " + " | ".join(map(str, table.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
-
-
-def rst_table(table: pd.DataFrame) -> str:
-    """A reStructuredText list-table of string cells (for the report's first page)."""
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    for row in [list(table.columns), *table.astype(str).values.tolist()]:
-        lines.append("   * - " + str(row[0]))
-        lines += [f"     - {cell}" for cell in row[1:]]
-    return "\n".join(lines)
-
-
-def energy_unit(values_pj) -> tuple[str, float]:
-    """A readable unit for energies given in pJ: (name, pJ per unit), chosen so the
-    largest value reads between 1 and 1000."""
-    largest = max((abs(float(v)) for v in values_pj if not pd.isna(v)), default=0.0)
-    for name, scale in (("J", 1e12), ("mJ", 1e9), ("µJ", 1e6), ("nJ", 1e3)):
-        if largest >= scale:
-            return name, scale
-    return "pJ", 1.0
-
-
-def n_tasks_of(table: pd.DataFrame) -> int:
-    """The number of tasks one inference answers (the energy tables' n_tasks column)."""
-    return int(table["n_tasks"].iloc[0]) if "n_tasks" in table and len(table) else 0
-
-
-def every_task(count: int) -> str:
-    """'the one task', 'both tasks', 'all four tasks'."""
-    return "the one task" if count == 1 else "both tasks" if count == 2 else f"all {number_word(count)} tasks"
-
-
-def points(value) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else fixed(100 * value, 2, sign=True)
-
-
-def p_text(value) -> str:
-    """An uncorrected p-value, or 'n/a' where there is none (one seed, no spread)."""
-    return "n/a" if value is None or pd.isna(value) else f"{float(value):.3g}"
-
-
-def interval(mean, low, high) -> str:
-    if math.isnan(mean):
-        return "not measured"
-    if math.isnan(low):
-        return f"{points(mean)} (one seed: no CI)"
-    return f"{points(mean)} [{points(low)}, {points(high)}]"
-
-
-def percent(value) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{fixed(100 * value, 1)} %"
-
-
-def levels(none, cae, chance, chance_name) -> str:
-    """'59.5 % / 55.3 % / 50.0 % (1/2)': the two arms' mean score beside chance."""
-    if pd.isna(none) and pd.isna(cae):
-        return ""
-    return f"{percent(none)} / {percent(cae)} / {percent(chance)} ({chance_name})"
-
-
-ENDPOINT_NOT_RUN = "the paper's endpoint was not run (analysis.paper_endpoint: false)"
-LEVELS = "baseline / CAE / chance"
-COMPARISON_COLUMNS = ["claim", "paper", "this run (mean, 95 % CI)", "holds?", LEVELS]
-
-
-def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict,
-                     endpoint: pd.DataFrame | None = None) -> pd.DataFrame:
-    """claim | paper | this run (mean, 95 % CI) | holds? | baseline / CAE / chance, per task:
-
-    - the paper's accuracy gain beside the accuracy gain measured under the plain objective
-      (the paper's likely protocol; ``endpoint``: ``paper_endpoint.endpoint_gains``'
-      table), with both arms' accuracy beside the test set's majority-class rate (what
-      always answering the commonest class scores); without ``endpoint``, a row that says
-      the paper's endpoint was not run;
-    - the pre-declared family's gains (the claim's metric, under the study's objective)
-      against no transfer and every other baseline the run has, each with its verdict and,
-      for balanced accuracy, both arms beside chance (1/k);
-
-    then the inference energy reduction (one image, every task) on the claim's hardware."""
-    tested = accuracy_verdicts(claim_table, gains, claim)
-    tested = tested[tested["metric"] == claim["metric"]].set_index("task")
-    others = claim_table[claim_table["against"] != scenarios.NONE] if "against" in claim_table else claim_table.iloc[:0]
-    chance = paper_rows(claim_table).set_index("task") if "chance_level" in claim_table else pd.DataFrame()
-    measured = endpoint.set_index("task") if endpoint is not None else pd.DataFrame()
-    setting = f"CAE {claim['depth']} frozen vs none, N = {claim['n_train']}"
-    rows = []
-    for task in [t for t in claim["classes"] if t in set(tested.index) | set(measured.index)]:
-        quoted = paper.ACCURACY_GAIN_POINTS.get(task)
-        endpoint_row = {"claim": f"{task}: accuracy gain under the plain objective (the paper's endpoint), {setting} (points)",
-                        "paper": "not reported" if quoted is None else f"{quoted:+.2f}"}
-        if task in measured.index:
-            row = measured.loc[task]
-            endpoint_row.update({
-                "this run (mean, 95 % CI)": interval(row["plain_gain"], row["ci_low"], row["ci_high"]),
-                "holds?": exploratory_verdict(row["ci_low"], row["ci_high"]),
-                LEVELS: levels(row["none_accuracy"], row["cae_accuracy"], row["majority_accuracy"], "majority class")})
-        else:
-            endpoint_row.update({"this run (mean, 95 % CI)": "not run", "holds?": ENDPOINT_NOT_RUN, LEVELS: ""})
-        rows.append(endpoint_row)
-        if task not in tested.index:
-            continue
-        row = tested.loc[task]
-        level = ""
-        if claim["metric"] == "balanced_accuracy" and task in chance.index:
-            level = chance_cell(chance.loc[task])
-        rows.append({
-            "claim": f"{task}: {METRIC_WORDS[claim['metric']]} gain, {setting} (points; the pre-declared test)",
-            "paper": "not reported" if claim["metric"] != "accuracy" or quoted is None else f"{quoted:+.2f}",
-            "this run (mean, 95 % CI)": interval(row["gain"], row["ci_low"], row["ci_high"]),
-            "holds?": row["verdict"], LEVELS: level,
-        })
-        for found in others[others["task"] == task].to_dict("records"):
-            rows.append({
-                "claim": f"{task}: {METRIC_WORDS[claim['metric']]} gain, CAE {claim['depth']} frozen vs "
-                         f"{baseline_words(found['against'])} ({found['against']}), N = {claim['n_train']} "
-                         "(points; the pre-declared family: is the gain the CAE's learning?)",
-                "paper": "not reported", "this run (mean, 95 % CI)": interval(found["gain"], found["ci_low"], found["ci_high"]),
-                "holds?": tested_verdict(found["verdict"], found["p_holm"], found.get("n_units")),
-                LEVELS: chance_cell(found) if claim["metric"] == "balanced_accuracy" else ""})
-    if len(claim_table):
-        first = claim_table.iloc[0]
-        reduction, ceiling = first["energy_reduction"], first["ceiling_reduction"]
-        rows.append({
-            "claim": f"{tasks_inference(n_tasks_of(claim_table))} energy reduction, CAE {claim['depth']} shared vs none, {claim['hardware']} (ZigZag)",
-            "paper": f"{paper.ENERGY_REDUCTION:.2f}x",
-            "this run (mean, 95 % CI)": f"{reduction:.2f}x (ceiling of layer sharing: {ceiling:.2f}x)",
-            "holds?": energy_verdict(reduction, ceiling), LEVELS: "",
-        })
-    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
-
-
-def chance_cell(found) -> str:
-    """A claim row's baseline and CAE balanced accuracy beside chance (1/k)."""
-    return levels(found["baseline_balanced_accuracy"], found["cae_balanced_accuracy"], found["chance_level"],
-                  f"1/{round(1 / found['chance_level'])}")
-
-
-COMPARISON_NOTE = (
-    "The paper reports accuracy; its gains stand beside accuracy gains of classifiers trained as it most likely "
-    "trained them (unweighted loss, stopping on accuracy), exploratory. The pre-declared test stays on the study's own "
-    "objective and metric. Chance is the test set's majority-class rate for accuracy (what always answering the "
-    "commonest class scores) and 1/k for the balanced accuracy of k classes; a comparison that is neither better nor "
-    "worse and whose two arms both hold chance inside their 95 % intervals at the claim's N gets \"no signal at this "
-    "N\". The baseline is no transfer, or the frozen random trunk where the row names it.")
-
-
-def equal_networks(k: int) -> str:
-    return "one network" if k == 1 else f"{number_word(k)} equal networks"
-
-
-def energy_note(claim_table: pd.DataFrame) -> str:
-    """What the measured reduction can and cannot be, in words, and the conditions under
-    which its ceiling holds."""
-    if claim_table.empty:
-        return ""
-    first = claim_table.iloc[0]
-    ceiling, hardware, k = first["ceiling_reduction"], first["hardware"], n_tasks_of(claim_table)
-    if k == 1:
-        text = (f"Energy: a study of one task has one classifier and nothing to share, so the one-task inference "
-                f"energy on {hardware} falls {ceiling:.2f}x at most, whatever is transferred.")
-    else:
-        times = "twice" if k == 2 else f"{number_word(k)} times"
-        text = (f"Energy: {number_word(k)} task classifiers that share frozen layers run the shared part once instead "
-                f"of {times}; even sharing everything but the output layers ({first['ceiling_layers']}) cuts the "
-                f"{tasks_inference(k)} energy on {hardware} by at most {ceiling:.2f}x, and no sharing among "
-                f"{number_word(k)} equal networks reaches {k}x.")
-    text += (f" The ceiling holds under this accounting: {equal_networks(k)}, one image at a time, each layer's cost "
-             "additive (ZigZag's per-layer energies summed).")
-    if paper.ENERGY_REDUCTION > ceiling:
-        text += (f" The paper's {paper.ENERGY_REDUCTION:.2f}x (four tasks) lies above that ceiling, so layer sharing "
-                 "alone cannot reach it under this accounting; accounting that could explain it includes a larger "
-                 "no-transfer baseline network than the transfer classifiers, reloading each task's weights from DRAM "
-                 "per image, or counting only the shared layers' energy.")
-    return text
-
 
 def compact_headline(headline: pd.DataFrame, metric: str, hardware: str) -> pd.DataFrame:
     """The headline's gains as 'mean [CI]' in points, the chosen CNN's setting, and the
@@ -476,9 +278,9 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
     """results/summary.md: the answer in one sentence, the paper's claims beside this run,
     the pre-declared test, then the exploratory tables. ``endpoint``: the paper's endpoint
     (``paper_endpoint.endpoint_gains``), None where it was not run; ``checkpoint_table`` and
-    ``changes``: ``analysis.checkpoint_claim`` and ``checkpoint_changes``;
-    ``precision_table`` and ``cost_table``: ``analysis.precision_claim`` and ``int8_cost``
-    (None: no int8 scores); ``controls``: ``analysis.control_levels``, and ``feature_stats``
+    ``changes``: ``sensitivity.checkpoint_claim`` and ``checkpoint_changes``;
+    ``precision_table`` and ``cost_table``: ``sensitivity.precision_claim`` and ``int8_cost``
+    (None: no int8 scores); ``controls``: ``claim.control_levels``, and ``feature_stats``
     the trunks' feature statistics where the run recorded them."""
     k = n_tasks_of(inference)
     capped = pretraining_cap_sentence(sources)
@@ -540,77 +342,5 @@ def write_summary(path, *, claim_table, headline, summary, gains, inference, sou
     lines += [f"### Energy of one {tasks_inference(k)} (ZigZag, {energy_bits(inference)}-bit words)", "",
               markdown_table(energy_table(inference), digits=2), ""]
     lines += ["### Source networks", "", *([capped, ""] if capped else []), markdown_table(sources, digits=4), ""]
-    with atomic_path(path) as temporary:
-        temporary.write_text("\n".join(lines))
-
-
-# Snakemake's report shows this page in a box that centres its content (Tailwind's
-# items-center justify-center in an h-screen flex box): a page taller or wider than the
-# window then starts above and left of its edges, where no scrolling reaches. The page
-# brings its own rules: start at the top left, let the rule graph wrap below the text, and
-# on a phone put the page before the menu rather than beside it.
-TOP_OF_PAGE_STYLE = """\
-.. raw:: html
-
-   <style>
-   div.h-screen.items-center.justify-center { align-items: flex-start; justify-content: flex-start; }
-   div.grow.flex.gap-3.p-3.items-start { flex-wrap: wrap; min-width: 0; }
-   div.grow.flex.gap-3.p-3.items-start > div { min-width: 0; max-width: 100%; }
-   div.document table.docutils { display: block; max-width: 100%; overflow-x: auto; }
-   div.document table.docutils :is(td, th) { min-width: 8em; }
-   @media (max-width: 640px) {
-     div.flex.flex-row.w-screen.h-screen { flex-direction: column-reverse; justify-content: flex-end; width: 100%; height: auto; }
-     div.flex.flex-row.w-screen.h-screen > nav { width: 100%; height: auto; }
-   }
-   </style>"""
-
-FRONT_PAGE_TITLE = "The CAE transfer-learning study: its answer"
-
-
-def write_front_page(path, *, claim_table, gains, claim, config_hash, dataset, protocol_text, pretraining_text,
-                     endpoint=None, sources=None):
-    """The report's first page (reStructuredText): the title, the one-sentence answer
-    (class ``verdict``), then the paper's claims beside this run and how to read the rest."""
-    comparison = paper_comparison(claim_table, gains, claim, endpoint)
-    capped = pretraining_cap_sentence(sources) if sources is not None else ""
-    caveat = dataset_caveat(dataset)
-    lines = [
-        FRONT_PAGE_TITLE,
-        "=" * len(FRONT_PAGE_TITLE),
-        "",
-        TOP_OF_PAGE_STYLE,
-        "",
-        ".. class:: verdict",
-        "",
-        f"**{answer_sentence(claim_table, dataset, claim_against(claim))}**",
-        "",
-        *([caveat, ""] if caveat else []),
-        f"The pre-declared claim: CAE layers up to {claim['depth']}, frozen and shared, against no transfer at N = "
-        f"{claim['n_train']}; {claim['metric'].replace('_', ' ')}, paired t-tests Holm-corrected over tasks and "
-        f"baselines ({joined(claim_against(claim))}, those the run has) at alpha = {claim['alpha']}, each comparison "
-        f"decided better, equivalent (within ±{100 * claim_margin(claim):g} points), worse or inconclusive; energy on "
-        f"{claim['hardware']} at least {claim['energy_reduction_at_least']:.2f}x lower. "
-        f"{unit_sentence(claim_table)}".rstrip(),
-        "",
-        f"Data: {dataset}. Config hash: ``{config_hash}``. Fine-tuning: {protocol_text}. "
-        f"Pretraining: {pretraining_text}.",
-        "",
-        *([capped, ""] if capped else []),
-        f"The paper's claims ({paper.CITATION}) beside this run:",
-        "",
-        rst_table(comparison) if len(comparison) else "(no cae scenario at the claim's setting)",
-        "",
-        COMPARISON_NOTE,
-        "",
-        energy_note(claim_table),
-        "",
-        "How to read this report: **Analysis** holds the pre-declared test (claim.csv), the exploratory gains "
-        "and headline tables and summary.md; **Figures** the pre-declared comparison against labelled samples, the "
-        "accuracy against labels (settings chosen by early-stopping score), the gain heatmaps (exploratory), the "
-        "energy by memory level and the accuracy-energy trade-off (descriptive, every setting); **Accuracy** every "
-        "classifier's test and early-stopping scores; **Energy** ZigZag's per-layer costs summed per scenario; "
-        "**Pretraining** and **Data** what the study was built on. Every caption names the config it came from.",
-        "",
-    ]
     with atomic_path(path) as temporary:
         temporary.write_text("\n".join(lines))

@@ -186,9 +186,10 @@ def energy_table(inference: pd.DataFrame) -> pd.DataFrame:
     return shown[list(columns)].rename(columns=columns)
 
 
-BASELINE_ROLES = {scenarios.NONE: "no transfer (the paper's claim)",
-                  "random": "a frozen random trunk (the same layers randomly initialised and frozen: is the gain the "
-                            "CAE's learning, or freezing alone?)"}
+def baseline_role(name: str) -> str:
+    """A baseline in words, with what comparing the CAE with it asks (the scenario table's ``asks``)."""
+    entry = scenarios.BY_NAME.get(name)
+    return f"{baseline_words(name)} ({entry.asks})" if entry and entry.asks else baseline_words(name)
 
 
 def family_text(claim_table: pd.DataFrame, claim: dict, k: int) -> str:
@@ -197,7 +198,7 @@ def family_text(claim_table: pd.DataFrame, claim: dict, k: int) -> str:
     present = list(dict.fromkeys(claim_table["against"])) if "against" in claim_table and len(claim_table) else []
     missing = [name for name in claim_against(claim) if name not in present]
     alpha, margin = claim["alpha"], 100 * claim_margin(claim)
-    roles = [BASELINE_ROLES.get(name, name) for name in present] or ["no baseline the run has"]
+    roles = [baseline_role(name) for name in present] or ["no baseline the run has"]
     text = (f"Fixed in `analysis.claim` before the run: per task, the CAE's frozen layers up to {claim['depth']} "
             f"against {joined(roles)}, N = {claim['n_train']}, test {claim['metric'].replace('_', ' ')}; "
             f"{number_word(len(claim_table))} paired t-tests, Holm-corrected together at alpha = {alpha}. Each "

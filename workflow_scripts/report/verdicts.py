@@ -16,7 +16,7 @@ import pandas as pd
 
 from workflow_scripts.report.claim import BETTER, EQUIVALENT, INCONCLUSIVE, NO_SIGNAL, WORSE, claim_gains, paper_rows
 from workflow_scripts.report.statistics import FINETUNING_SEED, GAIN_METRICS
-from workflow_scripts.study import paper
+from workflow_scripts.study import paper, scenarios
 from workflow_scripts.study.datasets import DATASETS
 from workflow_scripts.study.grid import ENERGY_WORD_BITS
 
@@ -189,12 +189,21 @@ def yes_no_answer(claim_table: pd.DataFrame, dataset: str) -> str:
     return f"On {data} at N = {int(first['n_train'])} {status}: {accuracy} (Holm-corrected), and {energy}."
 
 
-BASELINE_WORDS = {"none": "no transfer", "random": "a frozen random trunk"}
+def arm_words(name: str) -> str:
+    """How a sentence names an arm of the claim's family: the scenario table's ``words``
+    ('no transfer', 'the CAE', 'the frozen random trunk'), else its label, else the name."""
+    entry = scenarios.BY_NAME.get(name)
+    return (entry.words or entry.label) if entry else name
 
 
 def baseline_words(against: str) -> str:
-    """'no transfer', 'a frozen random trunk', or the scenario's name."""
-    return BASELINE_WORDS.get(against, against)
+    """How a sentence names a baseline: ``arm_words`` with an indefinite article ('no
+    transfer', 'a frozen random trunk')."""
+    words = arm_words(against)
+    if not words.startswith("the "):
+        return words
+    noun = words.removeprefix("the ")
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def decision_clause(rows: pd.DataFrame, margin_points: float) -> str:
@@ -258,9 +267,6 @@ def dataset_caveat(dataset: str) -> str:
             "them, and is no evidence for or against the paper's claims, which are about MTFL.")
 
 
-ARM_WORDS = {"none": "no transfer", "cae": "the CAE", "random": "the frozen random trunk"}
-
-
 def control_finding(controls: pd.DataFrame) -> str:
     """Which arms' heads learn at the claim's N (``claim.control_levels``: the test
     interval above chance), and where the random trunk stays at chance while no transfer
@@ -269,7 +275,7 @@ def control_finding(controls: pd.DataFrame) -> str:
     for arm in dict.fromkeys(controls["arm"]):
         rows = controls[controls["arm"] == arm]
         above = [task for task, found in zip(rows["task"], rows["test_above_chance"]) if bool(found)]
-        parts.append(f"{ARM_WORDS.get(arm, arm)} for {joined(above) if above else 'no task'}")
+        parts.append(f"{arm_words(arm)} for {joined(above) if above else 'no task'}")
     text = f"Above chance on the test faces (95 % interval above 1/k): {'; '.join(parts)}."
     learning = controls.pivot_table(index="task", columns="arm", values="test_above_chance", aggfunc="first")
     if {"none", "random"} <= set(learning.columns):

@@ -5,8 +5,9 @@ int8, the tables and the plots read both tables, and nothing else branches on a 
 A scenario (``SCENARIO_TABLE``) says what its trunk is made from (``trunk``: nothing, or
 one of ``TRUNK_TABLE``), whether the transferred layers stay frozen (the tasks share them
 at inference, their features are computed once and cached) or are fine-tuned, its label in
-tables and figures and its colour. A trunk (a kind of source network) says which rule
-writes it (``results/pretrain/<network>/seed{seed}/model.pt``), whether there is one per
+tables and figures and its colour, how the answer's sentences name it, and, for a baseline
+of the claim's family, what comparing the CAE with it asks. A trunk (a kind of source network) says which rule
+writes it (``results/pretrain/<network>/seed{pretrain_seed}/model.pt``), whether there is one per
 source task, how it is named in figures and what its pretraining curve plots:
 
 - ``none``: every classifier trained from scratch;
@@ -35,7 +36,7 @@ class Trunk:
     """A kind of source network: where the transferred layers come from."""
 
     name: str  # the ``kind`` in its model file; its network's name, or with per_task the prefix of one
-    rule: str  # the rule that writes results/pretrain/<network>/seed{seed}/model.pt
+    rule: str  # the rule that writes results/pretrain/<network>/seed{pretrain_seed}/model.pt
     label: str  # in figures and text
     per_task: bool = False  # one network per source task (finetune.cnn_sources), named <name>_<task>
     curve_loss: str | None = None  # the loss of its pretraining curve (curve.csv); None: it is not trained
@@ -52,6 +53,8 @@ class Scenario:
     label: str  # in tables and figures
     color: int  # index into seaborn's "colorblind" palette
     tunes: str | None = None  # a fine-tuned variant of this frozen scenario (added by finetune.tune_transferred)
+    words: str | None = None  # in the answer's sentences, with "the" where it takes an article; None: its label
+    asks: str | None = None  # as a baseline of the claim's family (analysis.claim.against): what that comparison asks
 
 
 TRUNK_TABLE = (
@@ -61,10 +64,13 @@ TRUNK_TABLE = (
 )
 
 SCENARIO_TABLE = (
-    Scenario("none", trunk=None, frozen=False, label="no transfer", color=7),
-    Scenario("cae", trunk="cae", frozen=True, label="CAE, frozen", color=0),
-    Scenario("cnn", trunk="cnn", frozen=True, label="other-task CNN, frozen", color=1),
-    Scenario("random", trunk="random", frozen=True, label="random trunk, frozen", color=3),
+    Scenario("none", trunk=None, frozen=False, label="no transfer", color=7, words="no transfer",
+             asks="the paper's claim"),
+    Scenario("cae", trunk="cae", frozen=True, label="CAE, frozen", color=0, words="the CAE"),
+    Scenario("cnn", trunk="cnn", frozen=True, label="other-task CNN, frozen", color=1, words="the other-task CNN"),
+    Scenario("random", trunk="random", frozen=True, label="random trunk, frozen", color=3,
+             words="the frozen random trunk",
+             asks="the same layers randomly initialised and frozen: is the gain the CAE's learning, or freezing alone?"),
     Scenario("cae_tuned", trunk="cae", frozen=False, label="CAE, fine-tuned", color=2, tunes="cae"),
     Scenario("cnn_tuned", trunk="cnn", frozen=False, label="other-task CNN, fine-tuned", color=4, tunes="cnn"),
 )

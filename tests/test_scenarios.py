@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -15,9 +16,10 @@ from workflow_scripts.deploy.energy import scenario_prefixes
 from workflow_scripts.nn.networks import Architecture, ConvSpec
 from workflow_scripts.report.plots import SCENARIO_COLORS, SCENARIO_LABELS
 from workflow_scripts.study import scenarios
-from workflow_scripts.study.config import load_schema
+from workflow_scripts.study.config import ConfigError, check_config, load_config_file, load_schema
 from workflow_scripts.study.datasets import DATASETS, MTFL_CLASSES
-from workflow_scripts.study.grid import finetune_blocks, source_networks, study_scenarios, trained_source_networks
+from workflow_scripts.study.grid import (finetune_blocks, pretraining_description, source_networks, study_scenarios,
+                                         trained_source_networks)
 
 TASKS = tuple(MTFL_CLASSES)
 
@@ -103,3 +105,16 @@ def test_adding_a_scenario_is_one_table_entry(tmp_path):
     assert plan["finetune"] == plan["score_int8"] == 2 * (1 + 2 + 2)
     assert plan["init_random"] == 2 and plan["pretrain_cae"] == 2 and "pretrain_cnn" not in plan
     assert plan["extract_features"] == 2 * 2 and plan["quantize_prefixes"] == 2
+
+
+def test_the_config_check_asks_for_cnn_sources_by_the_trunk_table(monkeypatch):
+    """finetune.cnn_sources is asked of every scenario whose trunk is made per source task,
+    not of the name "cnn"."""
+    config = load_config_file(ROOT / "config.yaml")
+    twin = scenarios.Scenario("cnn_twin", trunk="cnn", frozen=True, label="other-task CNN twin", color=5)
+    monkeypatch.setitem(scenarios.BY_NAME, "cnn_twin", twin)
+    config["finetune"].update(scenarios=["none", "cnn_twin"], cnn_sources={"gender": []})
+    with pytest.raises(ConfigError, match="so the cnn_twin scenario has no classifier"):
+        check_config(config)
+    config["finetune"]["scenarios"] = ["none", "cae", "random"]  # no trunk made per task: no sources needed
+    check_config(config)

@@ -28,7 +28,6 @@ import yaml
 from workflow_scripts.study import scenarios
 from workflow_scripts.study.datasets import DATASETS, DatasetError, dataset, dataset_tasks
 from workflow_scripts.study.depths import depth_names
-from workflow_scripts.study.scenarios import CNN
 
 SCHEMA_PATH = Path(__file__).parents[1] / "config" / "schema.yaml"
 # where the input lives, not what is computed: left out of the config hash
@@ -362,9 +361,12 @@ def check_config(config: dict, config_name="config"):
                 if target in config["finetune"]["tasks"] and source not in known:
                     raise error(f"finetune.cnn_sources.{target}", f"{source!r} is not a task of dataset {name} "
                                                                   f"(its tasks: {', '.join(known)})")
-        if CNN in config["finetune"]["scenarios"] and not any(sources.get(t) for t in config["finetune"]["tasks"]):
+        per_task = [s for s in config["finetune"]["scenarios"]  # their trunks are made per source task
+                    if s in scenarios.BY_NAME and scenarios.transfers(s) and scenarios.trunk_of(s).per_task]
+        if per_task and not any(sources.get(t) for t in config["finetune"]["tasks"]):
             raise error("finetune.cnn_sources", f"names no source for any of finetune.tasks {config['finetune']['tasks']}, "
-                                                "so the cnn scenario has no classifier: write all_others, or map these tasks")
+                                                f"so the {' and '.join(per_task)} scenario{'s have' if len(per_task) > 1 else ' has'} "
+                                                "no classifier: write all_others, or map these tasks")
     analysis = config["analysis"]
     depth, n_train = analysis["claim"]["depth"], analysis["claim"]["n_train"]
     if depth != "deepest" and depth not in config["finetune"]["depths"]:

@@ -118,3 +118,16 @@ def test_the_config_check_asks_for_cnn_sources_by_the_trunk_table(monkeypatch):
         check_config(config)
     config["finetune"]["scenarios"] = ["none", "cae", "random"]  # no trunk made per task: no sources needed
     check_config(config)
+
+
+def test_the_pretraining_sentence_names_the_source_networks_the_grid_reads():
+    """The summary's pretraining sentence comes from the trunk table and the grid, not from
+    a fixed "one CAE and one CNN"."""
+    config = load_config_file(ROOT / "config.yaml")  # none, cae, cnn
+    assert pretraining_description(config).startswith("one CAE and one CNN per source, seed 0, shared by")
+    config["finetune"]["scenarios"] = ["none", "random"]
+    assert pretraining_description(config).startswith("one random trunk, seed 0")
+    config["finetune"]["scenarios"] = ["none", "cae", "cnn", "random"]
+    assert pretraining_description(config).startswith("one CAE, one CNN per source and one random trunk, seed 0")
+    config["finetune"]["scenarios"] = ["none"]
+    assert pretraining_description(config).startswith("none: no scenario")

@@ -89,17 +89,29 @@ def distinct_pretrain_seeds(pretrain_seed_of: dict) -> list[int]:
     return list(dict.fromkeys(pretrain_seed_of.values()))
 
 
+def source_networks_words(config: dict) -> str:
+    """The kinds of source network the grid reads, in words, from the trunk table: 'one CAE
+    and one CNN per source', 'one CAE and one random trunk'; '' where nothing transfers."""
+    used = {scenarios.network_trunk(network).name for network in source_networks(config)}
+    kinds = [f"one {trunk.label}" + (" per source" if trunk.per_task else "")
+             for trunk in scenarios.TRUNK_TABLE if trunk.name in used]
+    return " and ".join([", ".join(kinds[:-1]), kinds[-1]] if len(kinds) > 1 else kinds)
+
+
 def pretraining_description(config: dict) -> str:
-    """One sentence: how many source networks, and whether the intervals cover them."""
+    """One sentence: which source networks, how many, and whether the intervals cover them."""
     pretrain, seeds = config["pretrain"], config["finetune"]["seeds"]
+    networks = source_networks_words(config)
+    if not networks:
+        return "none: no scenario of the grid transfers layers"
     if not pretrain["per_seed"]:
-        return (f"one CAE and one CNN per source, seed {pretrain['seed']}, shared by every fine-tuning seed "
+        return (f"{networks}, seed {pretrain['seed']}, shared by every fine-tuning seed "
                 "(pretrain.per_seed: false), so the intervals do not cover the pretraining's randomness")
     if pretrain.get("shared_by", 1) == 1:
-        return (f"one CAE and one CNN per source for every fine-tuning seed {seeds} "
+        return (f"{networks} for every fine-tuning seed {seeds} "
                 "(pretrain.per_seed), so the intervals cover the pretraining's randomness")
     used = pretrain_seeds(config)
-    return (f"one CAE and one CNN per source for each of {len(used)} pretraining seeds {used}, each shared by "
+    return (f"{networks} for each of {len(used)} pretraining seeds {used}, each shared by "
             f"up to {pretrain['shared_by']} of the fine-tuning seeds {seeds} (pretrain.shared_by), so the claim's "
             "test takes the pretraining seed as its unit and its interval covers the pretraining's randomness")
 

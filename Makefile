@@ -23,7 +23,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 # the report only after a run of the whole study (workflow_scripts/run_study.py), and a
 # failed run marks the results it leaves behind as stale.
 run: $(INSTALLED)  ## the whole study (CONFIG=, CORES=, ARGS= for Snakemake)
-	@$(BIN)/python -m workflow_scripts.study_config $(CONFIG)
+	@$(BIN)/python -m workflow_scripts.study.config $(CONFIG)
 	@$(BIN)/python -m workflow_scripts.run_study $(CONFIG) $(CORES) $(ARGS)
 
 report: $(INSTALLED)  ## results/report.html again, from a finished study (CONFIG=, ARGS= as for run)
@@ -40,4 +40,4 @@ clean:  ## remove results/ and .snakemake/
 
 # docs/config.md, the config reference, rendered from workflow_scripts/config/schema.yaml
 docs: $(INSTALLED)  ## regenerate docs/config.md
-	$(BIN)/python -m workflow_scripts.config_reference
+	$(BIN)/python -m workflow_scripts.study.config_reference

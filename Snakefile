@@ -5,7 +5,7 @@
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
-from workflow_scripts import study_config
+from workflow_scripts.study import config as study_config
 
 min_version("9.0")
 

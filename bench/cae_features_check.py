@@ -22,10 +22,10 @@ import pandas as pd
 import torch
 
 from workflow_scripts.atomic import read_csv, read_torch
-from workflow_scripts.faces import load_face_set
-from workflow_scripts.networks import Architecture, network_input, prefix_length, source_trunk
-from workflow_scripts.splits import faces_with_role
-from workflow_scripts.study_config import load_config_file
+from workflow_scripts.data.faces import load_face_set
+from workflow_scripts.data.splits import faces_with_role
+from workflow_scripts.nn.networks import Architecture, network_input, prefix_length, source_trunk
+from workflow_scripts.study.config import load_config_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,14 +79,14 @@ def main():
     rows = []
     for model_path in sorted((args.results / "pretrain" / "cae").glob("seed*/model.pt")):
         seed = model_path.parent.name
-        checkpoint = read_torch(model_path)
+        saved_network = read_torch(model_path)
         curve = read_csv(model_path.parent / "curve.csv")
         best = curve.loc[curve["stop_criterion"].idxmin()]
-        print(f"CAE {seed}: {checkpoint['epochs_run']} epochs (cap {config['pretrain']['cae']['max_epochs']}), "
+        print(f"CAE {seed}: {saved_network['epochs_run']} epochs (cap {config['pretrain']['cae']['max_epochs']}), "
               f"best epoch {int(best['epoch'])}, last validation losses "
               f"{', '.join(f'{v:.5f}' for v in curve['stop_criterion'].tail(4))}; "
-              f"test reconstruction MSE {checkpoint['test_reconstruction_mse']:.4f}")
-        trunk = source_trunk(checkpoint, architecture)
+              f"test reconstruction MSE {saved_network['test_reconstruction_mse']:.4f}")
+        trunk = source_trunk(saved_network, architecture)
         for feature_path in sorted((args.results / "features" / "cae" / seed).glob("*.pt")):
             depth = feature_path.stem
             cached = read_torch(feature_path)

@@ -18,10 +18,10 @@ import pandas as pd
 import torch
 
 from workflow_scripts.atomic import read_torch
-from workflow_scripts.faces import load_face_set
-from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
-from workflow_scripts.study_config import load_config_file
-from workflow_scripts.scenarios import CAE, NONE
+from workflow_scripts.data.faces import load_face_set
+from workflow_scripts.finetune.blocks import Block, FinetuneDesign, LabelledFaces, run_block
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.scenarios import CAE, NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from the same inputs, once with oneDNN's CPU convolutions and once without
         [--set finetune.cv_criterion=pooled_error] [--kept DIR]
 
 reads the faces, roles and subsets of a finished run (``--results``; e.g. the working
-folder ``workflow_scripts/publish.py`` leaves in ``build/``; only ``results/data`` is
+folder ``workflow_scripts/report/publish.py`` leaves in ``build/``; only ``results/data`` is
 read), trains that task's ``none`` block both ways on the CPU with one thread and prints,
 per member, the test balanced accuracy and the chosen (kept) epoch of each, then
 
@@ -32,10 +32,10 @@ import pandas as pd
 import torch
 import yaml
 
-from workflow_scripts.faces import load_face_set
-from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
-from workflow_scripts.scenarios import NONE
-from workflow_scripts.study_config import load_config_file
+from workflow_scripts.data.faces import load_face_set
+from workflow_scripts.finetune.blocks import Block, FinetuneDesign, LabelledFaces, run_block
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.scenarios import NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDERS = {"onednn": True, "without": False}
@@ -98,7 +98,7 @@ def main():
     torch.set_num_threads(1)
     missing = [name for name in ("faces.pt", "faces.csv", "roles.csv", "subsets.csv") if not (args.results / "data" / name).exists()]
     if missing:
-        raise SystemExit(f"{args.results / 'data'}: no {', '.join(missing)}; run the study first (e.g. workflow_scripts/publish.py)")
+        raise SystemExit(f"{args.results / 'data'}: no {', '.join(missing)}; run the study first (e.g. workflow_scripts/report/publish.py)")
     config = load_config_file(args.config)
     if args.train_sizes:
         config["finetune"]["train_sizes"] = args.train_sizes

@@ -28,9 +28,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from workflow_scripts import scenarios  # noqa: E402
-from workflow_scripts.study_config import load_config_file  # noqa: E402
-from workflow_scripts.study_grid import BLOCK_KEY, finetune_blocks, pretrain_seeds, source_networks  # noqa: E402
+from workflow_scripts.study import scenarios  # noqa: E402
+from workflow_scripts.study.config import load_config_file  # noqa: E402
+from workflow_scripts.study.grid import BLOCK_KEY, finetune_blocks, pretrain_seeds, source_networks  # noqa: E402
 
 PAPER = ROOT / "workflow_scripts" / "config" / "mtfl_paper.yaml"
 MTFL_SIZE = {"n_train": 10000, "n_test": 2995, "seed": 0}  # MTFL: 10,000 training and 2,995 test faces

@@ -55,8 +55,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from workflow_scripts import scenarios, study_config, study_grid  # noqa: E402
-from workflow_scripts.networks import Architecture, ConvAutoencoder, build_classifier, prefix_length  # noqa: E402
+from workflow_scripts.nn.networks import Architecture, ConvAutoencoder, build_classifier, prefix_length  # noqa: E402
+from workflow_scripts.study import config as study_config, grid as study_grid, scenarios  # noqa: E402
 
 MIB = 2 ** 20
 PART_BYTES = 16 * MIB  # the device tool's files back: 16 MiB a file,

@@ -25,12 +25,12 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from training_speed import load_faces, synchronise, timed_design
-from workflow_scripts.finetuning import Block, BlockInputs, LabelledFaces, extract_features, fit_members, plan_members
-from workflow_scripts.networks import build_trunk, prefix_length
-from workflow_scripts.splits import assign_roles, labelled_subsets
-from workflow_scripts.study_config import load_config_file
-from workflow_scripts.training import choose_device
-from workflow_scripts.scenarios import CAE, NONE
+from workflow_scripts.data.splits import assign_roles, labelled_subsets
+from workflow_scripts.finetune.blocks import Block, BlockInputs, LabelledFaces, extract_features, fit_members, plan_members
+from workflow_scripts.nn.networks import build_trunk, prefix_length
+from workflow_scripts.nn.training import choose_device
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.scenarios import CAE, NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = "gender"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workflow_scripts import scenarios
+from workflow_scripts.study import scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 INT8_RULES = ("quantize_prefixes", "score_int8", "collect_int8_metrics")

@@ -27,11 +27,11 @@ from pathlib import Path
 import torch
 
 from training_speed import load_faces, measure, print_table
-from workflow_scripts import scenarios
-from workflow_scripts.study_config import load_config_file
-from workflow_scripts.study_grid import finetune_blocks
-from workflow_scripts.training import choose_device
-from workflow_scripts.scenarios import CAE, NONE
+from workflow_scripts.nn.training import choose_device
+from workflow_scripts.study import scenarios
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.grid import finetune_blocks
+from workflow_scripts.study.scenarios import CAE, NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "workflow_scripts" / "config" / "mtfl_paper.yaml"

@@ -7,7 +7,7 @@ reads a finished run's ``metrics.csv`` (e.g. ``docs/mtfl_quick/metrics.csv``) an
 config, takes the pre-declared family's paired gains at the claim's setting (the CAE
 against each baseline of ``analysis.claim.against`` that the run has), estimates their
 variance components per task (the pretraining seed, the test's unit, against the
-within-unit spread: a one-way random-effects ANOVA, ``workflow_scripts.study_power``), and
+within-unit spread: a one-way random-effects ANOVA, ``workflow_scripts.report.power``), and
 prints the cheapest nested design (units x fine-tuning seeds per unit) whose 95 % interval
 has a half-width of at most ``--target`` points for every task and comparison with
 ``--assurance`` probability, planned on the components' 80 % upper confidence limits, with
@@ -29,10 +29,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from workflow_scripts import analysis, scenarios, study_power
 from workflow_scripts.atomic import read_csv
-from workflow_scripts.study_config import load_config_file
-from workflow_scripts.study_grid import claim as claim_of
+from workflow_scripts.report import power as study_power
+from workflow_scripts.report.claim import baseline_arm, claim_against, claim_arm, family_present
+from workflow_scripts.report.statistics import pretrain_seeds_of
+from workflow_scripts.study import scenarios
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.grid import claim as claim_of
 
 UPPER = 0.8  # the one-sided confidence of the planning values
 
@@ -57,7 +60,7 @@ def unit_cost(metrics: pd.DataFrame, claim: dict, results: Path | None, run_json
     if run_json is not None:
         run = json.loads(run_json.read_text())
         cpu = float(run["wall_seconds"]) * int(run["machine"]["cores"])
-        units = analysis.pretrain_seeds_of(metrics[metrics["scenario"] == scenarios.CAE]).nunique()
+        units = pretrain_seeds_of(metrics[metrics["scenario"] == scenarios.CAE]).nunique()
         rest = (cpu - float(metrics["train_seconds"].sum())) / units
         return rest, (f"{run_json}: wall {run['wall_seconds']:.0f} s x {run['machine']['cores']} cores, less every "
                       f"member's training, per pretraining seed ({units}): an upper bound")
@@ -66,8 +69,8 @@ def unit_cost(metrics: pd.DataFrame, claim: dict, results: Path | None, run_json
 
 def member_cost(metrics: pd.DataFrame, claim: dict, family: list[str]) -> tuple[float, str]:
     """CPU seconds of one fine-tuning seed: each arm's member of every task at the claim's N."""
-    arms = {scenarios.CAE: analysis.claim_arm(metrics, claim)}
-    arms.update({against: analysis.baseline_arm(metrics, claim, against) for against in family})
+    arms = {scenarios.CAE: claim_arm(metrics, claim)}
+    arms.update({against: baseline_arm(metrics, claim, against) for against in family})
     seconds, notes = 0.0, []
     for arm, members in arms.items():
         if members.empty:
@@ -93,8 +96,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     claim = claim_of(load_config_file(args.config))
     metrics = read_csv(args.metrics)
-    compared = analysis.family_present(metrics, claim)
-    family = analysis.claim_against(claim)
+    compared = family_present(metrics, claim)
+    family = claim_against(claim)
     gains = pd.concat([study_power.unit_gains(metrics, claim, against).assign(against=against) for against in compared])
     print(f"Paired gains of the CAE at {claim['depth']}, N = {claim['n_train']}, in {claim['metric']}, "
           f"against {', '.join(compared)} ({', '.join(sorted(set(family) - set(compared))) or 'no baseline'} not in this run); "
@@ -118,7 +121,7 @@ def main(argv=None):
     print(f"Cost: {unit_seconds:.0f} CPU s per unit ({unit_source}); {member_seconds:.0f} CPU s per fine-tuning "
           f"seed, the arms {', '.join([scenarios.CAE, *family])} of every task ({member_source}).")
     target = args.target / 100
-    units = analysis.pretrain_seeds_of(analysis.claim_arm(metrics, claim)).nunique()
+    units = pretrain_seeds_of(claim_arm(metrics, claim)).nunique()
     per_unit = len(gains) // (len(planning) * units)
     now = min(study_power.assurance(units, per_unit, *planning[key], target) for key in planning)
     print(f"This run: {units} units x {per_unit} seeds per unit: assurance {now:.2f} (80 % upper limits).")

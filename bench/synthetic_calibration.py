@@ -20,11 +20,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
-from workflow_scripts.splits import assign_roles, labelled_subsets
-from workflow_scripts.study_config import load_config_file
-from workflow_scripts.synthetic_faces import make_synthetic_faces
-from workflow_scripts.scenarios import NONE
+from workflow_scripts.data.splits import assign_roles, labelled_subsets
+from workflow_scripts.data.synthetic import make_synthetic_faces
+from workflow_scripts.finetune.blocks import Block, FinetuneDesign, LabelledFaces, run_block
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.scenarios import NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 

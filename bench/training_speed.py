@@ -28,15 +28,15 @@ from pathlib import Path
 
 import torch
 
-from workflow_scripts.finetuning import (
+from workflow_scripts.data.splits import assign_roles, labelled_subsets
+from workflow_scripts.finetune.blocks import (
     Block, BlockInputs, FinetuneDesign, LabelledFaces, extract_features, fit_members, initial_model, plan_members,
 )
-from workflow_scripts.networks import build_trunk, prefix_length
-from workflow_scripts.splits import assign_roles, labelled_subsets
-from workflow_scripts.stacked_training import fit_stacked
-from workflow_scripts.study_config import load_config_file
-from workflow_scripts.training import choose_device, criterion_for, weighted_cross_entropy
-from workflow_scripts.scenarios import CAE, NONE
+from workflow_scripts.nn.networks import build_trunk, prefix_length
+from workflow_scripts.nn.stacked_training import fit_stacked
+from workflow_scripts.nn.training import choose_device, criterion_for, weighted_cross_entropy
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.scenarios import CAE, NONE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,10 +47,10 @@ def load_faces(config, archive: Path | None):
     size = config["data"]["image_size"]
     archive = Path(archive or config["mtfl"]["path"])
     if config["data"]["dataset"] == "mtfl" and archive.exists():
-        from workflow_scripts.mtfl import read_mtfl
+        from workflow_scripts.data.mtfl import read_mtfl
 
         return read_mtfl(archive, size, config["mtfl"]["crop_margin"], threads=4)[0], f"MTFL ({archive})"
-    from workflow_scripts.synthetic_faces import make_synthetic_faces
+    from workflow_scripts.data.synthetic import make_synthetic_faces
 
     synthetic = config["synthetic"]
     return (make_synthetic_faces(synthetic["n_train"], synthetic["n_test"], size, synthetic["seed"], synthetic["signal"]),

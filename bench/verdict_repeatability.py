@@ -24,12 +24,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from workflow_scripts import analysis, scenarios
 from workflow_scripts.atomic import read_csv, read_torch, write_csv
-from workflow_scripts.faces import load_face_set
-from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
-from workflow_scripts.study_config import load_config_file
-from workflow_scripts.study_grid import claim as claim_of, distinct_pretrain_seeds, pretrain_seed_of
+from workflow_scripts.data.faces import load_face_set
+from workflow_scripts.finetune.blocks import Block, FinetuneDesign, LabelledFaces, run_block
+from workflow_scripts.report.claim import claim_test, paper_rows
+from workflow_scripts.study import scenarios
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.grid import claim as claim_of, distinct_pretrain_seeds, pretrain_seed_of
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARED = ["gain", "ci_low", "ci_high", "p_holm", "verdict"]
@@ -74,11 +75,11 @@ def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool, kept: Pa
         return None
     metrics = pd.concat(metrics, ignore_index=True)
     against_none = {**claim, "against": [scenarios.NONE]}
-    return analysis.claim_test(metrics, read_csv(results / "energy" / "inference.csv"), against_none)
+    return claim_test(metrics, read_csv(results / "energy" / "inference.csv"), against_none)
 
 
 def compare(run: pd.DataFrame, reruns: dict[str, pd.DataFrame], alpha: float) -> pd.DataFrame:
-    run = analysis.paper_rows(run)  # the comparisons against no transfer, the ones rerun
+    run = paper_rows(run)  # the comparisons against no transfer, the ones rerun
     table = run.set_index("task")[COMPARED].add_prefix("run_")
     for name, rerun in reruns.items():
         rerun = rerun.set_index("task")

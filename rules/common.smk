@@ -6,8 +6,9 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
-from workflow_scripts import datasets, depths, paper_endpoint, scenarios, study_config, study_grid
-from workflow_scripts.protocol import Protocol
+from workflow_scripts.finetune import paper_endpoint
+from workflow_scripts.study import config as study_config, datasets, depths, grid as study_grid, scenarios
+from workflow_scripts.study.protocol import Protocol
 
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     # the conda environments do not install this project's package (the venv does,
@@ -36,7 +37,7 @@ wildcard_constraints:
     source="|".join(scenarios.sources(DATASET_TASKS)),
     depth=f"{scenarios.NONE}|{depths.PATTERN.pattern}",
     network=scenarios.network_pattern(DATASET_TASKS),
-    seed=r"\d+",
+    pretrain_seed=r"\d+",
     hardware=r"[A-Za-z0-9_\-]+",
 
 
@@ -55,10 +56,10 @@ BLOCK = "results/finetune/{task}/{scenario}/{source}/{depth}"
 BLOCK_LOG = "results/logs/finetune/{task}/{scenario}/{source}/{depth}"
 # a block of the claim's comparison trained again under objective: plain (paper_endpoint)
 ENDPOINT_BLOCK = "results/paper_endpoint/{task}/{scenario}/{source}/{depth}"
-SOURCE_MODEL = "results/pretrain/{network}/seed{seed}/model.pt"
-SOURCE_CURVE = "results/pretrain/{network}/seed{seed}/curve.csv"
-FEATURES = "results/features/{network}/seed{seed}/{depth}.pt"
-INT8_PREFIX = "results/int8/prefix/{network}/seed{seed}/{depth}.pt"
+SOURCE_MODEL = "results/pretrain/{network}/seed{pretrain_seed}/model.pt"
+SOURCE_CURVE = "results/pretrain/{network}/seed{pretrain_seed}/curve.csv"
+FEATURES = "results/features/{network}/seed{pretrain_seed}/{depth}.pt"
+INT8_PREFIX = "results/int8/prefix/{network}/seed{pretrain_seed}/{depth}.pt"
 FRONT_PAGE = "results/analysis/report_front_page.rst"
 
 
@@ -121,11 +122,11 @@ def finetune_inputs(wildcards):
     network = scenarios.source_network(wildcards.scenario, wildcards.source)
     seeds = study_grid.distinct_pretrain_seeds(block_pretrain_seeds(wildcards))
     if scenarios.is_frozen(wildcards.scenario):
-        inputs["features"] = [FEATURES.format(network=network, seed=s, depth=wildcards.depth) for s in seeds]
+        inputs["features"] = [FEATURES.format(network=network, pretrain_seed=s, depth=wildcards.depth) for s in seeds]
     else:
         inputs["images"] = "results/data/faces.pt"
         if network is not None:
-            inputs["models"] = [SOURCE_MODEL.format(network=network, seed=s) for s in seeds]
+            inputs["models"] = [SOURCE_MODEL.format(network=network, pretrain_seed=s) for s in seeds]
     return inputs
 
 
@@ -139,8 +140,8 @@ def int8_inputs(wildcards):
     if scenarios.is_frozen(wildcards.scenario):
         network = scenarios.source_network(wildcards.scenario, wildcards.source)
         seeds = study_grid.distinct_pretrain_seeds(block_pretrain_seeds(wildcards))
-        inputs["prefixes"] = [INT8_PREFIX.format(network=network, seed=s, depth=wildcards.depth) for s in seeds]
-        inputs["features"] = [FEATURES.format(network=network, seed=s, depth=wildcards.depth) for s in seeds]
+        inputs["prefixes"] = [INT8_PREFIX.format(network=network, pretrain_seed=s, depth=wildcards.depth) for s in seeds]
+        inputs["features"] = [FEATURES.format(network=network, pretrain_seed=s, depth=wildcards.depth) for s in seeds]
     else:
         inputs["images"] = "results/data/faces.pt"
     return inputs

@@ -1,4 +1,4 @@
-# Data preparation: the face set (the dataset's entry in workflow_scripts/datasets.py), its
+# Data preparation: the face set (the dataset's entry in workflow_scripts/study/datasets.py), its
 # splits, and what it looks like.
 
 

@@ -20,9 +20,9 @@ rule extract_features:
         # only where the job sees one (so grouped extraction jobs never sum GPU requests)
         device="auto" if config["device"] == "cuda" else config["device"],
     log:
-        "results/logs/features/{network}/seed{seed}/{depth}.log",
+        "results/logs/features/{network}/seed{pretrain_seed}/{depth}.log",
     benchmark:
-        "results/benchmarks/features/{network}/seed{seed}/{depth}.tsv"
+        "results/benchmarks/features/{network}/seed{pretrain_seed}/{depth}.tsv"
     threads: 1
     resources:
         mem_mb=3000,

@@ -10,10 +10,10 @@ rule pretrain_cae:
         table="results/data/faces.csv",
         roles="results/data/roles.csv",
     output:
-        model="results/pretrain/cae/seed{seed}/model.pt",
-        curve="results/pretrain/cae/seed{seed}/curve.csv",
+        model="results/pretrain/cae/seed{pretrain_seed}/model.pt",
+        curve="results/pretrain/cae/seed{pretrain_seed}/curve.csv",
         reconstructions=report(
-            "results/pretrain/cae/seed{seed}/reconstructions.png",
+            "results/pretrain/cae/seed{pretrain_seed}/reconstructions.png",
             category="Pretraining",
             caption="../workflow_scripts/captions/reconstructions.rst",
         ),
@@ -22,9 +22,9 @@ rule pretrain_cae:
         settings=config["pretrain"]["cae"],
         device=config["device"],
     log:
-        "results/logs/pretrain/cae/seed{seed}.log",
+        "results/logs/pretrain/cae/seed{pretrain_seed}.log",
     benchmark:
-        "results/benchmarks/pretrain/cae/seed{seed}.tsv"
+        "results/benchmarks/pretrain/cae/seed{pretrain_seed}.tsv"
     threads: 1  # with 2, on a 2-core machine it waited behind every 1-thread job (a core frees one at a time)
     priority: 10  # heads the longest chain (features, frozen blocks, int8): started first, it overlaps the none blocks
     resources:
@@ -44,17 +44,17 @@ rule pretrain_cnn:
         table="results/data/faces.csv",
         roles="results/data/roles.csv",
     output:
-        model="results/pretrain/cnn_{task}/seed{seed}/model.pt",
-        curve="results/pretrain/cnn_{task}/seed{seed}/curve.csv",
+        model="results/pretrain/cnn_{task}/seed{pretrain_seed}/model.pt",
+        curve="results/pretrain/cnn_{task}/seed{pretrain_seed}/curve.csv",
     params:
         network=config["network"],
         settings=config["pretrain"]["cnn"],
         n_classes=n_classes,
         device=config["device"],
     log:
-        "results/logs/pretrain/cnn_{task}/seed{seed}.log",
+        "results/logs/pretrain/cnn_{task}/seed{pretrain_seed}.log",
     benchmark:
-        "results/benchmarks/pretrain/cnn_{task}/seed{seed}.tsv"
+        "results/benchmarks/pretrain/cnn_{task}/seed{pretrain_seed}.tsv"
     threads: 1  # with 2, on a 2-core machine it waited behind every 1-thread job (a core frees one at a time)
     priority: 10  # heads the longest chain (features, frozen blocks, int8): started first, it overlaps the none blocks
     resources:
@@ -68,25 +68,25 @@ rule pretrain_cnn:
         "../workflow_scripts/stages/pretrain_cnn.py"
 
 
-# the random scenario's trunk (workflow_scripts/random_trunk.py): trained on nothing, its
+# the random scenario's trunk (workflow_scripts/pretrain/random_trunk.py): trained on nothing, its
 # seeded initialisation scaled on the unlabelled pool to the same seed's CAE, layer by layer
 rule init_random:
     input:
         images="results/data/faces.pt",
         table="results/data/faces.csv",
         roles="results/data/roles.csv",
-        target="results/pretrain/cae/seed{seed}/model.pt",
+        target="results/pretrain/cae/seed{pretrain_seed}/model.pt",
     output:
-        model="results/pretrain/random/seed{seed}/model.pt",
-        scaling="results/pretrain/random/seed{seed}/scaling.csv",
+        model="results/pretrain/random/seed{pretrain_seed}/model.pt",
+        scaling="results/pretrain/random/seed{pretrain_seed}/scaling.csv",
     params:
         network=config["network"],
         # seconds of inference: no GPU asked of a scheduler, one used only where the job sees one
         device="auto" if config["device"] == "cuda" else config["device"],
     log:
-        "results/logs/pretrain/random/seed{seed}.log",
+        "results/logs/pretrain/random/seed{pretrain_seed}.log",
     benchmark:
-        "results/benchmarks/pretrain/random/seed{seed}.tsv"
+        "results/benchmarks/pretrain/random/seed{pretrain_seed}.tsv"
     threads: 1
     resources:
         mem_mb=3000,

@@ -20,9 +20,9 @@ rule quantize_prefixes:
         network=config["network"],
         depths=FINETUNE["depths"],  # the order of the outputs
     log:
-        "results/logs/int8/prefix/{network}/seed{seed}.log",
+        "results/logs/int8/prefix/{network}/seed{pretrain_seed}.log",
     benchmark:
-        "results/benchmarks/int8/prefix/{network}/seed{seed}.tsv"
+        "results/benchmarks/int8/prefix/{network}/seed{pretrain_seed}.tsv"
     threads: 1
     resources:
         mem_mb=3000,

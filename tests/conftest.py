@@ -94,7 +94,7 @@ def mtfl_zip(tmp_path, mtfl_folder):
 
 @pytest.fixture(scope="session")
 def small_faces():
-    from workflow_scripts.synthetic_faces import make_synthetic_faces
+    from workflow_scripts.data.synthetic import make_synthetic_faces
 
     return make_synthetic_faces(n_train=600, n_test=200, image_size=16, seed=3)
 

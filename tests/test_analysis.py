@@ -3,11 +3,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from workflow_scripts.analysis import (
-    COST_COLUMNS, PRECISION_COLUMNS, chance_levels, checkpoint_changes, checkpoint_claim, choose_by_stop_score, claim_test,
-    comparison_test, control_levels, decide, decide_family, figure_settings, headline, holm, int8_cost, paired_gains,
-    pareto_mask, precision_claim, summarise, tradeoff,
-)
+from workflow_scripts.report.claim import (chance_levels, claim_test, comparison_test, control_levels, decide,
+                                           decide_family)
+from workflow_scripts.report.exploratory import choose_by_stop_score, figure_settings, headline, pareto_mask, tradeoff
+from workflow_scripts.report.sensitivity import (COST_COLUMNS, PRECISION_COLUMNS, checkpoint_changes, checkpoint_claim,
+                                                 int8_cost, precision_claim)
+from workflow_scripts.report.statistics import holm, paired_gains, summarise
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
          "energy_reduction_at_least": 2.0, "hardware": "hw", "classes": {"gender": 2, "smile": 2, "glasses": 2, "pose": 5}}

@@ -5,11 +5,11 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import ROOT
-from workflow_scripts.study_config import (
+from workflow_scripts.study.config import (
     SCHEMA_PATH, ConfigError, ConfigSources, check_config, coerce_command_line, config_hash, fill_section_defaults,
     load_config_file, load_schema, read_config_file, validate_with_schema,
 )
-from workflow_scripts.study_grid import BLOCK_KEY, claim, finetune_blocks, pretrain_seed_of, pretrain_seeds, source_networks
+from workflow_scripts.study.grid import BLOCK_KEY, claim, finetune_blocks, pretrain_seed_of, pretrain_seeds, source_networks
 
 SHIPPED = ["config.yaml", "workflow_scripts/config/mtfl_paper.yaml", "workflow_scripts/config/mtfl_quick.yaml"]
 

@@ -63,8 +63,8 @@ def test_a_config_file_without_pretrain_and_finetune_runs_the_default_grid(tmp_p
 
 
 def check_command(*paths):
-    """README's config check, as `make run` runs it: python -m workflow_scripts.study_config FILE."""
-    return subprocess.run([sys.executable, "-m", "workflow_scripts.study_config", *map(str, paths)],
+    """README's config check, as `make run` runs it: python -m workflow_scripts.study.config FILE."""
+    return subprocess.run([sys.executable, "-m", "workflow_scripts.study.config", *map(str, paths)],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -121,7 +121,7 @@ def test_device_cuda_without_a_gpu_is_refused_by_the_check_and_before_any_job(tm
 
 
 def test_make_run_checks_the_config_with_the_documented_command():
-    documented = re.search(r"`(\.venv/bin/python -m workflow_scripts\.study_config) my\.yaml`", (ROOT / "README.md").read_text())
+    documented = re.search(r"`(\.venv/bin/python -m workflow_scripts\.study\.config) my\.yaml`", (ROOT / "README.md").read_text())
     assert documented, "README.md no longer shows the config check"
     plan = subprocess.run(["make", "-n", "run", "CONFIG=my.yaml"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert plan.splitlines()[0] == f"{documented.group(1)} my.yaml", plan

@@ -2,8 +2,8 @@
 meaning, and fails here as soon as the schema says something it does not."""
 
 from conftest import ROOT
-from workflow_scripts.config_reference import COMMAND, render, rows, yaml_value
-from workflow_scripts.study_config import load_schema
+from workflow_scripts.study.config import load_schema
+from workflow_scripts.study.config_reference import COMMAND, render, rows, yaml_value
 
 # a small schema with every construct the real one uses
 SCHEMA = {

@@ -1,6 +1,6 @@
 import pytest
 
-from workflow_scripts.depths import deepest, depth_names, layers_covered
+from workflow_scripts.study.depths import deepest, depth_names, layers_covered
 
 
 def test_depth_names_run_shallow_to_deep():

@@ -5,13 +5,13 @@ import pytest
 import torch
 from torch import nn
 
-from workflow_scripts.energy import (
+from workflow_scripts.deploy.energy import (
     WIDTH_ATTRIBUTES, EnergyCheckError, HardwareError, add_bounds, count_layers, export_onnx, multitask_inference,
     layer_costs, run_zigzag, scenario_prefixes, sharing_ceiling,
 )
-from workflow_scripts.networks import Architecture, ConvSpec, build_classifier
-from workflow_scripts.study_config import resolve_hardware_path
-from workflow_scripts.study_grid import precision_bits
+from workflow_scripts.nn.networks import Architecture, ConvSpec, build_classifier
+from workflow_scripts.study.config import resolve_hardware_path
+from workflow_scripts.study.grid import precision_bits
 
 TINY = Architecture((ConvSpec(4, 3, 2), ConvSpec(8, 3, 2)), fc1=16, fc2=8, image_size=16)
 EYERISS = (resolve_hardware_path("zigzag:hardware/eyeriss_like.yaml"), resolve_hardware_path("zigzag:mapping/default.yaml"))

@@ -12,10 +12,10 @@ import torch
 from test_training import (  # noqa: F401 - study is a fixture
     ARCH, SETTINGS, TASK, _features, _folds, _frozen_prefix, _setup, study, training_rows,
 )
-from workflow_scripts.pretraining import train_cae, train_source_cnn
-from workflow_scripts.splits import subset_faces
-from workflow_scripts.stacked_training import fit_stacked
-from workflow_scripts.training import FitSettings, balanced_error, cross_validate, fit, weighted_cross_entropy
+from workflow_scripts.data.splits import subset_faces
+from workflow_scripts.nn.stacked_training import fit_stacked
+from workflow_scripts.nn.training import FitSettings, balanced_error, cross_validate, fit, weighted_cross_entropy
+from workflow_scripts.pretrain.sources import train_cae, train_source_cnn
 
 pytestmark = [
     pytest.mark.gpu,
@@ -115,11 +115,11 @@ def test_a_cuda_training_agrees_with_the_cpu(study, stacked):
 
 
 def test_sources_pretrained_on_cuda_are_saved_on_the_cpu(study):
-    """Feature extraction and the tables read source checkpoints in jobs without a GPU."""
+    """Feature extraction and the tables read saved source networks in jobs without a GPU."""
     faces, roles, _ = study
     settings = FitSettings(max_epochs=2, patience=1, batch_size=32, learning_rate=1e-3)
     cae, _, _ = train_cae(faces.images, roles, ARCH, settings, 0, CUDA)
     cnn, _ = train_source_cnn(faces.images, faces.table, roles, "smile", 2, ARCH, settings, 0, CUDA)
-    for checkpoint in (cae, cnn):
+    for saved_network in (cae, cnn):
         for part in ("trunk_state", "model_state"):
-            assert {tensor.device.type for tensor in checkpoint[part].values()} == {"cpu"}, part
+            assert {tensor.device.type for tensor in saved_network[part].values()} == {"cpu"}, part

@@ -14,10 +14,10 @@ import torch
 
 from test_workflow import TINY, planned_rules, snakemake
 from workflow_scripts.atomic import IntermediateError, read_csv, read_torch, save_torch, write_csv
-from workflow_scripts.datasets import MTFL_CLASSES
-from workflow_scripts.faces import FaceSet, load_face_set, save_face_set
-from workflow_scripts.finetuning import CHECKPOINT_COLUMNS
-from workflow_scripts.splits import SUBSET_COLUMNS, subset_faces
+from workflow_scripts.data.faces import FaceSet, load_face_set, save_face_set
+from workflow_scripts.data.splits import SUBSET_COLUMNS, subset_faces
+from workflow_scripts.finetune.blocks import CHECKPOINT_SCORE_COLUMNS
+from workflow_scripts.study.datasets import MTFL_CLASSES
 
 TASKS = tuple(MTFL_CLASSES)  # the synthetic set's tasks
 
@@ -45,12 +45,12 @@ def test_a_cross_validated_study_writes_subsets_per_task_checkpoint_scores_and_h
     assert (metrics["epochs_run"] >= 2).all()
 
     scores = pd.read_csv(results / "checkpoints.csv")
-    assert list(scores.columns) == CHECKPOINT_COLUMNS and len(scores) == 2 * len(metrics)
+    assert list(scores.columns) == CHECKPOINT_SCORE_COLUMNS and len(scores) == 2 * len(metrics)
     assert sorted(set(scores["epochs"])) == [1, 2] and scores["balanced_accuracy"].between(0, 1).all()
     members = ["task", "scenario", "source", "depth", "n_train", "seed", "pretrain_seed"]
     assert set(map(tuple, scores[members].to_numpy())) == set(map(tuple, metrics[members].to_numpy()))
     block = pd.read_csv(results / "finetune" / "smile" / "cae" / "cae" / "conv2+fc1" / "checkpoints.csv")
-    assert list(block.columns) == CHECKPOINT_COLUMNS and set(block["scenario"]) == {"cae"} and len(block) == 8
+    assert list(block.columns) == CHECKPOINT_SCORE_COLUMNS and set(block["scenario"]) == {"cae"} and len(block) == 8
 
     sources = pd.read_csv(results / "pretrain" / "sources.csv")
     assert list(sources.columns[:6]) == ["network", "seed", "epochs_run", "best_epoch", "max_epochs", "stopped_early"]
@@ -73,7 +73,7 @@ def test_a_cross_validated_study_writes_subsets_per_task_checkpoint_scores_and_h
     from_labels["finetune"]["epoch_choice"] = "from_labels"
     snakemake(tmp_path, from_labels, "--cores", "2", *TABLES)
     scores = pd.read_csv(results / "checkpoints.csv")
-    assert list(scores.columns) == CHECKPOINT_COLUMNS and scores.empty
+    assert list(scores.columns) == CHECKPOINT_SCORE_COLUMNS and scores.empty
 
     # a block's table cut in the middle of a row, or a foreign one, fails the stage that reads
     # it in one line naming it and the fix (pandas would read a number cut short as a number)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from workflow_scripts.metrics import balanced_class_weights, classification_metrics, confusion_matrix
+from workflow_scripts.nn.metrics import balanced_class_weights, classification_metrics, confusion_matrix
 
 
 def test_confusion_matrix_rows_are_true_classes():

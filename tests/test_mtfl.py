@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from conftest import REAL_MTFL, _face_jpeg, landmarks_line, real_mtfl_or_skip, write_mtfl_folder, zip_folder
-from workflow_scripts.mtfl import MTFLError, landmark_box, parse_line, read_mtfl
+from workflow_scripts.data.mtfl import MTFLError, landmark_box, parse_line, read_mtfl
 
 
 def test_parse_line_handles_backslash_leading_space_and_crlf():

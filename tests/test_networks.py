@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from workflow_scripts.networks import (
+from workflow_scripts.nn.networks import (
     Architecture, ConvAutoencoder, ConvSpec, build_classifier, build_trunk, prefix_length, transfer_prefix,
 )
 

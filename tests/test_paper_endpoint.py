@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from workflow_scripts import paper_endpoint
-from workflow_scripts.paper_endpoint import GAIN_COLUMNS, endpoint_gains
-from workflow_scripts.protocol import Protocol
-from workflow_scripts.study_config import load_config_file
+from workflow_scripts.finetune import paper_endpoint
+from workflow_scripts.finetune.paper_endpoint import GAIN_COLUMNS, endpoint_gains
+from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.protocol import Protocol
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.text import Text
 
-from workflow_scripts import plots
-from workflow_scripts.plots import part_colors
+from workflow_scripts.report import plots
+from workflow_scripts.report.plots import part_colors
 
 
 def test_energy_parts_keep_their_colour_across_panels_and_differ_within_one():
@@ -29,7 +29,7 @@ def test_energy_parts_keep_their_colour_across_panels_and_differ_within_one():
 
 
 def test_pretraining_curves_draw_the_training_and_the_early_stopping_loss(tmp_path):
-    from workflow_scripts.plots import training_curves
+    from workflow_scripts.report.plots import training_curves
 
     curve = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.4], "stop_loss": [1.1, 0.7, 0.8],
                           "stop_criterion": [1.1, 0.7, 0.8]})

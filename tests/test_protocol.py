@@ -12,19 +12,20 @@ import pandas as pd
 import pytest
 import torch
 
-from workflow_scripts import finetuning, scenarios
-from workflow_scripts.datasets import MTFL_CLASSES
-from workflow_scripts.finetuning import (
-    CHECKPOINT_COLUMNS, Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block,
+from workflow_scripts.data.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
+from workflow_scripts.finetune import blocks as finetuning
+from workflow_scripts.finetune.blocks import (
+    CHECKPOINT_SCORE_COLUMNS, Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block,
     stacking_groups,
 )
-from workflow_scripts.networks import Architecture, ConvSpec, build_trunk, prefix_length
-from workflow_scripts.protocol import (
+from workflow_scripts.nn.networks import Architecture, ConvSpec, build_trunk, prefix_length
+from workflow_scripts.nn.training import FitSettings, balanced_error, fit, weighted_cross_entropy
+from workflow_scripts.study import scenarios
+from workflow_scripts.study.datasets import MTFL_CLASSES
+from workflow_scripts.study.grid import BLOCK_KEY
+from workflow_scripts.study.protocol import (
     Protocol, cross_validation_folds, early_stopping_mask, passes_per_epoch, refit_steps_per_epoch, steps_per_epoch,
 )
-from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
-from workflow_scripts.study_grid import BLOCK_KEY
-from workflow_scripts.training import FitSettings, balanced_error, fit, weighted_cross_entropy
 
 TASKS = tuple(MTFL_CLASSES)  # the synthetic set's tasks
 N_CLASSES = {task: len(names) for task, names in MTFL_CLASSES.items()}
@@ -187,7 +188,7 @@ def test_cross_validated_members_train_on_all_n_for_the_count_their_folds_chose(
 
     monkeypatch.setattr(torch.optim.Adam, "step", counted)
     metrics, curves, scores = _run(study, faces.table, "cross_validated", cv_criterion=cv_criterion)
-    assert scores.empty and list(scores.columns) == CHECKPOINT_COLUMNS  # no checkpoints declared
+    assert scores.empty and list(scores.columns) == CHECKPOINT_SCORE_COLUMNS  # no checkpoints declared
     assert (metrics["n_fit"] == metrics["n_train"]).all() and (metrics["n_stop"] == metrics["n_train"]).all()
     assert (metrics["folds"] == 3).all() and metrics["stop_balanced_accuracy_sd"].notna().all()
     steps = iter(count for _, count in optimisers.values())  # each member (in plan order: N, then seed): its 3 folds, then its refit
@@ -263,7 +264,7 @@ def test_a_refit_is_scored_at_each_checkpoint_and_keeps_its_chosen_epoch(study, 
                                    features=head_features)
     main = ["accuracy", "balanced_accuracy", "macro_f1", "confusion", "best_epoch", "stop_balanced_accuracy"]
     pd.testing.assert_frame_equal(metrics[main], plain[main])
-    assert list(scores.columns) == CHECKPOINT_COLUMNS and len(scores) == 2 * len(metrics)
+    assert list(scores.columns) == CHECKPOINT_SCORE_COLUMNS and len(scores) == 2 * len(metrics)
     for row in metrics.itertuples():
         refit = _one_member(curves, row.n_train, row.seed).query("fold == -1")
         assert row.epochs_run == max(row.best_epoch, 4) == len(refit)
@@ -306,7 +307,7 @@ def test_fixed_epochs_members_are_scored_at_the_checkpoints_up_to_max_epochs(stu
 def test_members_that_stop_early_are_not_scored_at_checkpoints(study, head_features, validation):
     faces, _, _ = study
     _, _, scores = _run(study, faces.table, validation, checkpoints=(2, 4), features=head_features)
-    assert scores.empty and list(scores.columns) == CHECKPOINT_COLUMNS
+    assert scores.empty and list(scores.columns) == CHECKPOINT_SCORE_COLUMNS
 
 
 def test_fixed_epochs_trains_on_all_n_and_records_no_early_stopping_score(study):

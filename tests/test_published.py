@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from workflow_scripts.publish import int8_finding, paper_table, readme_section
-from workflow_scripts.study_config import config_hash, load_config_file
+from workflow_scripts.report.publish import int8_finding, paper_table, readme_section
+from workflow_scripts.study.config import config_hash, load_config_file
 
 PUBLISHED = {"mtfl_quick": ROOT / "workflow_scripts" / "config" / "mtfl_quick.yaml"}
 # A published study whose config no longer hashes as it did (a key added that changes what is computed)
@@ -30,7 +30,7 @@ def test_published_answer_matches_todays_config(name):
         today = run["config_hash"]  # the published folder must still agree with itself
     assert run["config_hash"] == today, (
         f"docs/{name} was published from a config that hashed to {run['config_hash']}; {PUBLISHED[name].name} now hashes "
-        f"to {today}: publish again (python -m workflow_scripts.publish) or restore the config")
+        f"to {today}: publish again (python -m workflow_scripts.report.publish) or restore the config")
     assert set(pd.read_csv(docs / "metrics.csv")["config_hash"]) == {today}
     assert f"config hash: `{today}`" in (docs / "README.md").read_text()
 

@@ -8,16 +8,16 @@ import pytest
 import torch
 
 from workflow_scripts.atomic import IntermediateError, read_torch, save_torch
-from workflow_scripts.finetuning import Block, extract_features, trained_part
-from workflow_scripts.networks import Architecture, ConvSpec, build_classifier, build_trunk, network_input
-from workflow_scripts.quantization import (
+from workflow_scripts.data.splits import assign_roles, faces_with_role
+from workflow_scripts.deploy.quantization import (
     INT8_COLUMNS, Int8Classifier, PrefixFeatures, calibration_faces, pack_quantized, prefix_record, quantize_head,
     quantize_prefix, quantize_whole, quantized_parameters, read_images, run_int8, same_parameters, score_block_int8,
     unpack_quantized,
 )
-from workflow_scripts.splits import assign_roles, faces_with_role
-from workflow_scripts.datasets import MTFL_CLASSES
-from workflow_scripts.training import FitSettings, TrainingRows, fit, weighted_cross_entropy
+from workflow_scripts.finetune.blocks import Block, extract_features, trained_part
+from workflow_scripts.nn.networks import Architecture, ConvSpec, build_classifier, build_trunk, network_input
+from workflow_scripts.nn.training import FitSettings, TrainingRows, fit, weighted_cross_entropy
+from workflow_scripts.study.datasets import MTFL_CLASSES
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
 

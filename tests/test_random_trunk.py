@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from workflow_scripts.finetuning import extract_features
-from workflow_scripts.metrics import balanced_class_weights, classification_metrics
-from workflow_scripts.networks import (
+from workflow_scripts.data.splits import assign_roles, faces_with_role
+from workflow_scripts.finetune.blocks import extract_features
+from workflow_scripts.nn.metrics import balanced_class_weights, classification_metrics
+from workflow_scripts.nn.networks import (
     Architecture, ConvAutoencoder, ConvSpec, build_classifier, network_input, source_trunk,
 )
-from workflow_scripts.pretraining import train_cae
-from workflow_scripts.random_trunk import TOLERANCE, init_random_trunk, layer_statistics, seeded_trunk
-from workflow_scripts.splits import assign_roles, faces_with_role
-from workflow_scripts.training import FitSettings, TrainingRows, balanced_error, fit, predict, weighted_cross_entropy
+from workflow_scripts.nn.training import FitSettings, TrainingRows, balanced_error, fit, predict, weighted_cross_entropy
+from workflow_scripts.pretrain.random_trunk import TOLERANCE, init_random_trunk, layer_statistics, seeded_trunk
+from workflow_scripts.pretrain.sources import train_cae
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(8, 3, 2)), fc1=16, fc2=8, image_size=16)
 CPU = torch.device("cpu")
@@ -41,29 +41,29 @@ def _same_state(a, b):
 
 def test_the_trunk_is_reproducible_from_its_seed(pretrained, random_trunk):
     faces, roles, cae = pretrained
-    checkpoint, _ = random_trunk
+    saved_network, _ = random_trunk
     again, _ = init_random_trunk(faces.images, roles, cae, ARCH, seed=0)
     other, _ = init_random_trunk(faces.images, roles, cae, ARCH, seed=1)
-    assert _same_state(checkpoint["trunk_state"], again["trunk_state"])
-    assert not any(torch.equal(checkpoint["trunk_state"][k], other["trunk_state"][k]) for k in checkpoint["trunk_state"])
+    assert _same_state(saved_network["trunk_state"], again["trunk_state"])
+    assert not any(torch.equal(saved_network["trunk_state"][k], other["trunk_state"][k]) for k in saved_network["trunk_state"])
     # it describes itself, and its weights point where the seed's default initialisation points (scaled, not redrawn):
     # with the CAE's seed, the CAE's own initial encoder
-    assert checkpoint["kind"] == "random" and checkpoint["seed"] == 0 and checkpoint["settings"]["target"] == "cae"
-    described = checkpoint["architecture"]
+    assert saved_network["kind"] == "random" and saved_network["seed"] == 0 and saved_network["settings"]["target"] == "cae"
+    described = saved_network["architecture"]
     assert Architecture.from_config(described, described["image_size"]) == ARCH and described == cae["architecture"]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         initial = ConvAutoencoder(ARCH).encoder.state_dict()
     for name in ("conv1.0.weight", "conv2.0.weight", "fc1.1.weight"):
-        ratio = checkpoint["trunk_state"][name] / initial[name]
+        ratio = saved_network["trunk_state"][name] / initial[name]
         assert ratio.min() > 0 and torch.allclose(ratio, ratio.flatten()[0].expand_as(ratio), rtol=1e-4), name
 
 
 def test_each_layer_has_the_cae_output_mean_and_sd_on_the_pool(pretrained, random_trunk):
     faces, roles, cae = pretrained
-    checkpoint, scaling = random_trunk
+    saved_network, scaling = random_trunk
     pool = network_input(faces.images[torch.as_tensor(faces_with_role(roles, "pool"))])
-    reached = layer_statistics(source_trunk(checkpoint, ARCH), pool)
+    reached = layer_statistics(source_trunk(saved_network, ARCH), pool)
     target = layer_statistics(source_trunk(cae, ARCH), pool)
     default = layer_statistics(seeded_trunk(ARCH, 0), pool)
     print("layer: default init (mean, SD) -> scaled random trunk -> CAE")
@@ -82,16 +82,16 @@ def test_each_layer_has_the_cae_output_mean_and_sd_on_the_pool(pretrained, rando
 def test_only_pool_faces_shape_the_trunk(pretrained, random_trunk):
     """Changing every validation and test face leaves the trunk as it was; changing pool faces does not."""
     faces, roles, cae = pretrained
-    checkpoint, _ = random_trunk
+    saved_network, _ = random_trunk
     images = faces.images.clone()
     elsewhere = torch.as_tensor(np.concatenate([faces_with_role(roles, "validation"), faces_with_role(roles, "test")]))
     images[elsewhere] = 255 - images[elsewhere]
     unchanged, _ = init_random_trunk(images, roles, cae, ARCH, seed=0)
-    assert _same_state(checkpoint["trunk_state"], unchanged["trunk_state"])
+    assert _same_state(saved_network["trunk_state"], unchanged["trunk_state"])
     pool = torch.as_tensor(faces_with_role(roles, "pool"))
     images[pool[:100]] = 255 - images[pool[:100]]
     changed, _ = init_random_trunk(images, roles, cae, ARCH, seed=0)
-    assert not _same_state(checkpoint["trunk_state"], changed["trunk_state"])
+    assert not _same_state(saved_network["trunk_state"], changed["trunk_state"])
 
 
 def test_it_refuses_a_target_that_is_not_a_cae(pretrained):

@@ -19,7 +19,7 @@ from test_download import needs_unshare, offline
 DOCUMENTS = ["README.md", *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md"))]
 # the documents' stand-ins for what a reader fills in
 PLACEHOLDERS = {"/path/to/MTFL.zip": "{archive}", "/data/MTFL.zip": "{archive}", "<partition>": "debug", "<account>": "lab",
-                "path/to/config.yaml": "config.yaml", "CONFIG=my.yaml": "CONFIG=config.yaml", "study_config my.yaml": "study_config config.yaml", " [--configfile …]": ""}
+                "path/to/config.yaml": "config.yaml", "CONFIG=my.yaml": "CONFIG=config.yaml", "study.config my.yaml": "study.config config.yaml", " [--configfile …]": ""}
 # commands not run here, and why; every other command of the documents is
 NOT_RUN = {
     ".venv/bin/python bench/paper_scale.py blocks --device cuda": "trains on a GPU for minutes (docs/gpu.md); bench/ has its own tests",
@@ -30,7 +30,7 @@ NOT_RUN = {
         "installs and starts a SLURM cluster as root, what CI's .ci/run does; make test changes nothing on the machine",
     "make run CONFIG=my_faces.yaml": "runs a study on the reader's own folder of images (tests/test_folder_dataset.py runs one)",
     "make report": "builds the report of a finished study: tests/test_workflow.py builds the tiny study's with its command",
-    ".venv/bin/python -m workflow_scripts.publish workflow_scripts/config/mtfl_quick.yaml docs/mtfl_quick [--cores N] [--archive PATH]":
+    ".venv/bin/python -m workflow_scripts.report.publish workflow_scripts/config/mtfl_quick.yaml docs/mtfl_quick [--cores N] [--archive PATH]":
         "runs the whole MTFL study, then rewrites docs/; its options are in brackets",
     ".venv/bin/python bench/gpu_lease.py pack-faces . build/carry/faces.tar.xz --configfile workflow_scripts/config/mtfl_paper.yaml":
         "packs the faces the MTFL data stage prepared (tests/test_gpu_lease.py packs a tiny study's)",
@@ -113,7 +113,7 @@ def test_make_run_checks_the_config_then_runs_the_study_with_the_config_and_args
     args = "--config mtfl='{path: /elsewhere/MTFL.zip}'"
     plan = subprocess.run(["make", "-n", "run", "CONFIG=my.yaml", "CORES=3", f"ARGS={args}"], cwd=ROOT,
                           capture_output=True, text=True, check=True).stdout
-    assert plan.splitlines() == [".venv/bin/python -m workflow_scripts.study_config my.yaml",
+    assert plan.splitlines() == [".venv/bin/python -m workflow_scripts.study.config my.yaml",
                                  f".venv/bin/python -m workflow_scripts.run_study my.yaml 3 {args}"]
 
 

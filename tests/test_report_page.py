@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT
 from test_summary_pages import claim_table
 from test_verdicts import CLAIM, hand_gains
-from workflow_scripts.summary_pages import write_front_page
+from workflow_scripts.report.front_page import write_front_page
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
                  if shutil.which(name)), None)

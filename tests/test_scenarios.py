@@ -7,17 +7,19 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from conftest import ROOT
 from test_workflow import TINY, planned_rules
-from workflow_scripts import scenarios
-from workflow_scripts.energy import scenario_prefixes
-from workflow_scripts.networks import Architecture, ConvSpec
-from workflow_scripts.plots import SCENARIO_COLORS, SCENARIO_LABELS
-from workflow_scripts.study_config import load_schema
-from workflow_scripts.study_grid import finetune_blocks, source_networks, study_scenarios, trained_source_networks
-from workflow_scripts.datasets import DATASETS, MTFL_CLASSES
+from workflow_scripts.deploy.energy import scenario_prefixes
+from workflow_scripts.nn.networks import Architecture, ConvSpec
+from workflow_scripts.report.plots import SCENARIO_COLORS, SCENARIO_LABELS
+from workflow_scripts.study import scenarios
+from workflow_scripts.study.config import ConfigError, check_config, load_config_file, load_schema
+from workflow_scripts.study.datasets import DATASETS, MTFL_CLASSES
+from workflow_scripts.study.grid import (finetune_blocks, pretraining_description, source_networks, study_scenarios,
+                                         trained_source_networks)
 
 TASKS = tuple(MTFL_CLASSES)
 
@@ -90,7 +92,7 @@ def test_adding_a_scenario_is_one_table_entry(tmp_path):
     for part in ("Snakefile", "rules", "workflow_scripts", "envs"):
         shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__")) if (ROOT / part).is_dir() \
             else shutil.copy(ROOT / part, copy / part)
-    table = copy / "workflow_scripts" / "scenarios.py"
+    table = copy / "workflow_scripts" / "study" / "scenarios.py"
     entry = '    Scenario("random_tuned", trunk="random", frozen=False, label="random trunk, fine-tuned", color=5, tunes="random"),\n'
     text = table.read_text()
     anchor = '    Scenario("cnn_tuned",'
@@ -103,3 +105,29 @@ def test_adding_a_scenario_is_one_table_entry(tmp_path):
     assert plan["finetune"] == plan["score_int8"] == 2 * (1 + 2 + 2)
     assert plan["init_random"] == 2 and plan["pretrain_cae"] == 2 and "pretrain_cnn" not in plan
     assert plan["extract_features"] == 2 * 2 and plan["quantize_prefixes"] == 2
+
+
+def test_the_config_check_asks_for_cnn_sources_by_the_trunk_table(monkeypatch):
+    """finetune.cnn_sources is asked of every scenario whose trunk is made per source task,
+    not of the name "cnn"."""
+    config = load_config_file(ROOT / "config.yaml")
+    twin = scenarios.Scenario("cnn_twin", trunk="cnn", frozen=True, label="other-task CNN twin", color=5)
+    monkeypatch.setitem(scenarios.BY_NAME, "cnn_twin", twin)
+    config["finetune"].update(scenarios=["none", "cnn_twin"], cnn_sources={"gender": []})
+    with pytest.raises(ConfigError, match="so the cnn_twin scenario has no classifier"):
+        check_config(config)
+    config["finetune"]["scenarios"] = ["none", "cae", "random"]  # no trunk made per task: no sources needed
+    check_config(config)
+
+
+def test_the_pretraining_sentence_names_the_source_networks_the_grid_reads():
+    """The summary's pretraining sentence comes from the trunk table and the grid, not from
+    a fixed "one CAE and one CNN"."""
+    config = load_config_file(ROOT / "config.yaml")  # none, cae, cnn
+    assert pretraining_description(config).startswith("one CAE and one CNN per source, seed 0, shared by")
+    config["finetune"]["scenarios"] = ["none", "random"]
+    assert pretraining_description(config).startswith("one random trunk, seed 0")
+    config["finetune"]["scenarios"] = ["none", "cae", "cnn", "random"]
+    assert pretraining_description(config).startswith("one CAE, one CNN per source and one random trunk, seed 0")
+    config["finetune"]["scenarios"] = ["none"]
+    assert pretraining_description(config).startswith("none: no scenario")

@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workflow_scripts.datasets import MTFL_CLASSES
-from workflow_scripts.splits import (
+from workflow_scripts.data.splits import (
     SUBSET_COLUMNS, assign_roles, faces_with_role, labelled_subsets, stratified_order, subset_faces,
 )
+from workflow_scripts.study.datasets import MTFL_CLASSES
 
 TASKS = tuple(MTFL_CLASSES)  # the synthetic set's tasks
 N_CLASSES = {task: len(names) for task, names in MTFL_CLASSES.items()}

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from conftest import ROOT
-from workflow_scripts import study_power
-from workflow_scripts.analysis import mean_interval, unit_values
+from workflow_scripts.report import power as study_power
+from workflow_scripts.report.statistics import mean_interval, unit_values
 
 
 def nested(rng, units, per_unit, unit_sd, within_sd, gain=0.0):

@@ -5,11 +5,13 @@ import pandas as pd
 import pytest
 
 from test_verdicts import CLAIM, hand_claim_table, hand_gains
-from workflow_scripts.publish import published_answer
-from workflow_scripts.summary_pages import (energy_note, energy_unit, paper_comparison, write_front_page,
-                                            write_summary)
-from workflow_scripts.verdicts import unit_sentence
-from workflow_scripts.verdicts import answer_sentence
+from workflow_scripts.report.comparison import energy_note, paper_comparison
+from workflow_scripts.report.formatting import energy_unit
+from workflow_scripts.report.front_page import write_front_page
+from workflow_scripts.report.summary_page import write_summary
+from workflow_scripts.report.publish import published_answer
+from workflow_scripts.report.verdicts import unit_sentence
+from workflow_scripts.report.verdicts import answer_sentence
 
 TASKS = ["gender", "smile", "glasses", "pose"]
 
@@ -116,7 +118,7 @@ def test_the_front_page_opens_with_the_answer(tmp_path):
 
 def test_the_before_run_page_brings_the_same_top_of_page_style():
     from conftest import ROOT
-    from workflow_scripts.summary_pages import TOP_OF_PAGE_STYLE
+    from workflow_scripts.report.page_style import TOP_OF_PAGE_STYLE
 
     assert TOP_OF_PAGE_STYLE in (ROOT / "workflow_scripts" / "captions" / "front_page_before_run.rst").read_text()
 
@@ -236,7 +238,7 @@ def test_the_summary_says_whether_the_verdict_holds_at_int8_and_what_int8_costs(
 # ---- issue 27: no negative zero, no "Holm p = nan", synthetic faces said to be no evidence ----
 
 def test_no_table_shows_a_negative_zero(tmp_path):
-    from workflow_scripts.summary_pages import fixed, markdown_table, points
+    from workflow_scripts.report.formatting import fixed, markdown_table, points
 
     assert [fixed(-0.0004, 2), fixed(-0.004, 2, sign=True), fixed(0.004, 2, sign=True), fixed(-0.006, 2, sign=True)] == \
         ["0.00", "0.00", "0.00", "-0.01"]
@@ -318,7 +320,7 @@ def test_the_controls_section_shows_whether_each_arm_learns_and_the_feature_stat
 
 
 def test_the_random_trunks_scaling_tables_stand_beside_the_caes_statistics():
-    from workflow_scripts.summary_pages import feature_stat_cells
+    from workflow_scripts.report.summary_page import feature_stat_cells
 
     scaling = pd.DataFrame({"layer": ["conv1", "fc1", "conv1", "fc1"], "default_mean": [0.1, 0.02, 0.1, 0.02],
                             "default_sd": [0.2, 0.01, 0.2, 0.03], "target_mean": [0.5, 0.3, 0.7, 0.5],

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from workflow_scripts.datasets import MTFL_CLASSES
-from workflow_scripts.faces import load_face_set, save_face_set
-from workflow_scripts.synthetic_faces import LABEL_PROBABILITIES, make_synthetic_faces
+from workflow_scripts.data.faces import load_face_set, save_face_set
+from workflow_scripts.data.synthetic import LABEL_PROBABILITIES, make_synthetic_faces
+from workflow_scripts.study.datasets import MTFL_CLASSES
 
 TASKS = tuple(MTFL_CLASSES)  # the synthetic set's tasks
 

@@ -15,18 +15,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from workflow_scripts.finetuning import extract_features
-from workflow_scripts.metrics import balanced_class_weights, classification_metrics
-from workflow_scripts.networks import Architecture, ConvSpec, build_classifier, build_trunk, network_input
-from workflow_scripts.pretraining import STOPPING_KEYS, describe_stopping, train_cae
-from workflow_scripts.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
-from workflow_scripts import stacked_training
-from workflow_scripts.protocol import refit_steps_per_epoch, steps_per_epoch
-from workflow_scripts.stacked_training import StackedAdam, fit_stacked
-from workflow_scripts.training import (
+from workflow_scripts.data.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
+from workflow_scripts.finetune.blocks import extract_features
+from workflow_scripts.nn import stacked_training
+from workflow_scripts.nn.metrics import balanced_class_weights, classification_metrics
+from workflow_scripts.nn.networks import Architecture, ConvSpec, build_classifier, build_trunk, network_input
+from workflow_scripts.nn.stacked_training import StackedAdam, fit_stacked
+from workflow_scripts.nn.training import (
     FitSettings, TrainingRows, balanced_error, balanced_loss, cross_validate, fit, plain_error, plain_loss,
     pooled_criterion_for, reconstruction_error, score_folds, weighted_cross_entropy,
 )
+from workflow_scripts.pretrain.sources import STOPPING_KEYS, describe_stopping, train_cae
+from workflow_scripts.study.protocol import refit_steps_per_epoch, steps_per_epoch
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)
 SETTINGS = FitSettings(max_epochs=6, patience=2, batch_size=16, learning_rate=3e-3, min_epoch_samples=100)
@@ -339,16 +339,16 @@ def test_the_state_kept_at_a_checkpoint_is_a_run_stopped_there_alone_and_stacked
         kept = members[member].epochs
         for result in (alone, together):
             assert (result.best_epoch, result.epochs_run, len(result.curve)) == (kept, max(kept, 4), max(kept, 4))
-            assert sorted(result.checkpoints) == [1, 3, 4]
+            assert sorted(result.epoch_states) == [1, 3, 4]
         _assert_same_fit(together, alone)
         for epochs in (1, 3, 4, kept):
             stopped_rows = dataclasses.replace(members[member], epochs=epochs, checkpoints=())
             stopped = fit(copy.deepcopy(modules[member]), inputs, labels, stopped_rows, weighted_cross_entropy, SETTINGS)
             assert stopped.epochs_run == len(stopped.curve) == epochs
             # alone: the same ops in the same order, so bit for bit; stacked: within float tolerance
-            on_the_way = alone.state if epochs == kept else alone.checkpoints[epochs]
+            on_the_way = alone.state if epochs == kept else alone.epoch_states[epochs]
             assert all(torch.equal(on_the_way[k], stopped.state[k]) for k in stopped.state), epochs
-            _assert_same_states(together.state if epochs == kept else together.checkpoints[epochs], stopped.state)
+            _assert_same_states(together.state if epochs == kept else together.epoch_states[epochs], stopped.state)
 
 
 def test_a_source_network_records_whether_it_stopped_early_or_at_its_cap(study):

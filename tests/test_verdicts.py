@@ -4,14 +4,18 @@ the reason there is none, everything else an exploratory label, and the answer r
 for one task, two tasks and more, for the family's baselines, and (for a summary published
 before the decision rule) as it did then."""
 
+import dataclasses
 import math
 
 import pandas as pd
 import pytest
 
-from workflow_scripts.verdicts import (ONE_SEED, accuracy_verdicts, answer_sentence, checkpoint_finding, control_finding,
-                                      dataset_caveat, energy_verdict, exploratory_verdict, holm_words, joined,
-                                      precision_finding, pretraining_cap_sentence, tasks_inference, unit_sentence)
+from workflow_scripts.report.summary_page import baseline_role
+from workflow_scripts.report.verdicts import (ONE_SEED, accuracy_verdicts, answer_sentence, arm_words, baseline_words,
+                                              checkpoint_finding, control_finding, dataset_caveat, energy_verdict,
+                                              exploratory_verdict, holm_words, joined, precision_finding,
+                                              pretraining_cap_sentence, tasks_inference, unit_sentence)
+from workflow_scripts.study import scenarios
 
 CLAIM = {"depth": "conv2+fc1", "n_train": 50, "metric": "balanced_accuracy", "alpha": 0.05,
          "energy_reduction_at_least": 2.0, "hardware": "hw", "classes": {"gender": 2, "smile": 2, "glasses": 2, "pose": 5}}
@@ -303,3 +307,19 @@ def test_the_int8_finding_says_whether_the_verdict_holds_at_the_energys_precisio
     none = precision_finding(precision_table({"gender": "no", "smile": "no"}, {"gender": "no", "smile": "no"}), 16)
     assert "16-bit words, energy.precision_bits, not at int8's 8" in none and "holds for no task at either precision" in none
     assert "could not be repeated" in precision_finding(precision_table({}, {}))
+
+
+def test_sentences_name_arms_and_baselines_as_the_scenario_table_does(monkeypatch):
+    """The words come from the scenario's entry (``words``, ``asks``), not from a list of
+    names kept beside it: change the entry and every sentence follows."""
+    assert [arm_words(n) for n in ("none", "cae", "random")] == ["no transfer", "the CAE", "the frozen random trunk"]
+    assert [baseline_words(n) for n in ("none", "random")] == ["no transfer", "a frozen random trunk"]
+    entry = dataclasses.replace(scenarios.BY_NAME["random"], words="the shuffled trunk", asks="is order all it takes?")
+    monkeypatch.setitem(scenarios.BY_NAME, "random", entry)
+    assert arm_words("random") == "the shuffled trunk" and baseline_words("random") == "a shuffled trunk"
+    assert baseline_role("random") == "a shuffled trunk (is order all it takes?)"
+    controls = pd.DataFrame({"task": ["smile"], "arm": ["random"], "test_above_chance": [True]})
+    assert "the shuffled trunk for smile" in control_finding(controls)
+    # an entry without words is named by its label
+    monkeypatch.setitem(scenarios.BY_NAME, "random", dataclasses.replace(entry, words=None))
+    assert arm_words("random") == entry.label

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from workflow_scripts.quantization import INT8_COLUMNS
-from workflow_scripts.study_config import load_schema
-from workflow_scripts.study_grid import BLOCK_KEY, source_networks
+from workflow_scripts.deploy.quantization import INT8_COLUMNS
+from workflow_scripts.study.config import load_schema
+from workflow_scripts.study.grid import BLOCK_KEY, source_networks
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 
@@ -377,7 +377,8 @@ def test_the_tiny_studys_figures_pass_the_figure_checks(tiny_study, tmp_path, mo
     from snakemake.iocontainers import Namedlist
 
     from test_plots import check_figure, interval_bands
-    from workflow_scripts import plots, study_config, study_grid
+    from workflow_scripts.report import plots
+    from workflow_scripts.study import config as study_config, grid as study_grid
 
     folder = tiny_study[0]
     results = folder / "results"

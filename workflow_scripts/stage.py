@@ -13,7 +13,7 @@ def run_stage(main, snakemake):
     """Call ``main(snakemake)`` with logging set up; exit 1 with a one-line error on failure."""
     import torch
 
-    from .atomic import partial_files
+    from workflow_scripts.atomic import partial_files
 
     for output in snakemake.output:  # a killed attempt leaves its temporary files behind
         for leftover in partial_files(output):
@@ -38,10 +38,10 @@ def study_inputs(snakemake):
     """What the training stages read: the device (params.device), the face set
     (input.images, input.table), the roles (input.roles) and the architecture
     (params.network, at the images' size)."""
-    from .atomic import read_csv
-    from .faces import load_face_set
-    from .networks import Architecture
-    from .training import choose_device
+    from workflow_scripts.atomic import read_csv
+    from workflow_scripts.data.faces import load_face_set
+    from workflow_scripts.nn.networks import Architecture
+    from workflow_scripts.nn.training import choose_device
 
     faces = load_face_set(snakemake.input.images, snakemake.input.table)
     architecture = Architecture.from_config(snakemake.params.network, faces.images.shape[-1])

@@ -7,15 +7,18 @@ statistics beside the CAE's), shown beside the controls."""
 
 import pandas as pd
 
-from workflow_scripts.analysis import (checkpoint_changes, checkpoint_claim, claim_test, control_levels, headline,
-                                       int8_cost, paired_gains, precision_claim, summarise, tradeoff)
 from workflow_scripts.atomic import read_csv, write_csv
-from workflow_scripts.finetuning import CHECKPOINT_COLUMNS, METRIC_COLUMNS
-from workflow_scripts.paper_endpoint import ENDPOINT_COLUMNS, endpoint_gains
-from workflow_scripts.pretraining import STOPPING_KEYS
-from workflow_scripts.quantization import INT8_COLUMNS
+from workflow_scripts.deploy.quantization import INT8_COLUMNS
+from workflow_scripts.finetune.blocks import CHECKPOINT_SCORE_COLUMNS, METRIC_COLUMNS
+from workflow_scripts.finetune.paper_endpoint import ENDPOINT_COLUMNS, endpoint_gains
+from workflow_scripts.pretrain.sources import STOPPING_KEYS
+from workflow_scripts.report.claim import claim_test, control_levels
+from workflow_scripts.report.exploratory import headline, tradeoff
+from workflow_scripts.report.sensitivity import checkpoint_changes, checkpoint_claim, int8_cost, precision_claim
+from workflow_scripts.report.statistics import paired_gains, summarise
+from workflow_scripts.report.front_page import write_front_page
+from workflow_scripts.report.summary_page import write_summary
 from workflow_scripts.stage import run_stage
-from workflow_scripts.summary_pages import write_front_page, write_summary
 
 
 # what the analysis reads of the all-tasks energy table (energy.multitask_inference's)
@@ -31,7 +34,7 @@ def main(snakemake):
     gains = paired_gains(metrics)
     claim_table = claim_test(metrics, inference, p.claim, summary)
     top = headline(gains, summary, inference, p.claim)
-    checkpoints = checkpoint_claim(read_csv(i.checkpoints, columns=CHECKPOINT_COLUMNS), p.claim)
+    checkpoints = checkpoint_claim(read_csv(i.checkpoints, columns=CHECKPOINT_SCORE_COLUMNS), p.claim)
     changes = checkpoint_changes(checkpoints, claim_table)
     endpoint = (endpoint_gains(read_csv(i.paper_endpoint, columns=ENDPOINT_COLUMNS)) if hasattr(i, "paper_endpoint")
                 else None)

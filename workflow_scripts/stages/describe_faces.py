@@ -1,9 +1,9 @@
 """Rule describe_faces: label balance per role and a preview of the faces."""
 
 from workflow_scripts.atomic import read_csv, write_csv
-from workflow_scripts.data_summary import label_balance
-from workflow_scripts.faces import load_face_set
-from workflow_scripts.plots import face_preview
+from workflow_scripts.data.faces import load_face_set
+from workflow_scripts.data.label_balance import label_balance
+from workflow_scripts.report.plots import face_preview
 from workflow_scripts.stage import run_stage
 
 

@@ -3,8 +3,8 @@
 import logging
 
 from workflow_scripts.atomic import read_csv, write_csv
-from workflow_scripts.faces import load_labels
-from workflow_scripts.splits import labelled_subsets
+from workflow_scripts.data.faces import load_labels
+from workflow_scripts.data.splits import labelled_subsets
 from workflow_scripts.stage import run_stage
 
 log = logging.getLogger("draw_subsets")

@@ -3,8 +3,8 @@
 import logging
 
 from workflow_scripts.atomic import write_csv
-from workflow_scripts.energy import WORD_BITS, layer_costs
-from workflow_scripts.networks import Architecture
+from workflow_scripts.deploy.energy import WORD_BITS, layer_costs
+from workflow_scripts.nn.networks import Architecture
 from workflow_scripts.stage import run_stage
 
 log = logging.getLogger("estimate_layer_energy")

@@ -3,8 +3,8 @@
 import logging
 
 from workflow_scripts.atomic import read_torch, save_torch
-from workflow_scripts.finetuning import extract_features, needed_faces
-from workflow_scripts.networks import prefix_length, source_trunk
+from workflow_scripts.finetune.blocks import extract_features, needed_faces
+from workflow_scripts.nn.networks import prefix_length, source_trunk
 from workflow_scripts.stage import run_stage, study_inputs
 
 log = logging.getLogger("extract_features")
@@ -17,7 +17,7 @@ def main(snakemake):
     wanted = needed_faces(roles)
     features = extract_features(trunk, length, faces.images, wanted, device)
     w = snakemake.wildcards
-    log.info("%s seed %s up to %s: features %s", w.network, w.seed, w.depth, tuple(features["features"].shape))
+    log.info("%s seed %s up to %s: features %s", w.network, w.pretrain_seed, w.depth, tuple(features["features"].shape))
     save_torch(features, snakemake.output.features)
 
 

@@ -5,8 +5,8 @@ import logging
 import os
 from pathlib import Path
 
-from workflow_scripts.archive import download, install_archive
 from workflow_scripts.atomic import PARTIAL
+from workflow_scripts.data.archive import download, install_archive
 from workflow_scripts.stage import run_stage
 
 log = logging.getLogger("fetch_mtfl")

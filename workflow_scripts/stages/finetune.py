@@ -3,14 +3,14 @@
 import logging
 
 from workflow_scripts.atomic import read_csv, read_torch, save_torch, write_csv
-from workflow_scripts.faces import load_face_set, load_labels
-from workflow_scripts.finetuning import Block, FinetuneDesign, LabelledFaces, run_block
-from workflow_scripts.networks import Architecture, source_trunk
-from workflow_scripts.protocol import Protocol
-from workflow_scripts.splits import SUBSET_COLUMNS
+from workflow_scripts.data.faces import load_face_set, load_labels
+from workflow_scripts.data.splits import SUBSET_COLUMNS
+from workflow_scripts.finetune.blocks import Block, FinetuneDesign, LabelledFaces, run_block
+from workflow_scripts.nn.networks import Architecture, source_trunk
+from workflow_scripts.nn.training import FitSettings, choose_device
 from workflow_scripts.stage import run_stage
-from workflow_scripts.study_grid import distinct_pretrain_seeds
-from workflow_scripts.training import FitSettings, choose_device
+from workflow_scripts.study.grid import distinct_pretrain_seeds
+from workflow_scripts.study.protocol import Protocol
 
 log = logging.getLogger("finetune")
 

@@ -4,10 +4,10 @@ one table, with each task's test majority-class rate."""
 import pandas as pd
 
 from workflow_scripts.atomic import read_csv, write_csv
-from workflow_scripts.faces import load_labels
-from workflow_scripts.finetuning import METRIC_COLUMNS
-from workflow_scripts.paper_endpoint import endpoint_table, majority_accuracies
-from workflow_scripts.splits import faces_with_role
+from workflow_scripts.data.faces import load_labels
+from workflow_scripts.data.splits import faces_with_role
+from workflow_scripts.finetune.blocks import METRIC_COLUMNS
+from workflow_scripts.finetune.paper_endpoint import endpoint_table, majority_accuracies
 from workflow_scripts.stage import run_stage
 
 

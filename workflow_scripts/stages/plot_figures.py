@@ -1,7 +1,7 @@
 """Rule plot_figures: the study's figures, PNG and vector."""
 
-from workflow_scripts import plots
 from workflow_scripts.atomic import read_csv
+from workflow_scripts.report import plots
 from workflow_scripts.stage import run_stage
 
 

@@ -4,9 +4,9 @@ import importlib
 import logging
 
 from workflow_scripts.atomic import write_csv
-from workflow_scripts.datasets import DATASETS
-from workflow_scripts.faces import save_face_set
+from workflow_scripts.data.faces import save_face_set
 from workflow_scripts.stage import run_stage
+from workflow_scripts.study.datasets import DATASETS
 
 log = logging.getLogger("prepare_faces")
 

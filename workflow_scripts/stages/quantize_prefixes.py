@@ -7,9 +7,9 @@ import logging
 import numpy as np
 
 from workflow_scripts.atomic import read_csv, read_torch, save_torch
-from workflow_scripts.networks import Architecture, prefix_length, source_trunk
-from workflow_scripts.quantization import calibration_faces, prefix_record, read_images
-from workflow_scripts.splits import faces_with_role
+from workflow_scripts.data.splits import faces_with_role
+from workflow_scripts.deploy.quantization import calibration_faces, prefix_record, read_images
+from workflow_scripts.nn.networks import Architecture, prefix_length, source_trunk
 from workflow_scripts.stage import run_stage
 
 log = logging.getLogger("quantize_prefixes")
@@ -30,9 +30,9 @@ def main(snakemake):
         record = prefix_record(trunk[:prefix_length(depth, architecture)], images, calibration, scored)
         features = record["features"]
         log.info("%s seed %s up to %s: calibrated on %d pool faces; int8 output %s, scale %.6g, zero point %d",
-                 w.network, w.seed, depth, len(calibration), tuple(features["values"].shape), features["scale"],
+                 w.network, w.pretrain_seed, depth, len(calibration), tuple(features["values"].shape), features["scale"],
                  features["zero_point"])
-        save_torch({"network": w.network, "seed": int(w.seed), "depth": depth, **record}, path)
+        save_torch({"network": w.network, "seed": int(w.pretrain_seed), "depth": depth, **record}, path)
 
 
 run_stage(main, snakemake)  # noqa: F821

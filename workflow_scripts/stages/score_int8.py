@@ -3,15 +3,15 @@ where the block's prefix is frozen, else whole) and scored on the test faces."""
 
 import logging
 
-from workflow_scripts import scenarios
 from workflow_scripts.atomic import read_csv, read_torch, write_csv
-from workflow_scripts.faces import load_labels
-from workflow_scripts.finetuning import Block
-from workflow_scripts.networks import Architecture
-from workflow_scripts.quantization import PrefixFeatures, calibration_faces, read_images, score_block_int8
-from workflow_scripts.splits import faces_with_role
+from workflow_scripts.data.faces import load_labels
+from workflow_scripts.data.splits import faces_with_role
+from workflow_scripts.deploy.quantization import PrefixFeatures, calibration_faces, read_images, score_block_int8
+from workflow_scripts.finetune.blocks import Block
+from workflow_scripts.nn.networks import Architecture
 from workflow_scripts.stage import run_stage
-from workflow_scripts.study_grid import distinct_pretrain_seeds
+from workflow_scripts.study import scenarios
+from workflow_scripts.study.grid import distinct_pretrain_seeds
 
 log = logging.getLogger("score_int8")
 MEMBER_COLUMNS = ["n_train", "seed", "pretrain_seed", "accuracy"]

@@ -3,8 +3,8 @@
 import logging
 
 from workflow_scripts.atomic import write_csv
-from workflow_scripts.faces import load_labels
-from workflow_scripts.splits import assign_roles
+from workflow_scripts.data.faces import load_labels
+from workflow_scripts.data.splits import assign_roles
 from workflow_scripts.stage import run_stage
 
 log = logging.getLogger("split_roles")

@@ -1,9 +1,9 @@
 """Rule training_compute: MACs of learning every classifier of the grid on the device."""
 
 from workflow_scripts.atomic import read_csv, write_csv
-from workflow_scripts.networks import Architecture
+from workflow_scripts.deploy.training_compute import forward_macs, frozen_layers, training_macs
+from workflow_scripts.nn.networks import Architecture
 from workflow_scripts.stage import run_stage
-from workflow_scripts.training_compute import forward_macs, frozen_layers, training_macs
 
 
 def main(snakemake):

@@ -1,0 +1,1 @@
+"""What a classifier costs deployed: int8 quantisation, inference energy, compute of learning."""

@@ -1,0 +1,1 @@
+"""The grid's classifiers: one block of the grid, and the paper's endpoint."""

@@ -1,0 +1,1 @@
+"""The networks, layer transfer, classification metrics, and the plain and stacked trainers."""

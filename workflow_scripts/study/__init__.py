@@ -1,0 +1,1 @@
+"""The study's vocabulary and config (datasets and their tasks, depths, scenarios, grid, protocol); torch-free."""

@@ -133,3 +133,18 @@ def small_study_run(tmp_path_factory):
             snakemake(folder, SMALL_STUDY, "--cores", "2")
             done.touch()
     return folder
+
+
+def offline_environment(folder: Path, environment=None) -> dict:
+    """The environment for a command in a network namespace of its own (``unshare -rn``):
+    ``environment`` (os.environ) with, first on PATH, an ``scontrol`` that fails at once. Where
+    SLURM is installed, Snakemake's SLURM plugin asks ``scontrol show config`` each time
+    Snakemake starts, and in the namespace SLURM's own client waits out its 10 s limit for a
+    controller it cannot reach; the stand-in answers as quickly as a client with no network."""
+    stubs = folder / "offline-bin"
+    stubs.mkdir(parents=True, exist_ok=True)
+    scontrol = stubs / "scontrol"
+    scontrol.write_text("#!/bin/sh\necho 'scontrol: no network in this namespace to reach a SLURM controller' >&2\nexit 1\n")
+    scontrol.chmod(0o755)
+    environment = dict(os.environ if environment is None else environment)
+    return {**environment, "PATH": f"{stubs}{os.pathsep}{environment.get('PATH', '')}"}

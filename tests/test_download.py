@@ -9,12 +9,13 @@ import http.server
 import socket
 import subprocess
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import write_mtfl_folder, zip_folder
+from conftest import offline_environment, write_mtfl_folder, zip_folder
 from test_workflow import SNAKEMAKE, TINY, snakemake
 from workflow_scripts.atomic import partial_files
 
@@ -90,9 +91,10 @@ def test_an_unreachable_address_fails_in_the_download_job_with_one_line(tmp_path
 
 def offline(command: list, cwd):
     """``command`` in a network namespace of its own: no interface but a loopback that is
-    down, so any connection attempt, a DNS lookup included, fails at once."""
+    down, so any connection attempt, a DNS lookup included, fails at once (SLURM's client,
+    which would wait, is stood in for: conftest.offline_environment)."""
     return subprocess.run(["unshare", "--map-root-user", "--net", *command], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+                          env=offline_environment(Path(cwd)), capture_output=True, text=True, timeout=600)
 
 
 def no_network_namespace() -> bool:

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT, write_mtfl_folder, zip_folder
+from conftest import ROOT, offline_environment, write_mtfl_folder, zip_folder
 from test_download import needs_unshare, offline
 
 DOCUMENTS = ["README.md", *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md"))]
@@ -144,7 +144,7 @@ def test_a_documented_command_works_offline(project_copy, document, command):
     if line == "make test":  # the suite's own command, collecting instead of running
         printed = subprocess.run(["make", "-n", "test"], cwd=copy, capture_output=True, text=True, check=True).stdout
         line = printed.strip().splitlines()[-1] + " --collect-only"
-    env = {**os.environ, "PYTHONPATH": str(copy), "PWD": str(copy)}
+    env = offline_environment(copy.parent, {**os.environ, "PYTHONPATH": str(copy), "PWD": str(copy)})
     # as a reader types it: in a shell, here one with no network
     result = subprocess.run(["unshare", "--map-root-user", "--net", "bash", "-c", line], cwd=copy, env=env,
                             capture_output=True, text=True, timeout=600)

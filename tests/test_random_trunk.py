@@ -13,7 +13,9 @@ from workflow_scripts.nn.networks import (
     Architecture, ConvAutoencoder, ConvSpec, build_classifier, network_input, source_trunk,
 )
 from workflow_scripts.nn.training import FitSettings, TrainingRows, balanced_error, fit, predict, weighted_cross_entropy
-from workflow_scripts.pretrain.random_trunk import TOLERANCE, init_random_trunk, layer_statistics, seeded_trunk
+from workflow_scripts.pretrain.random_trunk import (
+    TOLERANCE, dead_units, init_random_trunk, layer_statistics, seeded_trunk,
+)
 from workflow_scripts.pretrain.sources import train_cae
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(8, 3, 2)), fc1=16, fc2=8, image_size=16)
@@ -77,6 +79,41 @@ def test_each_layer_has_the_cae_output_mean_and_sd_on_the_pool(pretrained, rando
     assert [row["layer"] for row in scaling] == ["conv1", "conv2", "fc1"]
     assert all(row["scale"] > 0 and row["rounds"] >= 1 for row in scaling)
     assert scaling[-1]["sd"] == pytest.approx(reached["fc1"][1], rel=1e-5)
+
+
+def test_dead_units_are_those_silent_on_every_pool_face(pretrained, random_trunk):
+    """A unit forced silent (its bias far below any input) is counted dead, in a convolution
+    (per channel, over every position) and in fc1; the scaling table carries the CAE's and
+    the random trunk's counts on the pool."""
+    faces, roles, cae = pretrained
+    saved_network, scaling = random_trunk
+    pool = network_input(faces.images[torch.as_tensor(faces_with_role(roles, "pool"))])
+    before = dead_units(source_trunk(cae, ARCH), pool)
+    assert {layer: units for layer, (_, units) in before.items()} == {"conv1": 4, "conv2": 8, "fc1": 16}
+    for name, unit in (("conv2", 3), ("fc1", 5)):
+        trunk = source_trunk(cae, ARCH)
+        with torch.no_grad():
+            affine = next(m for m in getattr(trunk, name) if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+            affine.weight[unit] = 0.0
+            affine.bias[unit] = -1.0
+        after = dead_units(trunk, pool)
+        assert after["conv1"] == before["conv1"]  # upstream of the change
+        was_dead = unit in _dead_indices(source_trunk(cae, ARCH), pool, name)
+        assert after[name][0] == before[name][0] + (0 if was_dead else 1), (name, before, after)
+    assert [(row["layer"], row["units"], row["target_dead_units"]) for row in scaling] == [
+        (layer, units, dead) for layer, (dead, units) in before.items()]
+    reached = dead_units(source_trunk(saved_network, ARCH), pool)
+    assert [row["dead_units"] for row in scaling] == [reached[layer][0] for layer in ("conv1", "conv2", "fc1")]
+
+
+def _dead_indices(trunk, inputs, name):
+    with torch.no_grad():
+        x = inputs
+        for layer_name, layer in trunk.named_children():
+            x = layer(x)
+            if layer_name == name:
+                fired = (x > 0).flatten(2).any(2).any(0) if x.dim() > 2 else (x > 0).any(0)
+                return set(torch.nonzero(~fired).flatten().tolist())
 
 
 def test_only_pool_faces_shape_the_trunk(pretrained, random_trunk):

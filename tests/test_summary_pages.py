@@ -325,8 +325,10 @@ def test_the_random_trunks_scaling_tables_stand_beside_the_caes_statistics():
     scaling = pd.DataFrame({"layer": ["conv1", "fc1", "conv1", "fc1"], "default_mean": [0.1, 0.02, 0.1, 0.02],
                             "default_sd": [0.2, 0.01, 0.2, 0.03], "target_mean": [0.5, 0.3, 0.7, 0.5],
                             "target_sd": [0.4, 0.2, 0.6, 0.2], "mean": [0.5, 0.3, 0.7, 0.5],
-                            "sd": [0.4, 0.2, 0.6, 0.2], "scale": 2.0, "shift": 0.1, "rounds": 1})
+                            "sd": [0.4, 0.2, 0.6, 0.2], "scale": 2.0, "shift": 0.1, "rounds": 1,
+                            "units": [4, 16, 4, 16], "target_dead_units": [0, 6, 1, 8], "dead_units": [0, 1, 0, 0]})
     table = feature_stat_cells(scaling)
-    assert list(table.columns) == ["layer", "CAE mean", "CAE SD", "random trunk mean", "random trunk SD",
-                                   "at default init: mean", "at default init: SD"]
-    assert table.set_index("layer").loc["fc1"].tolist() == pytest.approx([0.4, 0.2, 0.4, 0.2, 0.02, 0.02])
+    assert list(table.columns) == ["layer", "units", "CAE mean", "CAE SD", "CAE dead units", "random trunk mean",
+                                   "random trunk SD", "random trunk dead units", "at default init: mean",
+                                   "at default init: SD"]
+    assert table.set_index("layer").loc["fc1"].tolist() == pytest.approx([16, 0.4, 0.2, 7, 0.4, 0.2, 0.5, 0.02, 0.02])

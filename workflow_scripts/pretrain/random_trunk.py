@@ -23,6 +23,9 @@ SD are each within ``tolerance`` x the target SD of the target (``MAX_ROUNDS`` a
 The faces are the pool's (``roles.csv`` role ``pool``): the unlabelled faces the CAE trains
 on; no label, validation or test face is read. The saved network describes itself: its
 kind, seed, architecture and settings beside the weights, and the scaling of each layer.
+Beside the statistics, each layer's dead units on the pool (units that output zero on
+every face), the CAE's and the scaled random trunk's: a CAE with many dead bottleneck units
+hands the head fewer features than its width says.
 """
 
 from dataclasses import asdict
@@ -40,7 +43,7 @@ MAX_ROUNDS = 5
 BISECTION_STEPS = 100
 CHUNK = 512  # faces per forward pass
 SCALING_COLUMNS = ["layer", "default_mean", "default_sd", "target_mean", "target_sd", "mean", "sd", "scale", "shift",
-                   "rounds"]
+                   "rounds", "units", "target_dead_units", "dead_units"]
 
 
 def seeded_trunk(architecture: Architecture, seed: int) -> nn.Sequential:
@@ -72,6 +75,21 @@ def layer_statistics(trunk: nn.Sequential, inputs: torch.Tensor) -> dict[str, tu
             x = layer(x)
             outputs[name].append(x)
     return {name: _moments(chunks) for name, chunks in outputs.items()}
+
+
+@torch.no_grad()
+def dead_units(trunk: nn.Sequential, inputs: torch.Tensor) -> dict[str, tuple[int, int]]:
+    """{layer: (dead, units)} of each named trunk layer: its units (a convolution's channels,
+    a linear layer's outputs) and how many of them output zero on every input at every
+    position (after ReLU: units that pass nothing on to the next layer or the head)."""
+    alive = {}
+    for start in range(0, len(inputs), CHUNK):
+        x = inputs[start:start + CHUNK]
+        for name, layer in trunk.named_children():
+            x = layer(x)
+            fired = (x > 0).flatten(2).any(2).any(0) if x.dim() > 2 else (x > 0).any(0)
+            alive[name] = fired | alive[name] if name in alive else fired
+    return {name: (int((~fired).sum()), fired.numel()) for name, fired in alive.items()}
 
 
 def _parts(layer: nn.Sequential):
@@ -152,13 +170,17 @@ def init_random_trunk(images, roles, target_network: dict, architecture: Archite
     if len(pool) == 0:
         raise ValueError("roles: no face has role 'pool' to scale the random trunk on")
     inputs = network_input(images[pool]).to(device)
-    targets = layer_statistics(source_trunk(target_network, architecture).to(device).eval(), inputs)
+    target_trunk = source_trunk(target_network, architecture).to(device).eval()
+    targets, target_dead = layer_statistics(target_trunk, inputs), dead_units(target_trunk, inputs)
     trunk = seeded_trunk(architecture, seed).to(device).eval()
     defaults = layer_statistics(trunk, inputs)
     rows = scale_to_target(trunk, inputs, targets, tolerance)
+    dead = dead_units(trunk, inputs)
     trunk.cpu()  # the file must load where no GPU is
     for row in rows:
         row["default_mean"], row["default_sd"] = defaults[row["layer"]]
+        row["target_dead_units"], row["units"] = target_dead[row["layer"]]
+        row["dead_units"] = dead[row["layer"]][0]
     saved_network = {
         "kind": KIND,
         "seed": seed,

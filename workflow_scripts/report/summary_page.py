@@ -232,14 +232,17 @@ def control_cells(controls: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-SCALING_WORDS = {"layer": "layer", "target_mean": "CAE mean", "target_sd": "CAE SD", "mean": "random trunk mean",
-                 "sd": "random trunk SD", "default_mean": "at default init: mean", "default_sd": "at default init: SD"}
+SCALING_WORDS = {"layer": "layer", "units": "units", "target_mean": "CAE mean", "target_sd": "CAE SD",
+                 "target_dead_units": "CAE dead units", "mean": "random trunk mean", "sd": "random trunk SD",
+                 "dead_units": "random trunk dead units", "default_mean": "at default init: mean",
+                 "default_sd": "at default init: SD"}
 
 
 def feature_stat_cells(feature_stats: pd.DataFrame) -> pd.DataFrame:
     """The trunks' feature statistics as the run recorded them, averaged over seeds. The
     random trunk's scaling tables (``random_trunk.SCALING_COLUMNS``: per layer, the CAE's
-    output mean and SD, the random trunk's after scaling and at its default init) show per
+    output mean and SD and dead units, the random trunk's after scaling and at its default
+    init) show per
     layer under SCALING_WORDS; any other table one row per combination of its text columns,
     the mean of each numeric column."""
     if {"layer", "target_mean", "target_sd", "mean", "sd"} <= set(feature_stats):
@@ -266,7 +269,8 @@ def control_section(controls, feature_stats, claim) -> list[str]:
              markdown_table(control_cells(controls)), "", control_finding(controls), ""]
     if feature_stats is not None and len(feature_stats):
         lines += ["The trunks' features on the unlabelled pool faces, per layer, as the run recorded them (means over "
-                  "pretraining seeds; the random trunk is scaled to the CAE's output mean and SD of its seed):", "",
+                  "pretraining seeds; the random trunk is scaled to the CAE's output mean and SD of its seed; a dead "
+                  "unit outputs zero on every pool face):", "",
                   markdown_table(feature_stat_cells(feature_stats)), ""]
     else:
         lines += ["This run recorded no statistics of the trunks' features.", ""]

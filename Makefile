@@ -30,7 +30,7 @@ report: $(INSTALLED)  ## results/report.html again, from a finished study (CONFI
 	$(BIN)/snakemake $(ARGS) --configfile $(CONFIG) --report results/report.html
 
 test: $(INSTALLED)  ## the test suite
-	$(BIN)/pytest -q -n auto --dist loadfile tests
+	$(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder tests
 
 lint: $(INSTALLED)  ## snakemake --lint
 	$(BIN)/snakemake --lint

@@ -22,6 +22,25 @@ for _name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
     os.environ.pop(_name, None)
 
 
+# make test: pytest-xdist deals whole files out to its workers (--dist loadfile) in the order
+# they were collected (--no-loadscope-reorder; by default it would put the files with the
+# most tests first, and these files of one to three long tests last), two to each worker to
+# begin with: the first and third to one, the second and fourth to the other. The files that
+# run studies through Snakemake go first, so that none of them starts when the other worker
+# has nothing left to do: the tiny study's beside the small study's (test_interruption.py
+# runs it, test_slurm.py then reads it: small_study_run).
+FIRST = ["test_workflow.py", "test_interruption.py", "test_readme_commands.py", "test_slurm.py",
+         "test_folder_dataset.py", "test_intermediates.py", "test_download.py"]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.path.name
+        return FIRST.index(name) if name in FIRST else len(FIRST)
+
+    items.sort(key=rank)  # stable: within a file, and among the other files, the order stays
+
+
 def _face_jpeg(size=(60, 80), channels=3, shade=120):
     """A small JPEG: a bright square 'face' on a darker background."""
     height, width = size

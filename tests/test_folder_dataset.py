@@ -21,7 +21,7 @@ from test_workflow import SNAKEMAKE, TINY, snakemake
 from workflow_scripts.data.folder import centre_square, read_folder
 from workflow_scripts.data.synthetic import make_synthetic_faces
 from workflow_scripts.study.config import ConfigError, check_config, config_hash, dataset_settings, load_config_file, pool_size
-from workflow_scripts.study.datasets import DatasetError, dataset_tasks, folder_labels
+from workflow_scripts.study.datasets import DatasetError, dataset_tasks
 
 # the two tasks of the generated folder, from the renderer's smile and pose labels
 EXPRESSION = {0: "smiling", 1: "neutral"}

@@ -24,7 +24,8 @@ import torch
 from workflow_scripts.atomic import read_csv, read_torch
 from workflow_scripts.data.faces import load_face_set
 from workflow_scripts.data.splits import faces_with_role
-from workflow_scripts.nn.networks import Architecture, network_input, prefix_length, source_trunk
+from workflow_scripts.nn.architecture import Architecture, prefix_length
+from workflow_scripts.nn.networks import network_input, source_trunk
 from workflow_scripts.study.config import load_config_file
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -55,7 +55,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from workflow_scripts.nn.networks import Architecture, ConvAutoencoder, build_classifier, prefix_length  # noqa: E402
+from workflow_scripts.nn.architecture import Architecture, prefix_length  # noqa: E402
+from workflow_scripts.nn.networks import ConvAutoencoder, build_classifier  # noqa: E402
 from workflow_scripts.study import config as study_config, grid as study_grid, scenarios  # noqa: E402
 
 MIB = 2 ** 20

@@ -27,7 +27,8 @@ from torch.profiler import ProfilerActivity, profile
 from training_speed import load_faces, synchronise, timed_design
 from workflow_scripts.data.splits import assign_roles, labelled_subsets
 from workflow_scripts.finetune.blocks import Block, BlockInputs, LabelledFaces, extract_features, fit_members, plan_members
-from workflow_scripts.nn.networks import build_trunk, prefix_length
+from workflow_scripts.nn.architecture import prefix_length
+from workflow_scripts.nn.networks import build_trunk
 from workflow_scripts.nn.training import choose_device
 from workflow_scripts.study.config import load_config_file
 from workflow_scripts.study.scenarios import CAE, NONE

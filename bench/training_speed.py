@@ -32,7 +32,8 @@ from workflow_scripts.data.splits import assign_roles, labelled_subsets
 from workflow_scripts.finetune.blocks import (
     Block, BlockInputs, FinetuneDesign, LabelledFaces, extract_features, fit_members, initial_model, plan_members,
 )
-from workflow_scripts.nn.networks import build_trunk, prefix_length
+from workflow_scripts.nn.architecture import prefix_length
+from workflow_scripts.nn.networks import build_trunk
 from workflow_scripts.nn.stacked_training import fit_stacked
 from workflow_scripts.nn.training import choose_device, criterion_for, weighted_cross_entropy
 from workflow_scripts.study.config import load_config_file

@@ -1,6 +1,7 @@
-"""The layout's two promises: what Snakemake imports to build the DAG pulls in no torch (a
+"""The layout's promises: what Snakemake imports to build the DAG pulls in no torch (a
 dry run, --lint and the config check stay quick, and run where torch is not installed),
-and docs/workflow.md's code map lists every module there is."""
+nor do the stages that only read and write tables (each job would spend about 2.5 CPU
+seconds loading it), and docs/workflow.md's code map lists every module there is."""
 
 import functools
 import json
@@ -81,6 +82,22 @@ def test_building_the_dag_pulls_in_no_torch(tmp_path):
     report = probe(f"from snakemake.cli import main\nmain({argv!r})", cwd=tmp_path)
     assert not report["torch"], f"a dry run pulls in torch, first here: {report['importer']}"
     assert set(rules_imports()["modules"]) <= set(report["modules"]), "the dry run did not build the DAG"
+
+
+# the stages that read and write tables and figures (or run ZigZag, which loads PyTorch
+# itself only to build the network it counts): their modules must load no torch
+TABLE_STAGES = ["split_roles", "draw_subsets", "collect_metrics", "collect_int8_metrics", "paper_endpoint",
+                "estimate_layer_energy", "all_tasks_energy", "analyse_results", "plot_figures"]
+
+
+def test_the_table_stages_import_no_torch():
+    stages = PACKAGE / "stages"
+    for stage in TABLE_STAGES:
+        source = (stages / f"{stage}.py").read_text()
+        imports = "\n".join(line for line in source.splitlines() if re.match(r"(from|import) ", line))
+        assert "workflow_scripts" in imports, stage
+        report = probe(imports)
+        assert not report["torch"], f"stages/{stage}.py's imports pull in torch, first here: {report['importer']}"
 
 
 def code_map() -> list[str]:

@@ -9,7 +9,8 @@ from workflow_scripts.deploy.energy import (
     WIDTH_ATTRIBUTES, EnergyCheckError, HardwareError, add_bounds, count_layers, export_onnx, multitask_inference,
     layer_costs, run_zigzag, scenario_prefixes, sharing_ceiling,
 )
-from workflow_scripts.nn.networks import Architecture, ConvSpec, build_classifier
+from workflow_scripts.nn.architecture import Architecture, ConvSpec
+from workflow_scripts.nn.networks import build_classifier
 from workflow_scripts.study.config import resolve_hardware_path
 from workflow_scripts.study.grid import precision_bits
 

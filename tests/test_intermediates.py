@@ -16,7 +16,7 @@ from test_workflow import TINY, planned_rules, snakemake
 from workflow_scripts.atomic import IntermediateError, read_csv, read_torch, save_torch, write_csv
 from workflow_scripts.data.faces import FaceSet, load_face_set, save_face_set
 from workflow_scripts.data.splits import SUBSET_COLUMNS, subset_faces
-from workflow_scripts.finetune.blocks import CHECKPOINT_SCORE_COLUMNS
+from workflow_scripts.study.columns import CHECKPOINT_SCORE_COLUMNS
 from workflow_scripts.study.datasets import MTFL_CLASSES
 
 TASKS = tuple(MTFL_CLASSES)  # the synthetic set's tasks

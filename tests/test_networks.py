@@ -1,9 +1,8 @@
 import pytest
 import torch
 
-from workflow_scripts.nn.networks import (
-    Architecture, ConvAutoencoder, ConvSpec, build_classifier, build_trunk, prefix_length, transfer_prefix,
-)
+from workflow_scripts.nn.architecture import Architecture, ConvSpec, prefix_length
+from workflow_scripts.nn.networks import ConvAutoencoder, build_classifier, build_trunk, transfer_prefix
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2), ConvSpec(8, 3, 1)), fc1=12, fc2=7, image_size=16)
 

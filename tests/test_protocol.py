@@ -18,7 +18,8 @@ from workflow_scripts.finetune.blocks import (
     CHECKPOINT_SCORE_COLUMNS, Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block,
     stacking_groups,
 )
-from workflow_scripts.nn.networks import Architecture, ConvSpec, build_trunk, prefix_length
+from workflow_scripts.nn.architecture import Architecture, ConvSpec, prefix_length
+from workflow_scripts.nn.networks import build_trunk
 from workflow_scripts.nn.training import FitSettings, balanced_error, fit, weighted_cross_entropy
 from workflow_scripts.study import scenarios
 from workflow_scripts.study.datasets import MTFL_CLASSES

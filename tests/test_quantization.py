@@ -15,7 +15,8 @@ from workflow_scripts.deploy.quantization import (
     unpack_quantized,
 )
 from workflow_scripts.finetune.blocks import Block, extract_features, trained_part
-from workflow_scripts.nn.networks import Architecture, ConvSpec, build_classifier, build_trunk, network_input
+from workflow_scripts.nn.architecture import Architecture, ConvSpec
+from workflow_scripts.nn.networks import build_classifier, build_trunk, network_input
 from workflow_scripts.nn.training import FitSettings, TrainingRows, fit, weighted_cross_entropy
 from workflow_scripts.study.datasets import MTFL_CLASSES
 

@@ -8,10 +8,9 @@ import torch
 
 from workflow_scripts.data.splits import assign_roles, faces_with_role
 from workflow_scripts.finetune.blocks import extract_features
+from workflow_scripts.nn.architecture import Architecture, ConvSpec
 from workflow_scripts.nn.metrics import balanced_class_weights, classification_metrics
-from workflow_scripts.nn.networks import (
-    Architecture, ConvAutoencoder, ConvSpec, build_classifier, network_input, source_trunk,
-)
+from workflow_scripts.nn.networks import ConvAutoencoder, build_classifier, network_input, source_trunk
 from workflow_scripts.nn.training import FitSettings, TrainingRows, balanced_error, fit, predict, weighted_cross_entropy
 from workflow_scripts.pretrain.random_trunk import (
     TOLERANCE, dead_units, init_random_trunk, layer_statistics, seeded_trunk,

@@ -13,7 +13,7 @@ import yaml
 from conftest import ROOT
 from test_workflow import TINY, planned_rules
 from workflow_scripts.deploy.energy import scenario_prefixes
-from workflow_scripts.nn.networks import Architecture, ConvSpec
+from workflow_scripts.nn.architecture import Architecture, ConvSpec
 from workflow_scripts.report.plots import SCENARIO_COLORS, SCENARIO_LABELS
 from workflow_scripts.study import scenarios
 from workflow_scripts.study.config import ConfigError, check_config, load_config_file, load_schema

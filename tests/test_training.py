@@ -18,14 +18,16 @@ import torch.nn.functional as F
 from workflow_scripts.data.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.finetune.blocks import extract_features
 from workflow_scripts.nn import stacked_training
+from workflow_scripts.nn.architecture import Architecture, ConvSpec
 from workflow_scripts.nn.metrics import balanced_class_weights, classification_metrics
-from workflow_scripts.nn.networks import Architecture, ConvSpec, build_classifier, build_trunk, network_input
+from workflow_scripts.nn.networks import build_classifier, build_trunk, network_input
 from workflow_scripts.nn.stacked_training import StackedAdam, fit_stacked
 from workflow_scripts.nn.training import (
     FitSettings, TrainingRows, balanced_error, balanced_loss, cross_validate, fit, plain_error, plain_loss,
     pooled_criterion_for, reconstruction_error, score_folds, weighted_cross_entropy,
 )
-from workflow_scripts.pretrain.sources import STOPPING_KEYS, describe_stopping, train_cae
+from workflow_scripts.pretrain.sources import describe_stopping, train_cae
+from workflow_scripts.study.columns import STOPPING_KEYS
 from workflow_scripts.study.protocol import refit_steps_per_epoch, steps_per_epoch
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)

@@ -4,7 +4,7 @@ forward and backward, and the stop faces scored once per epoch."""
 import pandas as pd
 
 from workflow_scripts.deploy.training_compute import fold_training_sizes, forward_macs, frozen_layers, training_macs
-from workflow_scripts.nn.networks import Architecture, ConvSpec
+from workflow_scripts.nn.architecture import Architecture, ConvSpec
 
 TINY = Architecture((ConvSpec(4, 3, 2), ConvSpec(8, 3, 2)), fc1=16, fc2=8, image_size=16)
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from workflow_scripts.deploy.quantization import INT8_COLUMNS
+from workflow_scripts.study.columns import INT8_COLUMNS
 from workflow_scripts.study.config import load_schema
 from workflow_scripts.study.grid import BLOCK_KEY, source_networks
 

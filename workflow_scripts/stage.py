@@ -3,6 +3,7 @@ attempt left, log to the rule's log file, use the rule's threads, and turn a fai
 one line on the terminal (the traceback goes to the log)."""
 
 import logging
+import os
 import sys
 import traceback
 
@@ -10,9 +11,8 @@ log = logging.getLogger("stage")
 
 
 def run_stage(main, snakemake):
-    """Call ``main(snakemake)`` with logging set up; exit 1 with a one-line error on failure."""
-    import torch
-
+    """Call ``main(snakemake)`` with logging set up; exit 1 with a one-line error on failure.
+    A stage whose modules do not import PyTorch (tables, plots) runs without loading it."""
     from workflow_scripts.atomic import partial_files
 
     for output in snakemake.output:  # a killed attempt leaves its temporary files behind
@@ -22,7 +22,11 @@ def run_stage(main, snakemake):
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.captureWarnings(True)
-    torch.set_num_threads(max(int(snakemake.threads), 1))
+    threads = max(int(snakemake.threads), 1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    else:  # read by PyTorch if the stage loads it later
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
         main(snakemake)
     except Exception as error:  # noqa: BLE001 - the stage boundary: every failure is reported the same way
@@ -40,7 +44,7 @@ def study_inputs(snakemake):
     (params.network, at the images' size)."""
     from workflow_scripts.atomic import read_csv
     from workflow_scripts.data.faces import load_face_set
-    from workflow_scripts.nn.networks import Architecture
+    from workflow_scripts.nn.architecture import Architecture
     from workflow_scripts.nn.training import choose_device
 
     faces = load_face_set(snakemake.input.images, snakemake.input.table)

@@ -5,16 +5,22 @@ table with one row per image: ``split`` (``train`` or ``test``, as the source da
 assigns it), ``path`` (where the face came from) and then one column per task of the
 dataset, its labels as class indices (see ``workflow_scripts.study.datasets``). Row ``i`` of
 the table describes image ``i``. Every dataset writes exactly this, so nothing
-downstream knows which one it reads.
+downstream knows which one it reads. PyTorch is imported where images are handled, so
+that the stages that read the table alone (``load_labels``) do not load it.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import torch
 
 from workflow_scripts.atomic import IntermediateError, read_csv, read_torch, save_torch, write_csv
 from workflow_scripts.study.datasets import TABLE_COLUMNS, task_columns
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -29,6 +35,8 @@ class FaceSet:
 def check_face_set(images, table, n_classes: dict | None = None):
     """Raise ValueError if images and table do not form a valid face set (with
     ``n_classes``, task -> class count: if a label lies outside its task's classes)."""
+    import torch
+
     if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 1:
         raise ValueError(f"images must be uint8 [N, 1, H, W], got {images.dtype} {tuple(images.shape)}")
     if len(table) != len(images):
@@ -57,6 +65,8 @@ def save_face_set(faces: FaceSet, images_path, table_path):
 def load_face_set(images_path, table_path) -> FaceSet:
     """The face set a stage reads; IntermediateError naming the file that is damaged or
     does not match the other."""
+    import torch
+
     images = read_torch(images_path, expect=torch.Tensor)
     table = load_labels(table_path)
     try:

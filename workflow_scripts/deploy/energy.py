@@ -23,6 +23,8 @@ the config leaves it out). The width scales the memory traffic; the energy of on
 the hardware file's ``unit_energy`` whatever the width (ZigZag does not rescale it).
 """
 
+from __future__ import annotations
+
 import contextlib
 import io
 import logging
@@ -30,13 +32,16 @@ import math
 import warnings
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
-import torch
 import yaml
-from torch import nn
 
 from workflow_scripts.study import scenarios
 from workflow_scripts.study.grid import ENERGY_WORD_BITS
+
+if TYPE_CHECKING:  # PyTorch is loaded by the functions that build or run a network, not by the table stages
+    from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +82,9 @@ def count_layers(model: nn.Module, input_shape) -> pd.DataFrame:
     """Conv and linear layers of ``model`` counted by forward hooks on one input:
     layer (the name of the top-level module it sits in: conv1 … out), type, MACs, weights,
     input and output activations, output shape."""
+    import torch
+    from torch import nn
+
     rows = []
 
     def hook(module, inputs, output):
@@ -110,6 +118,7 @@ def export_onnx(model: nn.Module, input_shape, path, precision_bits: int = WORD_
     """ONNX for ZigZag: TorchScript exporter, batch 1, shapes inferred, every conv and
     linear node's weights and activations ``precision_bits`` wide (``WIDTH_ATTRIBUTES``)."""
     import onnx
+    import torch
 
     model = model.eval()
     with warnings.catch_warnings():  # the TorchScript exporter is deprecated, and still the one ZigZag reads
@@ -196,6 +205,8 @@ def study_workloads(architecture, class_counts) -> list[tuple[str, nn.Module, tu
     """What to run through ZigZag: one classifier (trunk, fc2 and an output layer), and a
     lone output layer for every other class count (the rest of a head is the same).
     Each entry: name, model, input shape, classes of its output layer."""
+    from torch import nn
+
     from workflow_scripts.nn.networks import build_classifier
 
     counts = sorted(set(class_counts))
@@ -287,7 +298,7 @@ def scenario_prefixes(architecture, depths, study_scenarios) -> list[tuple[dict,
     """(scenario, depth) -> the layers its tasks' classifiers share. Frozen transfers
     (scenarios.is_frozen: cae, cnn, random; for cnn, one source network's prefix serves
     every task) share their prefix; none and the fine-tuned variants share nothing."""
-    from workflow_scripts.nn.networks import prefix_layers
+    from workflow_scripts.nn.architecture import prefix_layers
 
     rows = [({"scenario": scenarios.NONE, "depth": scenarios.NONE}, [])]
     for scenario in study_scenarios:

@@ -44,6 +44,7 @@ from workflow_scripts.finetune.blocks import Block, trained_part
 from workflow_scripts.nn.metrics import classification_metrics
 from workflow_scripts.nn.networks import network_input
 from workflow_scripts.study import scenarios
+from workflow_scripts.study.columns import INT8_COLUMNS
 from workflow_scripts.study.grid import BLOCK_KEY
 
 BACKEND = "x86"  # PyTorch's backend for server and desktop x86 CPUs (FBGEMM or oneDNN kernels)
@@ -52,7 +53,6 @@ BACKEND = "x86"  # PyTorch's backend for server and desktop x86 CPUs (FBGEMM or 
 CALIBRATION_FACES = 1024
 CALIBRATION_SEED = 0
 CHUNK = 512  # faces per forward pass
-INT8_COLUMNS = [*BLOCK_KEY, "n_train", "seed", "pretrain_seed", "accuracy", "balanced_accuracy", "macro_f1", "agreement"]
 PREFIX_KEYS = ("network", "seed", "depth", "calibration_faces", "faces", "features", "parameters")
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from workflow_scripts.deploy.energy import count_layers
-from workflow_scripts.nn.networks import Architecture, build_classifier, prefix_layers
+from workflow_scripts.nn.architecture import Architecture, prefix_layers
+from workflow_scripts.nn.networks import build_classifier
 from workflow_scripts.study import scenarios
 from workflow_scripts.study.grid import BLOCK_KEY
 from workflow_scripts.study.protocol import cross_validation_folds, epoch_samples, passes_per_epoch, refit_steps_per_epoch

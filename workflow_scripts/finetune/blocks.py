@@ -29,16 +29,17 @@ import pandas as pd
 import torch
 
 from workflow_scripts.data.splits import faces_with_role, subset_faces
+from workflow_scripts.nn.architecture import Architecture, prefix_length
 from workflow_scripts.nn.metrics import balanced_class_weights, classification_metrics
-from workflow_scripts.nn.networks import Architecture, build_classifier, network_input, prefix_length, transfer_prefix
+from workflow_scripts.nn.networks import build_classifier, network_input, transfer_prefix
 from workflow_scripts.nn.stacked_training import fit_stacked
 from workflow_scripts.nn.training import (
     FitResult, FitSettings, TrainingRows, criterion_for, cross_validate, fit, pooled_criterion_for, predict,
     weighted_cross_entropy,
 )
 from workflow_scripts.study import scenarios
+from workflow_scripts.study.columns import CHECKPOINT_SCORE_COLUMNS
 from workflow_scripts.study.datasets import dataset_tasks
-from workflow_scripts.study.grid import BLOCK_KEY
 from workflow_scripts.study.protocol import Protocol, cross_validation_folds, early_stopping_mask, refit_steps_per_epoch
 
 
@@ -364,13 +365,6 @@ def score_member(block: Block, design: FinetuneDesign, member: Member, fitted: F
     }
 
 
-CHECKPOINT_SCORE_COLUMNS = [*BLOCK_KEY, "n_train", "seed", "pretrain_seed", "epochs", "accuracy", "balanced_accuracy",
-                      "macro_f1"]
-# the columns of a block's metrics.csv (score_member's keys); results/metrics.csv adds config_hash
-METRIC_COLUMNS = [*BLOCK_KEY, "n_train", "seed", "pretrain_seed", "n_fit", "n_stop", "folds", "accuracy",
-                  "balanced_accuracy", "macro_f1", "confusion", "stop_accuracy", "stop_balanced_accuracy",
-                  "stop_accuracy_sd", "stop_balanced_accuracy_sd", "epochs_run", "best_epoch", "fold_epochs_run",
-                  "train_seconds"]
 
 
 def score_checkpoints(block: Block, design: FinetuneDesign, member: Member, fitted: Fitted, inputs: BlockInputs,

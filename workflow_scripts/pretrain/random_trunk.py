@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from workflow_scripts.data.splits import faces_with_role
-from workflow_scripts.nn.networks import Architecture, build_trunk, network_input, source_trunk
+from workflow_scripts.nn.architecture import Architecture
+from workflow_scripts.nn.networks import build_trunk, network_input, source_trunk
 
 KIND = "random"  # scenarios.TRUNKS' name of this trunk
 TARGET = "cae"  # the trunk whose per-layer output mean and SD it is scaled to

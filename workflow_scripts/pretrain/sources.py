@@ -20,17 +20,16 @@ from dataclasses import asdict
 import torch
 
 from workflow_scripts.data.splits import faces_with_role
+from workflow_scripts.nn.architecture import Architecture
 from workflow_scripts.nn.metrics import balanced_class_weights, classification_metrics
-from workflow_scripts.nn.networks import Architecture, ConvAutoencoder, build_classifier, network_input
+from workflow_scripts.nn.networks import ConvAutoencoder, build_classifier, network_input
 from workflow_scripts.nn.training import (
     FitResult, FitSettings, TrainingRows, balanced_error, fit, predict, reconstruction_error, weighted_cross_entropy,
 )
 
-STOPPING_KEYS = ("epochs_run", "best_epoch", "max_epochs", "stopped_early")
-
 
 def stopping(result: FitResult, settings: FitSettings) -> dict:
-    """How a source network's training ended: ``STOPPING_KEYS``."""
+    """How a source network's training ended: ``study.columns.STOPPING_KEYS``."""
     return {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch, "max_epochs": settings.max_epochs,
             "stopped_early": result.epochs_run - result.best_epoch >= settings.patience}
 

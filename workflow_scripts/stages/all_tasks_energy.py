@@ -4,7 +4,7 @@ import pandas as pd
 
 from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.deploy.energy import multitask_inference, scenario_prefixes, sharing_ceiling
-from workflow_scripts.nn.networks import Architecture
+from workflow_scripts.nn.architecture import Architecture
 from workflow_scripts.stage import run_stage
 
 

@@ -8,17 +8,15 @@ statistics beside the CAE's), shown beside the controls."""
 import pandas as pd
 
 from workflow_scripts.atomic import read_csv, write_csv
-from workflow_scripts.deploy.quantization import INT8_COLUMNS
-from workflow_scripts.finetune.blocks import CHECKPOINT_SCORE_COLUMNS, METRIC_COLUMNS
 from workflow_scripts.finetune.paper_endpoint import ENDPOINT_COLUMNS, endpoint_gains
-from workflow_scripts.pretrain.sources import STOPPING_KEYS
 from workflow_scripts.report.claim import claim_test, control_levels
 from workflow_scripts.report.exploratory import headline, tradeoff
+from workflow_scripts.report.front_page import write_front_page
 from workflow_scripts.report.sensitivity import checkpoint_changes, checkpoint_claim, int8_cost, precision_claim
 from workflow_scripts.report.statistics import paired_gains, summarise
-from workflow_scripts.report.front_page import write_front_page
 from workflow_scripts.report.summary_page import write_summary
 from workflow_scripts.stage import run_stage
+from workflow_scripts.study.columns import CHECKPOINT_SCORE_COLUMNS, INT8_COLUMNS, METRIC_COLUMNS, STOPPING_KEYS
 
 
 # what the analysis reads of the all-tasks energy table (energy.multitask_inference's)

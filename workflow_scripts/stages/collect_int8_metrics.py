@@ -3,8 +3,8 @@
 import pandas as pd
 
 from workflow_scripts.atomic import read_csv, write_csv
-from workflow_scripts.deploy.quantization import INT8_COLUMNS
 from workflow_scripts.stage import run_stage
+from workflow_scripts.study.columns import INT8_COLUMNS
 from workflow_scripts.study.grid import BLOCK_KEY
 
 

@@ -4,10 +4,9 @@ table each, and the pretrained source networks' scores and stopping."""
 import pandas as pd
 
 from workflow_scripts.atomic import IntermediateError, read_csv, read_torch, write_csv
-from workflow_scripts.finetune.blocks import CHECKPOINT_SCORE_COLUMNS, METRIC_COLUMNS
-from workflow_scripts.pretrain.sources import STOPPING_KEYS
 from workflow_scripts.stage import run_stage
 from workflow_scripts.study import scenarios
+from workflow_scripts.study.columns import CHECKPOINT_SCORE_COLUMNS, METRIC_COLUMNS, STOPPING_KEYS
 from workflow_scripts.study.grid import BLOCK_KEY
 
 

@@ -4,7 +4,7 @@ import logging
 
 from workflow_scripts.atomic import write_csv
 from workflow_scripts.deploy.energy import WORD_BITS, layer_costs
-from workflow_scripts.nn.networks import Architecture
+from workflow_scripts.nn.architecture import Architecture
 from workflow_scripts.stage import run_stage
 
 log = logging.getLogger("estimate_layer_energy")

@@ -4,7 +4,8 @@ import logging
 
 from workflow_scripts.atomic import read_torch, save_torch
 from workflow_scripts.finetune.blocks import extract_features, needed_faces
-from workflow_scripts.nn.networks import prefix_length, source_trunk
+from workflow_scripts.nn.architecture import prefix_length
+from workflow_scripts.nn.networks import source_trunk
 from workflow_scripts.stage import run_stage, study_inputs
 
 log = logging.getLogger("extract_features")

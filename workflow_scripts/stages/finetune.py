@@ -6,7 +6,8 @@ from workflow_scripts.atomic import read_csv, read_torch, save_torch, write_csv
 from workflow_scripts.data.faces import load_face_set, load_labels
 from workflow_scripts.data.splits import SUBSET_COLUMNS
 from workflow_scripts.finetune.blocks import Block, FinetuneDesign, LabelledFaces, run_block
-from workflow_scripts.nn.networks import Architecture, source_trunk
+from workflow_scripts.nn.architecture import Architecture
+from workflow_scripts.nn.networks import source_trunk
 from workflow_scripts.nn.training import FitSettings, choose_device
 from workflow_scripts.stage import run_stage
 from workflow_scripts.study.grid import distinct_pretrain_seeds

@@ -6,9 +6,9 @@ import pandas as pd
 from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.data.faces import load_labels
 from workflow_scripts.data.splits import faces_with_role
-from workflow_scripts.finetune.blocks import METRIC_COLUMNS
 from workflow_scripts.finetune.paper_endpoint import endpoint_table, majority_accuracies
 from workflow_scripts.stage import run_stage
+from workflow_scripts.study.columns import METRIC_COLUMNS
 
 
 def main(snakemake):

@@ -9,7 +9,8 @@ import numpy as np
 from workflow_scripts.atomic import read_csv, read_torch, save_torch
 from workflow_scripts.data.splits import faces_with_role
 from workflow_scripts.deploy.quantization import calibration_faces, prefix_record, read_images
-from workflow_scripts.nn.networks import Architecture, prefix_length, source_trunk
+from workflow_scripts.nn.architecture import Architecture, prefix_length
+from workflow_scripts.nn.networks import source_trunk
 from workflow_scripts.stage import run_stage
 
 log = logging.getLogger("quantize_prefixes")

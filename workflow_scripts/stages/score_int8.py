@@ -8,7 +8,7 @@ from workflow_scripts.data.faces import load_labels
 from workflow_scripts.data.splits import faces_with_role
 from workflow_scripts.deploy.quantization import PrefixFeatures, calibration_faces, read_images, score_block_int8
 from workflow_scripts.finetune.blocks import Block
-from workflow_scripts.nn.networks import Architecture
+from workflow_scripts.nn.architecture import Architecture
 from workflow_scripts.stage import run_stage
 from workflow_scripts.study import scenarios
 from workflow_scripts.study.grid import distinct_pretrain_seeds

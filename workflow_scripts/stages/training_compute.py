@@ -2,7 +2,7 @@
 
 from workflow_scripts.atomic import read_csv, write_csv
 from workflow_scripts.deploy.training_compute import forward_macs, frozen_layers, training_macs
-from workflow_scripts.nn.networks import Architecture
+from workflow_scripts.nn.architecture import Architecture
 from workflow_scripts.stage import run_stage
 
 

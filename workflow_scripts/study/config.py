@@ -17,6 +17,7 @@ checks each FILE as the workflow does before any job (``prepare_config``), and t
 """
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -38,11 +39,20 @@ class ConfigError(ValueError):
     """A config value that cannot work, with its key."""
 
 
-def load_schema() -> dict:
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+@functools.cache
+def _parsed_schema() -> dict:
+    # libyaml's loader where PyYAML has it: the pure-Python one took about 0.3 s per read
+    # of the schema, and every Snakemake start read it four times
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    schema = yaml.load(SCHEMA_PATH.read_text(), Loader=loader)
     # the scenarios a config may name are the table's, so that adding one is one entry there
     schema["properties"]["finetune"]["properties"]["scenarios"]["items"] = {"enum": list(scenarios.CONFIGURABLE)}
     return schema
+
+
+def load_schema() -> dict:
+    """``config/schema.yaml``, read once per process; each caller gets its own copy."""
+    return copy.deepcopy(_parsed_schema())
 
 
 class ConfigSources:

@@ -135,10 +135,10 @@ def project_copy(tmp_path):
 
 @pytest.fixture(scope="session")
 def small_study_run(tmp_path_factory):
-    """The folder of SMALL_STUDY (tests/test_workflow.py) run once, locally, for the tests that
-    run it another way and compare. Under pytest-xdist the workers share one run: the first
+    """The folder of SMALL_STUDY (tests/test_workflow.py) run once, locally, as far as
+    SMALL_STUDY_TARGETS, for the tests that run it another way and compare. Under pytest-xdist the workers share one run: the first
     to ask runs it while the others wait on a lock; a failed run is tried again by the next."""
-    from test_workflow import SMALL_STUDY, snakemake
+    from test_workflow import SMALL_STUDY, SMALL_STUDY_TARGETS, snakemake
 
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -149,7 +149,7 @@ def small_study_run(tmp_path_factory):
         if not done.exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
-            snakemake(folder, SMALL_STUDY, "--cores", "2")
+            snakemake(folder, SMALL_STUDY, "--cores", "2", *SMALL_STUDY_TARGETS)
             done.touch()
     return folder
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from test_workflow import SMALL_STUDY_TARGETS as TARGETS  # what the local run made too
 from test_workflow import SMALL_STUDY as STUDY  # one task, none and cae at two depths, one accelerator
 from test_workflow import snakemake
 
@@ -26,9 +27,6 @@ SLURM_ARGS = [
     "--slurm-keep-successful-logs", "--slurm-status-command", "squeue",
     "--slurm-init-seconds-before-status-checks", "5",  # last: targets may follow it
 ]
-# what the scheduler runs: the data, the CAE, its features, the fine-tuning and ZigZag (the
-# int8 scoring, the paper's endpoint and the analysis are more jobs of the same kinds)
-TARGETS = ["results/metrics.csv", "results/energy/inference.csv"]
 
 
 def slurm_missing() -> str | None:

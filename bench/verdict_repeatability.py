@@ -20,6 +20,7 @@ for a fresh rerun) and read back by a later call; ``--only-none`` trains the ``n
 blocks alone, which need no features, and ``--tasks`` those of some tasks only (two calls
 on disjoint tasks use two cores; a last call without it reads every kept block and compares).
 """
+
 import argparse
 import dataclasses
 from pathlib import Path

@@ -25,12 +25,22 @@ for _name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
 # make test: pytest-xdist deals whole files out to its workers (--dist loadfile) in the order
 # they were collected (--no-loadscope-reorder; by default it would put the files with the
 # most tests first, and these files of one to three long tests last), two to each worker to
-# begin with: the first and third to one, the second and fourth to the other. The files that
-# run studies through Snakemake go first, so that none of them starts when the other worker
-# has nothing left to do: the tiny study's beside the small study's (test_interruption.py
-# runs it, test_slurm.py then reads it: small_study_run).
+# begin with. The files that run studies through Snakemake go first, so that none of them
+# starts when the other workers have nothing left to do: the tiny study's beside the small
+# study's (test_interruption.py runs it, test_slurm.py then reads it: small_study_run).
 FIRST = ["test_workflow.py", "test_interruption.py", "test_readme_commands.py", "test_slurm.py",
          "test_folder_dataset.py", "test_intermediates.py", "test_download.py"]
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: without it, never called
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker more than the cores this process may use (xdist's own
+    PYTEST_XDIST_AUTO_NUM_WORKERS wins where set). A worker in an end-to-end test leaves its
+    core idle for stretches (SLURM's status checks, the lock on the shared small study, a
+    study's one-job stretches such as its CAE); a third worker on two cores fills them (on 2
+    cores the suite's CPU time was 85 % of twice its wall time with two workers)."""
+    given = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    return int(given) if given else len(os.sched_getaffinity(0)) + 1
 
 
 def pytest_collection_modifyitems(items):

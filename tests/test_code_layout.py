@@ -1,7 +1,8 @@
 """The layout's promises: what Snakemake imports to build the DAG pulls in no torch (a
 dry run, --lint and the config check stay quick, and run where torch is not installed),
-nor do the stages that only read and write tables (each job would spend about 2.5 CPU
-seconds loading it), and docs/workflow.md's code map lists every module there is."""
+nor do the modules of the stages that read and write tables (a job would spend about 2.5
+CPU seconds loading it for nothing), and docs/workflow.md's code map lists every module
+there is."""
 
 import functools
 import json
@@ -84,8 +85,9 @@ def test_building_the_dag_pulls_in_no_torch(tmp_path):
     assert set(rules_imports()["modules"]) <= set(report["modules"]), "the dry run did not build the DAG"
 
 
-# the stages that read and write tables and figures (or run ZigZag, which loads PyTorch
-# itself only to build the network it counts): their modules must load no torch
+# the stages that read and write tables and figures: their modules import no torch (the ones
+# that read a saved network, collect_metrics' source networks, and ZigZag's, which builds
+# the network it counts, load it then, and only then)
 TABLE_STAGES = ["split_roles", "draw_subsets", "collect_metrics", "collect_int8_metrics", "paper_endpoint",
                 "estimate_layer_energy", "all_tasks_energy", "analyse_results", "plot_figures"]
 

@@ -217,7 +217,7 @@ def test_the_study_runs_on_a_folder_of_images_end_to_end(image_folder, tmp_path)
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(own_data_study(image_folder)))
     started = time.perf_counter()
-    # about 30 jobs of a few seconds each; the limit leaves room for a machine shared with other work
+    # about 25 jobs of a few seconds each; the limit leaves room for a machine shared with other work
     run = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(config), "--cores", "2"],
                          capture_output=True, text=True, timeout=1800)
     elapsed = time.perf_counter() - started

@@ -8,12 +8,16 @@ import os
 import re
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 from types import SimpleNamespace
 
 import pandas as pd
+import pytest
 import yaml
 
+from conftest import ROOT
 from test_workflow import SMALL_STUDY as STUDY  # one task, one transfer, fine-tuning jobs long enough to be caught
 from test_workflow import SNAKEMAKE
 from workflow_scripts.atomic import partial_files
@@ -93,7 +97,8 @@ def test_a_killed_run_resumes_to_the_results_of_an_uninterrupted_one(small_study
     assert not [p for p in (killed / "results").rglob("*") if ".partial-" in p.name]
 
 
-def test_a_stage_clears_what_a_killed_attempt_left(tmp_path):
+def test_a_stage_clears_what_a_killed_attempt_left(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # run_stage may set it: not for the rest of this worker
     output = tmp_path / "out" / "metrics.csv"
     output.parent.mkdir()
     leftover = output.parent / ".metrics.csv.partial-12345"
@@ -107,3 +112,28 @@ def test_a_stage_clears_what_a_killed_attempt_left(tmp_path):
     job = SimpleNamespace(output=[str(output)], log=[str(tmp_path / "stage.log")], threads=1, rule="test")
     run_stage(main, job)
     assert seen["leftovers"] == [] and not leftover.exists() and output.read_text() == "done"
+
+
+@pytest.mark.parametrize("torch_first", [False, True])
+def test_a_stage_runs_on_its_rules_threads_whether_or_not_it_loads_torch_itself(tmp_path, torch_first):
+    """run_stage gives PyTorch the rule's threads: set at once where the stage's modules
+    loaded it, through OMP_NUM_THREADS where the stage loads it later (or never). One thread:
+    PyTorch's default is every core (two or more here), and it reads OMP_NUM_THREADS as at
+    most the cores there are."""
+    code = textwrap.dedent(f"""
+        import sys, types
+        {"import torch" if torch_first else ""}
+        from workflow_scripts.stage import run_stage
+
+        def main(snakemake):
+            import torch
+            print(torch.get_num_threads(), "torch" in sys.modules)
+
+        job = types.SimpleNamespace(output=[], log=[{str(tmp_path / "stage.log")!r}], threads=1, rule="test")
+        run_stage(main, job)
+    """)
+    environment = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**environment, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "True"]

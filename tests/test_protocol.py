@@ -15,13 +15,13 @@ import torch
 from workflow_scripts.data.splits import assign_roles, faces_with_role, labelled_subsets, subset_faces
 from workflow_scripts.finetune import blocks as finetuning
 from workflow_scripts.finetune.blocks import (
-    CHECKPOINT_SCORE_COLUMNS, Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block,
-    stacking_groups,
+    Block, FinetuneDesign, LabelledFaces, extract_features, member_faces, plan_members, run_block, stacking_groups,
 )
 from workflow_scripts.nn.architecture import Architecture, ConvSpec, prefix_length
 from workflow_scripts.nn.networks import build_trunk
 from workflow_scripts.nn.training import FitSettings, balanced_error, fit, weighted_cross_entropy
 from workflow_scripts.study import scenarios
+from workflow_scripts.study.columns import CHECKPOINT_SCORE_COLUMNS
 from workflow_scripts.study.datasets import MTFL_CLASSES
 from workflow_scripts.study.grid import BLOCK_KEY
 from workflow_scripts.study.protocol import (

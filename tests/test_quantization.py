@@ -10,7 +10,7 @@ import torch
 from workflow_scripts.atomic import IntermediateError, read_torch, save_torch
 from workflow_scripts.data.splits import assign_roles, faces_with_role
 from workflow_scripts.deploy.quantization import (
-    INT8_COLUMNS, Int8Classifier, PrefixFeatures, calibration_faces, pack_quantized, prefix_record, quantize_head,
+    Int8Classifier, PrefixFeatures, calibration_faces, pack_quantized, prefix_record, quantize_head,
     quantize_prefix, quantize_whole, quantized_parameters, read_images, run_int8, same_parameters, score_block_int8,
     unpack_quantized,
 )
@@ -18,6 +18,7 @@ from workflow_scripts.finetune.blocks import Block, extract_features, trained_pa
 from workflow_scripts.nn.architecture import Architecture, ConvSpec
 from workflow_scripts.nn.networks import build_classifier, build_trunk, network_input
 from workflow_scripts.nn.training import FitSettings, TrainingRows, fit, weighted_cross_entropy
+from workflow_scripts.study.columns import INT8_COLUMNS
 from workflow_scripts.study.datasets import MTFL_CLASSES
 
 ARCH = Architecture((ConvSpec(4, 3, 2), ConvSpec(6, 3, 2)), fc1=16, fc2=8, image_size=16)

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from test_workflow import SMALL_STUDY_TARGETS as TARGETS  # what the local run made too
 from test_workflow import SMALL_STUDY as STUDY  # one task, none and cae at two depths, one accelerator
+from test_workflow import SMALL_STUDY_TARGETS as TARGETS  # what the shared local run made too
 from test_workflow import snakemake
 
 # without slurmdbd, sacct fails: status comes from squeue (jobs stay visible MinJobAge = 600 s)

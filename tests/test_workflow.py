@@ -1,6 +1,8 @@
-"""The workflow as a user runs it: the real snakemake command on real configs."""
+"""The workflow as a user runs it: the real snakemake command on real configs (the rerun
+contract's many dry runs through Snakemake's API, tests/dry_runs.py)."""
 
 import copy
+import json
 import re
 import runpy
 import subprocess
@@ -172,19 +174,28 @@ def _leaf_paths(patch, prefix=()):
 
 
 def dry_run_plans(workdir: Path, configs: list[dict], workers: int = 2) -> list[dict]:
-    """Rule -> job count of a dry run of each config in ``workdir`` (a dry run takes no lock:
-    two at a time)."""
-    def plan(numbered):
-        number, config = numbered
-        path = workdir / f"dry_run_{number}.yaml"
-        path.write_text(yaml.safe_dump(config))
-        result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path), "-n", "--cores", "2"],
-                                capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, f"dry run of {config} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
-        return planned_rules(result)
+    """Rule -> job count of a dry run of each config in ``workdir``: ``workers`` interpreters
+    (tests/dry_runs.py, Snakemake's API) share the configs (a dry run takes no lock)."""
+    paths = []
+    for number, config in enumerate(configs):
+        paths.append(workdir / f"dry_run_{number}.yaml")
+        paths[-1].write_text(yaml.safe_dump(config))
+    chunks = [paths[start::workers] for start in range(workers)]
+
+    def run(chunk):
+        done = subprocess.run([sys.executable, str(ROOT / "tests" / "dry_runs.py"), str(ROOT / "Snakefile"), str(workdir),
+                               *map(str, chunk)], capture_output=True, text=True, timeout=900, cwd=workdir)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout)
 
     with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(plan, enumerate(configs)))
+        results = {path: result for chunk in pool.map(run, [c for c in chunks if c]) for path, result in chunk.items()}
+    plans = []
+    for path, config in zip(paths, configs):
+        result = results[str(path)]
+        assert result["ok"], f"dry run of {config} failed:\n{result['stdout'][-2000:]}\n{result['error'][-2000:]}"
+        plans.append(planned_rules(SimpleNamespace(stdout=result["stdout"])))
+    return plans
 
 
 def test_default_config_dag(tmp_path):

@@ -25,7 +25,7 @@ def run_stage(main, snakemake):
     threads = max(int(snakemake.threads), 1)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
-    else:  # read by PyTorch if the stage loads it later
+    else:  # read by PyTorch if the stage loads it later (as at most the cores there are)
         os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
         main(snakemake)

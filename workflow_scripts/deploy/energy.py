@@ -31,7 +31,6 @@ import logging
 import math
 import warnings
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import pandas as pd

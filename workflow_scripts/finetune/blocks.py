@@ -365,8 +365,6 @@ def score_member(block: Block, design: FinetuneDesign, member: Member, fitted: F
     }
 
 
-
-
 def score_checkpoints(block: Block, design: FinetuneDesign, member: Member, fitted: Fitted, inputs: BlockInputs,
                       faces: LabelledFaces) -> list[dict]:
     """One row of ``CHECKPOINT_SCORE_COLUMNS`` per checkpoint epoch the member was kept at: its

@@ -6,7 +6,7 @@ reconstruction error, a CNN on its balanced error). A saved network holds ``kind
 (cae or cnn), ``task`` (a CNN's), ``seed``, the ``architecture`` and the training
 ``settings`` that made it, ``trunk_state`` (the trunk's weights: what
 transfer copies), ``model_state`` (the whole network), how training stopped
-(``STOPPING_KEYS``: ``epochs_run``, ``best_epoch`` (the kept state's), ``max_epochs``
+(``study.columns.STOPPING_KEYS``: ``epochs_run``, ``best_epoch`` (the kept state's), ``max_epochs``
 and ``stopped_early``) and the test score (``test_reconstruction_mse``, or
 ``test_accuracy`` and ``test_balanced_accuracy``). The training curve is written beside it.
 

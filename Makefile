@@ -13,11 +13,12 @@ INSTALLED := $(VENV)/.installed
 help:  ## this list
 	@awk -F ':.*## ' '/^[a-z]+:.*## / {printf "make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# --no-compile: no bytecode for all 12,000 modules up front (about 50 CPU s, one core);
-# Python compiles the ones a run imports when it first imports them
+# pip compiles every module's bytecode as it installs (about 50 CPU s): kept, because where
+# PYTHONDONTWRITEBYTECODE is set (this project's machines) Python would otherwise compile
+# PyTorch's modules again in every process that imports it
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -146,8 +146,9 @@ def project_copy(tmp_path):
 @pytest.fixture(scope="session")
 def small_study_run(tmp_path_factory):
     """The folder of SMALL_STUDY (tests/test_workflow.py) run once, locally, as far as
-    SMALL_STUDY_TARGETS, for the tests that run it another way and compare. Under pytest-xdist the workers share one run: the first
-    to ask runs it while the others wait on a lock; a failed run is tried again by the next."""
+    SMALL_STUDY_TARGETS, for the tests that run it another way and compare. Under
+    pytest-xdist the workers share one run: the first to ask runs it while the others wait
+    on a lock; a failed run is tried again by the next."""
     from test_workflow import SMALL_STUDY, SMALL_STUDY_TARGETS, snakemake
 
     shared = tmp_path_factory.getbasetemp()

@@ -59,14 +59,17 @@ def claim_blocks(config: dict, claim: dict, tasks=None) -> list[Block]:
 
 
 def rerun_claim(config: dict, claim: dict, results: Path, onednn: bool, kept: Path, only_none: bool = False,
-                tasks=None):
+                tasks=None, relabel=None):
     """The claim's test on the claim's blocks trained again, oneDNN on or off. Each block's
     rerun is kept in ``kept`` and read from there by a later call (a bench of a quarter of
-    an hour can be resumed, or its ``none`` blocks run before the run's features exist)."""
+    an hour can be resumed, or its ``none`` blocks run before the run's features exist).
+    ``relabel(table, roles)``, if given, returns the face table the blocks read instead."""
     torch.backends.mkldnn.enabled = onednn
     data = results / "data"
     faces = load_face_set(data / "faces.pt", data / "faces.csv")
-    labelled = LabelledFaces(faces.table, read_csv(data / "roles.csv"), read_csv(data / "subsets.csv"))
+    roles = read_csv(data / "roles.csv")
+    table = faces.table if relabel is None else relabel(faces.table, roles)
+    labelled = LabelledFaces(table, roles, read_csv(data / "subsets.csv"))
     design = dataclasses.replace(FinetuneDesign.from_config(config, pretrain_seed_of(config)),
                                  train_sizes=(claim["n_train"],))
     metrics = []

@@ -99,8 +99,10 @@ def main(argv=None):
     compared = family_present(metrics, claim)
     family = claim_against(claim)
     gains = pd.concat([study_power.unit_gains(metrics, claim, against).assign(against=against) for against in compared])
+    absent = sorted(set(family) - set(compared))
+    missing = f" ({', '.join(absent)} not in this run)" if absent else ""
     print(f"Paired gains of the CAE at {claim['depth']}, N = {claim['n_train']}, in {claim['metric']}, "
-          f"against {', '.join(compared)} ({', '.join(sorted(set(family) - set(compared))) or 'no baseline'} not in this run); "
+          f"against {', '.join(compared)}{missing}; "
           f"one-way random-effects ANOVA over the pretraining seed (method of moments), SDs in points:")
     planning, estimates, lines = {}, {}, []
     for against in compared:

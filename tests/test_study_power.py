@@ -80,12 +80,14 @@ def test_the_cheapest_design_that_reaches_the_assurance():
 
 
 def test_the_bench_prints_the_design_of_the_published_run():
-    """bench/power_analysis.py on docs/mtfl_quick: the pooled components the issue measured
-    (within-unit SD 2.9 points [2.3, 3.8], F = 0.98) and the design docs/protocol.md quotes."""
+    """bench/power_analysis.py on docs/mtfl_quick: the pooled components of the published run
+    (against none, within-unit SD 3.0 points [2.6, 3.7] and no unit component, F = 0.66;
+    against random, 2.4 [2.1, 2.9] and 1.0, F = 1.48) and the design docs/protocol.md quotes."""
     done = subprocess.run([sys.executable, "bench/power_analysis.py", "--metrics", "docs/mtfl_quick/metrics.csv",
                            "--config", "workflow_scripts/config/mtfl_quick.yaml", "--run-json", "docs/mtfl_quick/run.json"],
                           cwd=ROOT, capture_output=True, text=True, check=True)
-    assert "pooled  unit 0.00 (80 % upper 1.24)  within 2.90 [95 % CI 2.34, 3.84;" in done.stdout
-    assert "F = 0.98 on 12 and 32 df" in done.stdout
+    assert "none   pooled  unit 0.00 (80 % upper 0.00)  within 3.03 [95 % CI 2.58, 3.66;" in done.stdout
+    assert "random   pooled  unit 0.97 (80 % upper 1.39)  within 2.43 [95 % CI 2.07, 2.93;" in done.stdout
+    assert "F = 0.66 on 28 and 64 df" in done.stdout and "F = 1.48 on 28 and 64 df" in done.stdout
     design = next(line for line in done.stdout.splitlines() if line.startswith("Design on the 80 % upper limits"))
     assert design in (ROOT / "docs" / "protocol.md").read_text(), design

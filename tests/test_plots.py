@@ -346,6 +346,35 @@ def test_the_claim_figure_draws_none_against_the_cae_at_the_claims_depth_with_in
     assert "balanced accuracy" in figure.axes[0].get_ylabel()
 
 
+def test_a_grid_of_one_n_draws_each_arm_as_a_point_with_its_interval(drawn, tmp_path):
+    """The quick study's grid (N = 50 only): a line through one point shows no interval, so
+    each arm is a point with an error bar, side by side around N, the family's random trunk
+    between no transfer and the CAE, its interval clipped to [0, 1]."""
+    summary = hand_summary(sizes=(50,), half_width=0.65)
+    at_depth = (summary["scenario"] == "cae") & (summary["depth"] == "conv2+fc1")
+    random = summary[at_depth].assign(scenario="random", source="random", mean=0.65, ci_low=0.6, ci_high=0.7)
+    summary = pd.concat([summary, random], ignore_index=True)
+    plots.claim_comparison(summary, CLAIM, tmp_path / "c.png", tmp_path / "c.pdf")
+    plots.accuracy_vs_labels(summary, tmp_path / "a.png", tmp_path / "a.pdf", "balanced_accuracy", "conv2+fc1",
+                             tasks={"gender": 2, "smile": 2})
+    claim, accuracy = drawn
+    for figure in drawn:
+        check_figure(figure, (50,))
+    assert "against no transfer and the frozen random trunk" in claim._suptitle.get_text()
+    for ax in claim.axes:
+        bars = ax.containers
+        assert [bar.get_label() for bar in bars] == [
+            "no transfer (bar: 95 % CI)", "random trunk up to conv2+fc1, frozen (bar: 95 % CI)",
+            "CAE up to conv2+fc1, frozen (bar: 95 % CI)"]
+        places = [bar.lines[0].get_xdata()[0] for bar in bars]
+        low, high = ax.get_xlim()
+        assert low < places[0] < 50 < places[2] < high and places == sorted(places)
+        assert [bar.lines[0].get_ydata()[0] for bar in bars] == pytest.approx([0.6, 0.65, 0.7])
+        ends = [sorted(bar.lines[2][0].get_segments()[0][:, 1]) for bar in bars]
+        assert ends == [pytest.approx([0, 1]), pytest.approx([0.6, 0.7]), pytest.approx([0.05, 1])]
+    assert len(accuracy.axes[0].containers) == 4  # none, the CAE, the CNN and the random trunk, each with its bar
+
+
 def test_the_claims_metric_and_depth_come_from_the_claim(drawn, tmp_path):
     summary = hand_summary()
     summary = pd.concat([summary, summary.assign(metric="accuracy", mean=summary["mean"] - 0.3)], ignore_index=True)

@@ -16,6 +16,7 @@ from matplotlib.ticker import LogFormatter  # noqa: E402
 from matplotlib.transforms import ScaledTranslation  # noqa: E402
 
 from workflow_scripts.atomic import atomic_path  # noqa: E402
+from workflow_scripts.report.claim import claim_against  # noqa: E402
 from workflow_scripts.report.exploratory import figure_settings  # noqa: E402
 from workflow_scripts.report.formatting import energy_unit  # noqa: E402
 from workflow_scripts.report.verdicts import tasks_inference  # noqa: E402
@@ -95,6 +96,30 @@ def metric_band(ax, group, color, **style):
                     linewidth=0, **style)
 
 
+SINGLE_N_SPREAD = 1.12  # on a grid of one N, side-by-side error bars stand this factor apart on the log axis
+
+
+def mean_with_interval(ax, group, color, label, place=0, places=1, band_label=None):
+    """One arm's test metric against N with its 95 % interval (clipped to [0, 1], as
+    ``metric_band``): a line and a band over two or more N; over one N a point with an
+    error bar, the ``place``-th of ``places`` set side by side around that N."""
+    if len(group) > 1:
+        ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=label)
+        metric_band(ax, group, color, **({"label": band_label} if band_label else {}))
+        return
+    low, high = group["ci_low"].clip(0, 1), group["ci_high"].clip(0, 1)
+    ax.errorbar(group["n_train"] * SINGLE_N_SPREAD ** (place - (places - 1) / 2), group["mean"],
+                yerr=[group["mean"] - low, high - group["mean"]], fmt="o", color=color, capsize=4,
+                label=f"{label} (bar: 95 % CI)")
+
+
+def room_for_side_by_side(ax, sizes, places):
+    """On a grid of one N, an x range that holds ``places`` error bars set side by side."""
+    if len(sizes) == 1:
+        n = next(iter(sizes))
+        ax.set_xlim(n / SINGLE_N_SPREAD ** places, n * SINGLE_N_SPREAD ** places)
+
+
 def label_every_n(ax, sizes):
     """A log axis of labelled samples N with a tick, labelled in plain digits, at every N of the grid."""
     ax.set_xscale("log")
@@ -120,37 +145,50 @@ def figure_legend(figure, ax, columns=4):
                       fontsize=8, frameon=False)
 
 
+def claim_arms(claim) -> list[str]:
+    """The arms of the pre-declared family in the order the claim's figure draws them: no
+    transfer, every other baseline of ``analysis.claim.against``, then the CAE."""
+    others = [b for b in claim_against(claim) if b not in (scenarios.NONE, scenarios.CAE)]
+    return [scenarios.NONE, *others, scenarios.CAE]
+
+
 def claim_comparison(summary, claim, png_path, vector_path):
     """The pre-declared comparison on its own: per task, the claim's metric against N for
-    no transfer and for the frozen CAE at the claim's depth (mean and 95 % interval in the
+    every arm of the family (no transfer, the other baselines such as the frozen random
+    trunk, and the frozen CAE, each at the claim's depth; mean and 95 % interval in the
     test's unit), with the claim's N marked and, for balanced accuracy, chance (1/k): where
-    both bands hold it at the claim's N the verdict is "no signal at this N". Nothing here
-    is chosen after the run."""
+    both intervals hold it at the claim's N the verdict is "no signal at this N". A grid of
+    one N draws each arm as a point with its interval as an error bar, side by side. Nothing
+    here is chosen after the run."""
     metric, depth = claim["metric"], claim["depth"]
+    arms = claim_arms(claim)
     data = summary[(summary["metric"] == metric) & ((summary["scenario"] == scenarios.NONE)
-                                                  | ((summary["scenario"] == scenarios.CAE) & (summary["depth"] == depth)))]
+                                                  | (summary["scenario"].isin(arms) & (summary["depth"] == depth)))]
     titles = task_titles(claim["classes"])
     tasks = [t for t in titles if t in set(data["task"])]
     if not tasks:
         raise ValueError(f"no {metric} of no transfer or the CAE at {depth} to plot")
+    sizes = sorted(set(data["n_train"]))
     figure, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.4), squeeze=False)
-    labels = {scenarios.NONE: "no transfer", scenarios.CAE: f"CAE up to {depth}, frozen"}
+    labels = {scenario: SCENARIO_LABELS[scenario].replace(", frozen", f" up to {depth}, frozen") for scenario in arms}
     for ax, task in zip(axes[0], tasks):
-        for scenario in (scenarios.NONE, scenarios.CAE):
+        for place, scenario in enumerate(arms):
             group = data[(data["task"] == task) & (data["scenario"] == scenario)].sort_values("n_train")
             if group.empty:
                 continue
-            color = SCENARIO_COLORS[scenario]
-            ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=labels[scenario])
-            metric_band(ax, group, color, label=f"{labels[scenario]}: 95 % CI")
+            mean_with_interval(ax, group, SCENARIO_COLORS[scenario], labels[scenario], place, len(arms),
+                               band_label=f"{labels[scenario]}: 95 % CI")
         ax.axvline(claim["n_train"], color="black", linestyle=":", linewidth=1, label=f"the claim's N = {claim['n_train']}")
         if metric == "balanced_accuracy":
             ax.axhline(1 / claim["classes"][task], color="grey", linestyle="--", linewidth=1, label="chance (1/k, k classes)")
-        label_every_n(ax, set(data["n_train"]))
+        label_every_n(ax, sizes)
+        room_for_side_by_side(ax, sizes, len(arms))
         ax.set_title(titles[task], fontsize=10)
         ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
         ax.grid(alpha=0.3)
-    figure.suptitle(f"The pre-declared comparison: CAE up to {depth} (frozen) against no transfer\n"
+    drawn = [arm for arm in arms if arm != scenarios.CAE and arm in set(data["scenario"])]
+    against = " and ".join(scenarios.BY_NAME[arm].words for arm in drawn)
+    figure.suptitle(f"The pre-declared comparison: CAE up to {depth} (frozen) against {against}\n"
                     f"test {METRIC_LABELS[metric]}, mean and 95 % CI over seeds (clipped to [0, 1])", fontsize=11)
     figure.tight_layout()
     figure_legend(figure, axes[0][0], columns=5 if len(tasks) > 2 else 2)
@@ -167,13 +205,13 @@ def accuracy_vs_labels(summary, png_path, vector_path, metric, claim_depth, *, t
     tasks = [t for t in titles if t in set(data["task"])]
     figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.6), squeeze=False, layout="constrained")
     for ax, task in zip(axes[0], tasks):
-        for (scenario, source, depth), group in data[data["task"] == task].groupby(["scenario", "source", "depth"]):
-            group = group.sort_values("n_train")
+        lines = list(data[data["task"] == task].groupby(["scenario", "source", "depth"]))
+        for place, ((scenario, source, depth), group) in enumerate(lines):
             setting = "" if not scenarios.transfers(scenario) else f" ({scenarios.source_label(scenario, source)}, {depth})"
-            color = SCENARIO_COLORS[scenario]
-            ax.plot(group["n_train"], group["mean"], marker="o", color=color, label=SCENARIO_LABELS[scenario] + setting)
-            metric_band(ax, group, color)
+            mean_with_interval(ax, group.sort_values("n_train"), SCENARIO_COLORS[scenario],
+                               SCENARIO_LABELS[scenario] + setting, place, len(lines))
         label_every_n(ax, set(data["n_train"]))
+        room_for_side_by_side(ax, set(data["n_train"]), len(lines))
         ax.set_title(titles[task])
         ax.set_ylabel(f"test {METRIC_LABELS[metric]}")
         ax.grid(alpha=0.3)

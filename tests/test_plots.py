@@ -369,6 +369,8 @@ def test_a_grid_of_one_n_draws_each_arm_as_a_point_with_its_interval(drawn, tmp_
         places = [bar.lines[0].get_xdata()[0] for bar in bars]
         low, high = ax.get_xlim()
         assert low < places[0] < 50 < places[2] < high and places == sorted(places)
+        # N in the middle of its log axis, with room for the three bars and their caps
+        assert (low * high) ** 0.5 == pytest.approx(50) and high / low == pytest.approx(plots.SINGLE_N_SPREAD ** 6)
         assert [bar.lines[0].get_ydata()[0] for bar in bars] == pytest.approx([0.6, 0.65, 0.7])
         ends = [sorted(bar.lines[2][0].get_segments()[0][:, 1]) for bar in bars]
         assert ends == [pytest.approx([0, 1]), pytest.approx([0.6, 0.7]), pytest.approx([0.05, 1])]

@@ -11,7 +11,8 @@ import pytest
 from conftest import ROOT
 from workflow_scripts.finetune import paper_endpoint
 from workflow_scripts.finetune.paper_endpoint import GAIN_COLUMNS, endpoint_gains
-from workflow_scripts.study.config import load_config_file
+from workflow_scripts.study.config import ConfigError, check_config, load_config_file
+from workflow_scripts.study.grid import pretrain_seed_of
 from workflow_scripts.study.protocol import Protocol
 
 
@@ -154,3 +155,32 @@ def test_endpoint_gains_refuse_several_settings_in_one_arm():
 def test_endpoint_gains_of_an_empty_table_have_the_columns():
     empty = pd.DataFrame(columns=["task", "scenario", "source", "depth", "n_train", "seed", "accuracy", "majority_accuracy"])
     assert list(endpoint_gains(empty).columns) == GAIN_COLUMNS and endpoint_gains(empty).empty
+
+
+def test_the_endpoint_trains_every_seed_or_the_first_whole_units(config):
+    config["pretrain"].update(per_seed=True, shared_by=3)
+    config["finetune"]["seeds"] = [4, 5, 6, 7, 8, 9, 10, 11, 12]
+    check_config(config)
+    assert paper_endpoint.endpoint_seeds(config) == config["finetune"]["seeds"]  # absent: every seed
+    assert paper_endpoint.endpoint_pretrain_seed_of(config, "cae") == pretrain_seed_of(config)
+    config["analysis"]["paper_endpoint_seeds"] = 6
+    check_config(config)
+    assert paper_endpoint.endpoint_seeds(config) == [4, 5, 6, 7, 8, 9]
+    # the study's own units, cut to the endpoint's seeds; no transfer reads no source
+    assert paper_endpoint.endpoint_pretrain_seed_of(config, "cae") == {4: 4, 5: 4, 6: 4, 7: 7, 8: 7, 9: 7}
+    assert paper_endpoint.endpoint_pretrain_seed_of(config, "none") == {}
+
+
+@pytest.mark.parametrize("seeds, message", [
+    (4, r"key 'analysis.paper_endpoint_seeds': 4 cuts a pretraining unit in two: use a multiple of pretrain.shared_by \(3\)"),
+    (12, r"key 'analysis.paper_endpoint_seeds': 12 exceeds the 9 seeds of finetune.seeds"),
+])
+def test_an_endpoint_seed_count_that_is_not_whole_units_of_the_study_is_refused(config, seeds, message):
+    config["pretrain"].update(per_seed=True, shared_by=3)
+    config["finetune"]["seeds"] = list(range(9))
+    config["analysis"]["paper_endpoint_seeds"] = seeds
+    with pytest.raises(ConfigError, match=message):
+        check_config(config)
+    config["pretrain"].update(per_seed=False, shared_by=1)
+    if seeds <= 9:  # without per-seed pretraining every seed is a unit
+        check_config(config)

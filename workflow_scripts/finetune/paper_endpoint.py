@@ -50,6 +50,21 @@ def endpoint_train_sizes(config: dict) -> list[int]:
     return [study_grid.claim(config)["n_train"]]
 
 
+def endpoint_seeds(config: dict) -> list[int]:
+    """The fine-tuning seeds of the endpoint's members: the first analysis.paper_endpoint_seeds
+    of finetune.seeds (whole pretraining units; check_config sees to it), or all of them."""
+    seeds = list(config["finetune"]["seeds"])
+    return seeds[:config["analysis"].get("paper_endpoint_seeds") or len(seeds)]
+
+
+def endpoint_pretrain_seed_of(config: dict, scenario: str) -> dict[int, int]:
+    """Pretraining seed of each of the endpoint's seeds, as in the study (none: nothing)."""
+    if not scenarios.transfers(scenario):
+        return {}
+    of = study_grid.pretrain_seed_of(config)
+    return {seed: of[seed] for seed in endpoint_seeds(config)}
+
+
 def endpoint_protocol(finetune: dict) -> dict:
     """The study's protocol settings (``Protocol.config_keys`` of config finetune) with the
     objective set to plain: the same epoch choice, folds and stacking, another loss and

@@ -43,6 +43,9 @@ def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict
                         "paper": "not reported" if quoted is None else f"{quoted:+.2f}"}
         if task in measured.index:
             row = measured.loc[task]
+            of_units = units_of_test(claim_table, task)
+            if of_units and row["n"] < of_units:  # analysis.paper_endpoint_seeds: a subset of the test's units
+                endpoint_row["claim"] = endpoint_row["claim"][:-1] + f"; {int(row['n'])} of the test's {of_units} units)"
             endpoint_row.update({
                 "this run (mean, 95 % CI)": interval(row["plain_gain"], row["ci_low"], row["ci_high"]),
                 "holds?": exploratory_verdict(row["ci_low"], row["ci_high"]),
@@ -80,6 +83,19 @@ def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict
             "holds?": energy_verdict(reduction, ceiling), LEVELS: "",
         })
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def units_of_test(claim_table: pd.DataFrame, task: str) -> int | None:
+    """How many units the pre-declared test of ``task`` against no transfer has (None where
+    it was not tested or the table does not say)."""
+    if "n_units" not in claim_table or "task" not in claim_table:
+        return None
+    rows = claim_table[claim_table["task"] == task]
+    if "against" in rows:
+        rows = rows[rows["against"] == scenarios.NONE]
+    if rows.empty or pd.isna(rows["n_units"].iloc[0]):
+        return None
+    return int(rows["n_units"].iloc[0])
 
 
 def chance_cell(found) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from test_verdicts import CLAIM, hand_claim_table, hand_gains
 from workflow_scripts.report.comparison import energy_note, paper_comparison
-from workflow_scripts.report.formatting import energy_unit
+from workflow_scripts.report.formatting import energy_unit, markdown_table
 from workflow_scripts.report.front_page import write_front_page
 from workflow_scripts.report.summary_page import write_summary
 from workflow_scripts.report.publish import published_answer
@@ -342,3 +342,5 @@ def test_the_random_trunks_scaling_tables_stand_beside_the_caes_statistics():
                                    "random trunk SD", "random trunk dead units", "at default init: mean",
                                    "at default init: SD"]
     assert table.set_index("layer").loc["fc1"].tolist() == pytest.approx([16, 0.4, 0.2, 7, 0.4, 0.2, 0.5, 0.02, 0.02])
+    # a layer's width prints as a count ("16", not "16.000"); means over seeds keep their digits
+    assert "| fc1 | 16 | 0.400 | 0.200 | 7.000 |" in markdown_table(table)

@@ -247,7 +247,10 @@ def feature_stat_cells(feature_stats: pd.DataFrame) -> pd.DataFrame:
     the mean of each numeric column."""
     if {"layer", "target_mean", "target_sd", "mean", "sd"} <= set(feature_stats):
         kept = [c for c in SCALING_WORDS if c in feature_stats]
-        return feature_stats[kept].groupby("layer", sort=False).mean().reset_index().rename(columns=SCALING_WORDS)
+        table = feature_stats[kept].groupby("layer", sort=False).mean().reset_index()
+        if "units" in table:  # a layer's width, the same for every seed: a count, not a mean
+            table["units"] = table["units"].round().astype(int)
+        return table.rename(columns=SCALING_WORDS)
     table = feature_stats.drop(columns=[c for c in ("seed", "pretrain_seed") if c in feature_stats])
     keys = [c for c in table if not pd.api.types.is_numeric_dtype(table[c])]
     if not keys:

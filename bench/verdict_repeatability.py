@@ -115,14 +115,18 @@ def compare(run: pd.DataFrame, reruns: dict[str, pd.DataFrame], alpha: float) ->
 
 def float_noise(run_metrics: pd.DataFrame, rerun: pd.DataFrame) -> pd.DataFrame:
     """Per arm, in points of balanced accuracy: σ_f, the root mean square over members of
-    |a - b| / √2 (a member's score in the run and in the rerun), and how many members chose
-    another epoch count."""
+    |a - b| / √2 (a member's score in the run and in the rerun), how many members chose
+    another epoch count, and σ_f over the members that kept their count (the refit's own
+    drift: what no epoch rule removes) and over those that moved (NaN where none did)."""
     both = run_metrics.merge(rerun, on=MEMBER, suffixes=("_run", "_rerun"))
     both["half_square"] = (100 * (both["balanced_accuracy_run"] - both["balanced_accuracy_rerun"])) ** 2 / 2
     both["other_epoch"] = both["best_epoch_run"] != both["best_epoch_rerun"]
+    both["kept_square"] = both["half_square"].where(~both["other_epoch"])
+    both["moved_square"] = both["half_square"].where(both["other_epoch"])
     return (both.groupby("scenario", sort=False)
             .agg(members=("half_square", "size"), sigma_f=("half_square", lambda v: v.mean() ** 0.5),
-                 other_epoch=("other_epoch", "sum"))
+                 other_epoch=("other_epoch", "sum"), sigma_f_kept=("kept_square", lambda v: v.mean() ** 0.5),
+                 sigma_f_moved=("moved_square", lambda v: v.mean() ** 0.5))
             .reset_index())
 
 
@@ -160,7 +164,8 @@ def main():
               f"for {int(table[f'{name}_same_decision'].sum())}, verdict for {int(table[f'{name}_same_verdict'].sum())}")
         for row in float_noise(run_metrics, rerun_metrics[name]).itertuples():
             print(f"  sigma_f of {row.scenario}: {row.sigma_f:.2f} points over {row.members} members "
-                  f"({row.other_epoch} chose another epoch count)")
+                  f"({row.other_epoch} chose another epoch count; {row.sigma_f_kept:.2f} over those that kept "
+                  f"theirs, {row.sigma_f_moved:.2f} over those that moved)")
     if args.output:
         write_csv(table, args.output)
 

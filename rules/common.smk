@@ -118,24 +118,9 @@ def block_pretrain_seeds(wildcards):
 def finetune_inputs(wildcards):
     """Cached features of every pretraining seed for frozen scenarios; images (and the
     source models) otherwise."""
-    return block_inputs(wildcards, block_pretrain_seeds(wildcards))
-
-
-def endpoint_pretrain_seeds(wildcards):
-    """Pretraining seed of each of the paper's endpoint's seeds, for blocks that transfer."""
-    return paper_endpoint.endpoint_pretrain_seed_of(config, wildcards.scenario)
-
-
-def endpoint_inputs(wildcards):
-    """finetune_inputs of the paper's endpoint: the pretraining seeds of its seeds only."""
-    return block_inputs(wildcards, endpoint_pretrain_seeds(wildcards))
-
-
-def block_inputs(wildcards, pretrain_seed_of):
-    """What a fine-tuning block reads, for the members of pretrain_seed_of (seed -> pretraining seed)."""
     inputs = {"table": "results/data/faces.csv", "roles": "results/data/roles.csv", "subsets": "results/data/subsets.csv"}
     network = scenarios.source_network(wildcards.scenario, wildcards.source)
-    seeds = study_grid.distinct_pretrain_seeds(pretrain_seed_of)
+    seeds = study_grid.distinct_pretrain_seeds(block_pretrain_seeds(wildcards))
     if scenarios.is_frozen(wildcards.scenario):
         inputs["features"] = [FEATURES.format(network=network, pretrain_seed=s, depth=wildcards.depth) for s in seeds]
     else:

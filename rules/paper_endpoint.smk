@@ -1,5 +1,5 @@
 # The paper's endpoint beside ours: the claim's comparison (per task, none and the CAE at
-# the claim's depth, at the claim's N, every seed or the first analysis.paper_endpoint_seeds)
+# the claim's depth, at the claim's N, every seed or analysis.paper_endpoint_per_unit of each unit)
 # trained again under objective: plain, from the same cached features, and its table with
 # each task's majority-class rate.
 
@@ -8,21 +8,19 @@ localrules:
     collect_paper_endpoint,
 
 
-# the finetune rule (its script and resources) with the protocol (objective: plain), the
-# sizes (the claim's N), its seeds (analysis.paper_endpoint_seeds) and their inputs, no
-# checkpoints of its own, and its own outputs, log and benchmark
+# the finetune rule (its inputs, script and resources: every pretraining unit stays) with
+# the protocol (objective: plain), the sizes (the claim's N), its seeds
+# (analysis.paper_endpoint_per_unit), no checkpoints of its own, and its own outputs, log
+# and benchmark
 use rule finetune as paper_endpoint with:
     output:
         metrics=f"{ENDPOINT_BLOCK}/metrics.csv",
         curves=f"{ENDPOINT_BLOCK}/curves.csv",
         checkpoints=f"{ENDPOINT_BLOCK}/checkpoints.csv",
         models=f"{ENDPOINT_BLOCK}/models.pt",
-    input:
-        unpack(endpoint_inputs),
     params:
         protocol=paper_endpoint.endpoint_protocol(protocol_settings()),
         seeds=paper_endpoint.endpoint_seeds(config),
-        pretrain_seed_of=endpoint_pretrain_seeds,
         train_sizes=paper_endpoint.endpoint_train_sizes(config),
         checkpoints=[],  # the sensitivity to the epoch count is the main protocol's; a refit here stops at its chosen count
     log:

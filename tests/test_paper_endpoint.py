@@ -104,7 +104,7 @@ def test_endpoint_gains_worked_by_hand():
         + endpoint_rows("smile", none=[0.70], cae=[0.65], majority=0.6))
     gains = endpoint_gains(endpoint)
     assert list(gains.columns) == GAIN_COLUMNS == ["task", "paper_gain", "plain_gain", "ci_low", "ci_high", "n",
-                                                    "none_accuracy", "cae_accuracy", "majority_accuracy"]
+                                                    "n_pairs", "none_accuracy", "cae_accuracy", "majority_accuracy"]
     assert list(gains["task"]) == ["gender", "pose", "smile"]
     gender, pose, smile = (row for _, row in gains.iterrows())
     # the paper's +1.98, +1.47, +1.88 points, on the accuracy scale of the measured gains
@@ -118,6 +118,7 @@ def test_endpoint_gains_worked_by_hand():
     assert (pose["n"], pose["none_accuracy"], pose["cae_accuracy"], pose["majority_accuracy"]) == pytest.approx(
         (2, 0.45, 0.45, 0.7))
     assert smile["plain_gain"] == pytest.approx(-0.05) and smile["n"] == 1
+    assert (gender["n_pairs"], pose["n_pairs"], smile["n_pairs"]) == (3, 2, 1)
     assert math.isnan(smile["ci_low"]) and math.isnan(smile["ci_high"])
 
 
@@ -157,30 +158,25 @@ def test_endpoint_gains_of_an_empty_table_have_the_columns():
     assert list(endpoint_gains(empty).columns) == GAIN_COLUMNS and endpoint_gains(empty).empty
 
 
-def test_the_endpoint_trains_every_seed_or_the_first_whole_units(config):
+def test_the_endpoint_trains_every_seed_or_the_first_of_each_unit(config):
     config["pretrain"].update(per_seed=True, shared_by=3)
     config["finetune"]["seeds"] = [4, 5, 6, 7, 8, 9, 10, 11, 12]
     check_config(config)
     assert paper_endpoint.endpoint_seeds(config) == config["finetune"]["seeds"]  # absent: every seed
-    assert paper_endpoint.endpoint_pretrain_seed_of(config, "cae") == pretrain_seed_of(config)
-    config["analysis"]["paper_endpoint_seeds"] = 6
+    config["analysis"]["paper_endpoint_per_unit"] = 2
     check_config(config)
-    assert paper_endpoint.endpoint_seeds(config) == [4, 5, 6, 7, 8, 9]
-    # the study's own units, cut to the endpoint's seeds; no transfer reads no source
-    assert paper_endpoint.endpoint_pretrain_seed_of(config, "cae") == {4: 4, 5: 4, 6: 4, 7: 7, 8: 7, 9: 7}
-    assert paper_endpoint.endpoint_pretrain_seed_of(config, "none") == {}
+    # every unit (4, 7, 10) stays, with its first two seeds
+    assert paper_endpoint.endpoint_seeds(config) == [4, 5, 7, 8, 10, 11]
+    assert {pretrain_seed_of(config)[seed] for seed in paper_endpoint.endpoint_seeds(config)} == {4, 7, 10}
+    # without per-seed pretraining every seed is a unit of its own, and stays
+    config["pretrain"].update(per_seed=False, shared_by=1)
+    assert paper_endpoint.endpoint_seeds(config) == config["finetune"]["seeds"]
 
 
-@pytest.mark.parametrize("seeds, message", [
-    (4, r"key 'analysis.paper_endpoint_seeds': 4 cuts a pretraining unit in two: use a multiple of pretrain.shared_by \(3\)"),
-    (12, r"key 'analysis.paper_endpoint_seeds': 12 exceeds the 9 seeds of finetune.seeds"),
-])
-def test_an_endpoint_seed_count_that_is_not_whole_units_of_the_study_is_refused(config, seeds, message):
+def test_more_endpoint_seeds_than_a_unit_holds_are_refused(config):
     config["pretrain"].update(per_seed=True, shared_by=3)
     config["finetune"]["seeds"] = list(range(9))
-    config["analysis"]["paper_endpoint_seeds"] = seeds
-    with pytest.raises(ConfigError, match=message):
-        check_config(config)
-    config["pretrain"].update(per_seed=False, shared_by=1)
-    if seeds <= 9:  # without per-seed pretraining every seed is a unit
+    config["analysis"]["paper_endpoint_per_unit"] = 4
+    with pytest.raises(ConfigError, match=r"key 'analysis.paper_endpoint_per_unit': 4 exceeds the 3 seeds of a "
+                                          r"pretraining unit \(pretrain.shared_by\)"):
         check_config(config)

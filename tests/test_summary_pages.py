@@ -81,14 +81,14 @@ def test_paper_comparison_sets_the_papers_accuracy_beside_the_plain_objective():
     assert energy["holds?"] == "no, and cannot under this accounting: sharing layers gives at most 3.98x here"
 
 
-def test_an_endpoint_on_fewer_units_than_the_test_says_how_many():
-    """analysis.paper_endpoint_seeds trims the endpoint to the first units: its row says so."""
-    table = chance_claim_table().assign(n_units=[8, 8])
-    endpoint = endpoint_gains_table().assign(n=[4, 8])
+def test_an_endpoint_on_fewer_seeds_than_the_test_says_how_many():
+    """analysis.paper_endpoint_per_unit trims the endpoint's seeds: its row says so."""
+    table = chance_claim_table().assign(n_pairs=[24, 24], n_units=[8, 8])
+    endpoint = endpoint_gains_table().assign(n=[8, 8], n_pairs=[16, 24])
     rows = list(paper_comparison(table, hand_gains(), CLAIM, endpoint)["claim"])
     setting = "accuracy gain under the plain objective (the paper's endpoint), CAE conv2+fc1 frozen vs none, N = 50"
-    assert f"gender: {setting} (points; 4 of the test's 8 units)" in rows
-    assert f"smile: {setting} (points)" in rows  # as many units as the test: nothing to say
+    assert f"gender: {setting} (points; 16 of the test's 24 seeds, 8 of its 8 units)" in rows
+    assert f"smile: {setting} (points)" in rows  # as many seeds as the test: nothing to say
 
 
 def test_without_the_paper_endpoint_the_table_says_it_was_not_run():

@@ -22,9 +22,10 @@ from workflow_scripts.study.protocol import Protocol
 
 PLAIN = "plain"
 # endpoint_gains' columns: gains and accuracies on the accuracy scale (0..1, as in
-# gains.csv: a gain of 0.0198 is +1.98 points), n the number of paired seeds
-GAIN_COLUMNS = ["task", "paper_gain", "plain_gain", "ci_low", "ci_high", "n", "none_accuracy", "cae_accuracy",
-                "majority_accuracy"]
+# gains.csv: a gain of 0.0198 is +1.98 points), n the number of units (paired seeds, or
+# their pretraining seeds where there are several), n_pairs the number of paired seeds
+GAIN_COLUMNS = ["task", "paper_gain", "plain_gain", "ci_low", "ci_high", "n", "n_pairs", "none_accuracy",
+                "cae_accuracy", "majority_accuracy"]
 # what endpoint_gains reads of results/paper_endpoint.csv
 ENDPOINT_COLUMNS = [*study_grid.BLOCK_KEY, "n_train", "seed", "pretrain_seed", "accuracy", "objective", "majority_accuracy"]
 
@@ -51,18 +52,16 @@ def endpoint_train_sizes(config: dict) -> list[int]:
 
 
 def endpoint_seeds(config: dict) -> list[int]:
-    """The fine-tuning seeds of the endpoint's members: the first analysis.paper_endpoint_seeds
-    of finetune.seeds (whole pretraining units; check_config sees to it), or all of them."""
+    """The fine-tuning seeds of the endpoint's members, in finetune.seeds' order: the first
+    analysis.paper_endpoint_per_unit of each pretraining unit (the pre-declared test's
+    unit: shared_by consecutive seeds under pretrain.per_seed, else each seed alone), or
+    every seed where the key is absent."""
     seeds = list(config["finetune"]["seeds"])
-    return seeds[:config["analysis"].get("paper_endpoint_seeds") or len(seeds)]
-
-
-def endpoint_pretrain_seed_of(config: dict, scenario: str) -> dict[int, int]:
-    """Pretraining seed of each of the endpoint's seeds, as in the study (none: nothing)."""
-    if not scenarios.transfers(scenario):
-        return {}
-    of = study_grid.pretrain_seed_of(config)
-    return {seed: of[seed] for seed in endpoint_seeds(config)}
+    per_unit = config["analysis"].get("paper_endpoint_per_unit")
+    if per_unit is None:
+        return seeds
+    group = config["pretrain"].get("shared_by", 1) if config["pretrain"]["per_seed"] else 1
+    return [seed for position, seed in enumerate(seeds) if position % group < per_unit]
 
 
 def endpoint_protocol(finetune: dict) -> dict:
@@ -122,6 +121,7 @@ def endpoint_gains(endpoint: pd.DataFrame) -> pd.DataFrame:
             "task": task,
             "paper_gain": paper.ACCURACY_GAIN_POINTS.get(task, np.nan) / 100,
             "plain_gain": test["gain"], "ci_low": test["ci_low"], "ci_high": test["ci_high"], "n": test["n_units"],
+            "n_pairs": n,
             "none_accuracy": float(paired["accuracy_none"].mean()) if n else np.nan,
             "cae_accuracy": float(paired["accuracy_cae"].mean()) if n else np.nan,
             "majority_accuracy": float(rows_of_task["majority_accuracy"].iloc[0]),

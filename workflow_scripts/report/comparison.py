@@ -39,18 +39,17 @@ def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict
     rows = []
     for task in [t for t in claim["classes"] if t in set(tested.index) | set(measured.index)]:
         quoted = paper.ACCURACY_GAIN_POINTS.get(task)
-        endpoint_row = {"claim": f"{task}: accuracy gain under the plain objective (the paper's endpoint), {setting} (points)",
+        endpoint_row = {"claim": f"{task}: accuracy gain under the plain objective (the paper's endpoint), {setting} (points",
                         "paper": "not reported" if quoted is None else f"{quoted:+.2f}"}
         if task in measured.index:
             row = measured.loc[task]
-            of_units = units_of_test(claim_table, task)
-            if of_units and row["n"] < of_units:  # analysis.paper_endpoint_seeds: a subset of the test's units
-                endpoint_row["claim"] = endpoint_row["claim"][:-1] + f"; {int(row['n'])} of the test's {of_units} units)"
+            endpoint_row["claim"] += fewer_members(row, claim_table, task)
             endpoint_row.update({
                 "this run (mean, 95 % CI)": interval(row["plain_gain"], row["ci_low"], row["ci_high"]),
                 "holds?": exploratory_verdict(row["ci_low"], row["ci_high"]),
                 LEVELS: levels(row["none_accuracy"], row["cae_accuracy"], row["majority_accuracy"], "majority class")})
         else:
+            endpoint_row["claim"] += ")"
             endpoint_row.update({"this run (mean, 95 % CI)": "not run", "holds?": ENDPOINT_NOT_RUN, LEVELS: ""})
         rows.append(endpoint_row)
         if task not in tested.index:
@@ -85,17 +84,19 @@ def paper_comparison(claim_table: pd.DataFrame, gains: pd.DataFrame, claim: dict
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-def units_of_test(claim_table: pd.DataFrame, task: str) -> int | None:
-    """How many units the pre-declared test of ``task`` against no transfer has (None where
-    it was not tested or the table does not say)."""
-    if "n_units" not in claim_table or "task" not in claim_table:
-        return None
+def fewer_members(endpoint_row, claim_table: pd.DataFrame, task: str) -> str:
+    """The end of an endpoint row's claim cell: ")" or, where the endpoint paired fewer seeds
+    than the pre-declared test of ``task`` against no transfer (analysis.paper_endpoint_per_unit),
+    "; 16 of the test's 24 seeds, 8 of its 8 units)"."""
+    if not {"task", "n_pairs", "n_units"} <= set(claim_table) or "n_pairs" not in endpoint_row:
+        return ")"
     rows = claim_table[claim_table["task"] == task]
     if "against" in rows:
         rows = rows[rows["against"] == scenarios.NONE]
-    if rows.empty or pd.isna(rows["n_units"].iloc[0]):
-        return None
-    return int(rows["n_units"].iloc[0])
+    if rows.empty or pd.isna(rows["n_pairs"].iloc[0]) or endpoint_row["n_pairs"] >= rows["n_pairs"].iloc[0]:
+        return ")"
+    return (f"; {int(endpoint_row['n_pairs'])} of the test's {int(rows['n_pairs'].iloc[0])} seeds, "
+            f"{int(endpoint_row['n'])} of its {int(rows['n_units'].iloc[0])} units)")
 
 
 def chance_cell(found) -> str:

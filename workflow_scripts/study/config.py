@@ -383,14 +383,10 @@ def check_config(config: dict, config_name="config"):
         raise error("analysis.claim.depth", f"{depth!r} is not in finetune.depths {config['finetune']['depths']}")
     if n_train != "smallest" and n_train not in config["finetune"]["train_sizes"]:
         raise error("analysis.claim.n_train", f"{n_train} is not in finetune.train_sizes {config['finetune']['train_sizes']}")
-    endpoint_seeds = analysis.get("paper_endpoint_seeds")
-    if endpoint_seeds is not None:
-        n_seeds, group = len(config["finetune"]["seeds"]), config["pretrain"]["shared_by"]
-        if endpoint_seeds > n_seeds:
-            raise error("analysis.paper_endpoint_seeds", f"{endpoint_seeds} exceeds the {n_seeds} seeds of finetune.seeds")
-        if config["pretrain"]["per_seed"] and endpoint_seeds % group:
-            raise error("analysis.paper_endpoint_seeds", f"{endpoint_seeds} cuts a pretraining unit in two: "
-                                                         f"use a multiple of pretrain.shared_by ({group})")
+    per_unit = analysis.get("paper_endpoint_per_unit")
+    if per_unit is not None and config["pretrain"]["per_seed"] and per_unit > config["pretrain"]["shared_by"]:
+        raise error("analysis.paper_endpoint_per_unit", f"{per_unit} exceeds the {config['pretrain']['shared_by']} "
+                                                        "seeds of a pretraining unit (pretrain.shared_by)")
     hardware = analysis["hardware"]
     if hardware != "first" and hardware not in config["energy"]["hardware"]:
         raise error("analysis.hardware", f"{hardware!r} is not in energy.hardware ({', '.join(config['energy']['hardware'])})")

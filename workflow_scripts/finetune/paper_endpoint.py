@@ -14,6 +14,8 @@ majority-class rate: a classifier that always answers the commonest class scores
 accuracy near it means nothing was learnt. Everything here is exploratory.
 """
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -60,8 +62,14 @@ def endpoint_seeds(config: dict) -> list[int]:
     per_unit = config["analysis"].get("paper_endpoint_per_unit")
     if per_unit is None:
         return seeds
-    group = config["pretrain"].get("shared_by", 1) if config["pretrain"]["per_seed"] else 1
-    return [seed for position, seed in enumerate(seeds) if position % group < per_unit]
+    unit_of = study_grid.pretrain_seed_of(config) if config["pretrain"]["per_seed"] else {seed: seed for seed in seeds}
+    taken = Counter()
+    kept = []
+    for seed in seeds:
+        taken[unit_of[seed]] += 1
+        if taken[unit_of[seed]] <= per_unit:
+            kept.append(seed)
+    return kept
 
 
 def endpoint_protocol(finetune: dict) -> dict:

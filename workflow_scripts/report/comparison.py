@@ -90,9 +90,8 @@ def fewer_members(endpoint_row, claim_table: pd.DataFrame, task: str) -> str:
     "; 16 of the test's 24 seeds, 8 of its 8 units)"."""
     if not {"task", "n_pairs", "n_units"} <= set(claim_table) or "n_pairs" not in endpoint_row:
         return ")"
-    rows = claim_table[claim_table["task"] == task]
-    if "against" in rows:
-        rows = rows[rows["against"] == scenarios.NONE]
+    rows = paper_rows(claim_table)
+    rows = rows[rows["task"] == task]
     if rows.empty or pd.isna(rows["n_pairs"].iloc[0]) or endpoint_row["n_pairs"] >= rows["n_pairs"].iloc[0]:
         return ")"
     return (f"; {int(endpoint_row['n_pairs'])} of the test's {int(rows['n_pairs'].iloc[0])} seeds, "

@@ -3,10 +3,13 @@ contract's many dry runs through Snakemake's API, tests/dry_runs.py)."""
 
 import copy
 import json
+import os
 import re
 import runpy
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -171,6 +174,23 @@ def _leaf_paths(patch, prefix=()):
             yield from _leaf_paths(value, (*prefix, key))
     else:
         yield prefix
+
+
+def code_edit_plan(workdir: Path, module: str, appended: str) -> dict:
+    """Rule -> job count of a dry run of the tiny study in ``workdir`` with the project's
+    package copied and ``appended`` to ``module`` of the copy (its path under
+    workflow_scripts/): PYTHONPATH puts the copy before the installed package, so the
+    Snakefile and its code digests read it."""
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copytree(ROOT / "workflow_scripts", Path(folder, "workflow_scripts"), ignore=shutil.ignore_patterns("__pycache__"))
+        edited = Path(folder, "workflow_scripts", module)
+        edited.write_text(edited.read_text() + appended)
+        config = workdir / "code_edit.yaml"
+        config.write_text(yaml.safe_dump(TINY))
+        result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config), "-n", "--cores", "2"],
+                                capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [folder, os.environ.get("PYTHONPATH")]))})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {rule: n for rule, n in planned_rules(result).items() if rule != "all"}
 
 
 def dry_run_plans(workdir: Path, configs: list[dict], workers: int = 2) -> list[dict]:
@@ -374,6 +394,14 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tiny_study):
     assert cae["paper_endpoint"] == 2
     assert plans["analysis.claim.depth analysis.claim.n_train"]["paper_endpoint"] == 2  # the endpoint's cae blocks
     assert plans["network.*"]["estimate_layer_energy"] == 2
+    # an edit to a module reruns the stages that import it (the code digest of each rule's params) and what reads
+    # their outputs; a comment or a docstring reruns nothing (docs/workflow.md#caching-and-reruns)
+    assert code_edit_plan(tmp_path, "report/plots.py", '\n# a comment\n\n\ndef note():\n    """Said."""\n') \
+        == code_edit_plan(tmp_path, "report/plots.py", "") == {}
+    assert code_edit_plan(tmp_path, "report/plots.py", "\nEDITED = 1\n") == {"describe_faces": 1, "plot_figures": 1}
+    trainer = code_edit_plan(tmp_path, "nn/stacked_training.py", "\nEDITED = 1\n")
+    assert trainer["finetune"] == 14 and trainer["paper_endpoint"] == 4 and trainer["score_int8"] == 14
+    assert not {"prepare_faces", "pretrain_cae", "pretrain_cnn", "init_random"} & set(trainer)
 
     # a damaged quantised prefix fails the int8 scoring that reads it, in one line naming the file and the fix
     prefix = results / "int8" / "prefix" / "cae" / "seed0" / "conv1.pt"

@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
+from workflow_scripts.code_digest import stage_digest
 from workflow_scripts.finetune import paper_endpoint
 from workflow_scripts.study import config as study_config, datasets, depths, grid as study_grid, scenarios
 from workflow_scripts.study.protocol import Protocol

@@ -13,6 +13,7 @@ if mtfl_download_needed():
         output:
             archive=config["mtfl"]["path"],
         params:
+            code=stage_digest("fetch_mtfl"),
             url=config["mtfl"]["url"],
             sha256=config["mtfl"]["sha256"],
         log:
@@ -37,6 +38,7 @@ rule prepare_faces:
         table="results/data/faces.csv",
         skipped="results/data/skipped_records.csv",
     params:
+        code=stage_digest("prepare_faces", datasets.dataset(config).reader),
         data=face_settings(),
         dataset=dataset_settings(),
     log:
@@ -61,6 +63,7 @@ rule split_roles:
     output:
         roles="results/data/roles.csv",
     params:
+        code=stage_digest("split_roles"),
         validation_fraction=config["data"]["validation_fraction"],
         split_seed=config["data"]["split_seed"],
     log:
@@ -84,6 +87,7 @@ rule draw_subsets:
     output:
         subsets="results/data/subsets.csv",
     params:
+        code=stage_digest("draw_subsets"),
         train_sizes=FINETUNE["train_sizes"],
         seeds=FINETUNE["seeds"],
     log:
@@ -117,6 +121,7 @@ rule describe_faces:
             caption="../workflow_scripts/captions/preview.rst",
         ),
     params:
+        code=stage_digest("describe_faces"),
         classes={task: list(names) for task, names in DATASET_TASKS.items()},  # every task of the dataset
     log:
         "results/logs/data/describe_faces.log",

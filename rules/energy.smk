@@ -14,6 +14,7 @@ rule estimate_layer_energy:
     output:
         layers="results/energy/{hardware}/layers.csv",
     params:
+        code=stage_digest("estimate_layer_energy"),
         network=config["network"],
         image_size=config["data"]["image_size"],
         class_counts=CLASS_COUNTS,
@@ -43,6 +44,7 @@ rule all_tasks_energy:
             caption="../workflow_scripts/captions/inference_energy.rst",
         ),
     params:
+        code=stage_digest("all_tasks_energy"),
         hardware=HARDWARE,  # the names of the layers files, in their order
         network=config["network"],
         image_size=config["data"]["image_size"],
@@ -74,6 +76,7 @@ rule training_compute:
             caption="../workflow_scripts/captions/training_compute.rst",
         ),
     params:
+        code=stage_digest("training_compute"),
         network=config["network"],
         image_size=config["data"]["image_size"],
         depths=FINETUNE["depths"],

@@ -15,6 +15,7 @@ rule extract_features:
     output:
         features=FEATURES,
     params:
+        code=stage_digest("extract_features"),
         network=config["network"],
         # one inference pass of seconds: it asks the scheduler for no GPU, and uses one
         # only where the job sees one (so grouped extraction jobs never sum GPU requests)
@@ -42,6 +43,7 @@ rule finetune:
         checkpoints=f"{BLOCK}/checkpoints.csv",
         models=f"{BLOCK}/models.pt",
     params:
+        code=stage_digest("finetune"),
         network=config["network"],
         image_size=config["data"]["image_size"],
         settings=FINETUNE["training"],
@@ -88,6 +90,7 @@ rule collect_metrics:
             caption="../workflow_scripts/captions/sources.rst",
         ),
     params:
+        code=stage_digest("collect_metrics"),
         config_hash=study_config.config_hash(config),
     log:
         "results/logs/collect_metrics.log",

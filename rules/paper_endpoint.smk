@@ -41,6 +41,7 @@ rule collect_paper_endpoint:
             caption="../workflow_scripts/captions/paper_endpoint.rst",
         ),
     params:
+        code=stage_digest("paper_endpoint"),
         config_hash=study_config.config_hash(config),
     log:
         "results/logs/collect_paper_endpoint.log",

@@ -18,6 +18,7 @@ rule pretrain_cae:
             caption="../workflow_scripts/captions/reconstructions.rst",
         ),
     params:
+        code=stage_digest("pretrain_cae"),
         network=config["network"],
         settings=config["pretrain"]["cae"],
         device=config["device"],
@@ -47,6 +48,7 @@ rule pretrain_cnn:
         model="results/pretrain/cnn_{task}/seed{pretrain_seed}/model.pt",
         curve="results/pretrain/cnn_{task}/seed{pretrain_seed}/curve.csv",
     params:
+        code=stage_digest("pretrain_cnn"),
         network=config["network"],
         settings=config["pretrain"]["cnn"],
         n_classes=n_classes,
@@ -80,6 +82,7 @@ rule init_random:
         model="results/pretrain/random/seed{pretrain_seed}/model.pt",
         scaling="results/pretrain/random/seed{pretrain_seed}/scaling.csv",
     params:
+        code=stage_digest("init_random"),
         network=config["network"],
         # seconds of inference: no GPU asked of a scheduler, one used only where the job sees one
         device="auto" if config["device"] == "cuda" else config["device"],

@@ -17,6 +17,7 @@ rule quantize_prefixes:
     output:
         prefixes=int8_prefix_outputs(),
     params:
+        code=stage_digest("quantize_prefixes"),
         network=config["network"],
         depths=FINETUNE["depths"],  # the order of the outputs
     log:
@@ -39,6 +40,7 @@ rule score_int8:
     output:
         metrics=f"{BLOCK}/int8_metrics.csv",
     params:
+        code=stage_digest("score_int8"),
         network=config["network"],
         image_size=config["data"]["image_size"],
         pretrain_seed_of=block_pretrain_seeds,
@@ -67,6 +69,7 @@ rule collect_int8_metrics:
             caption="../workflow_scripts/captions/int8_metrics.rst",
         ),
     params:
+        code=stage_digest("collect_int8_metrics"),
         config_hash=study_config.config_hash(config),
     log:
         "results/logs/collect_int8_metrics.log",

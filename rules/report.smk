@@ -50,6 +50,7 @@ rule analyse_results:
         ),
         front_page=FRONT_PAGE,
     params:
+        code=stage_digest("analyse_results"),
         dataset=config["data"]["dataset"],
         claim=CLAIM,
         protocol_text=PROTOCOL_TEXT,
@@ -119,6 +120,7 @@ rule plot_figures:
         ),
         curves_vector="results/figures/pretraining_curves.pdf",
     params:
+        code=stage_digest("plot_figures"),
         claim=CLAIM,
         curve_labels=[(network, seed) for network in TRAINED_SOURCE_NETWORKS for seed in PRETRAIN_SEEDS],
     log:

@@ -5,8 +5,10 @@ import copy
 import json
 import re
 import runpy
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -171,6 +173,28 @@ def _leaf_paths(patch, prefix=()):
             yield from _leaf_paths(value, (*prefix, key))
     else:
         yield prefix
+
+
+def code_edit_plan(workdir: Path, module: str, edit) -> dict:
+    """Rule -> job count of a dry run of the tiny study in ``workdir`` with the project's
+    Snakefile, rules and package copied and ``module`` of the copy (its path under
+    workflow_scripts/) rewritten by ``edit`` (its text -> the new text). Snakemake imports the package from beside the Snakefile, so
+    the copy's code digests are read. Its own code trigger is left out: it counts the copy's
+    script paths as changed code, where the digest is a param."""
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copy(ROOT / "Snakefile", folder)
+        for part in ("rules", "workflow_scripts"):
+            shutil.copytree(ROOT / part, Path(folder, part), ignore=shutil.ignore_patterns("__pycache__"))
+        edited = Path(folder, "workflow_scripts", module)
+        edited.write_text(edit(edited.read_text()))
+        config = workdir / "code_edit.yaml"
+        config.write_text(yaml.safe_dump(TINY))
+        result = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(Path(folder, "Snakefile")),
+                                 "--directory", str(workdir), "--configfile", str(config), "-n", "--cores", "2",
+                                 "--rerun-triggers", "mtime", "params", "input", "software-env"],
+                                capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {rule: n for rule, n in planned_rules(result).items() if rule != "all"}
 
 
 def dry_run_plans(workdir: Path, configs: list[dict], workers: int = 2) -> list[dict]:
@@ -374,6 +398,14 @@ def test_tiny_study_end_to_end_and_reruns_only_what_changed(tiny_study):
     assert cae["paper_endpoint"] == 2
     assert plans["analysis.claim.depth analysis.claim.n_train"]["paper_endpoint"] == 2  # the endpoint's cae blocks
     assert plans["network.*"]["estimate_layer_energy"] == 2
+    # an edit to a module reruns the stages that import it (the code digest of each rule's params) and what reads
+    # their outputs; a comment or a docstring reruns nothing (docs/workflow.md#caching-and-reruns)
+    reworded = code_edit_plan(tmp_path, "report/plots.py", lambda text: text.replace('"""', '"""Reworded. ', 1) + "\n# a comment\n")
+    assert reworded == code_edit_plan(tmp_path, "report/plots.py", lambda text: text) == {}
+    assert code_edit_plan(tmp_path, "report/plots.py", lambda text: text + "\nEDITED = 1\n") == {"describe_faces": 1, "plot_figures": 1}
+    trainer = code_edit_plan(tmp_path, "nn/stacked_training.py", lambda text: text + "\nEDITED = 1\n")
+    assert trainer["finetune"] == 14 and trainer["paper_endpoint"] == 4 and trainer["score_int8"] == 14
+    assert not {"prepare_faces", "pretrain_cae", "pretrain_cnn", "init_random"} & set(trainer)
 
     # a damaged quantised prefix fails the int8 scoring that reads it, in one line naming the file and the fix
     prefix = results / "int8" / "prefix" / "cae" / "seed0" / "conv1.pt"

@@ -98,3 +98,11 @@ def test_every_dataset_reader_is_a_module_of_the_project():
         module = entry.reader.partition(":")[0]
         assert modules_of([module])[0].startswith("workflow_scripts"), entry.name
         assert Path(ROOT, *module.split(".")).with_suffix(".py").is_file()
+
+
+def test_a_module_that_does_not_parse_is_named_with_its_line(package):
+    lib = package / "workflow_scripts" / "lib.py"
+    lib.write_text(LIB + "\ndef broken(:\n")
+    with pytest.raises(SyntaxError) as error:
+        stage_digest("step", root=package)
+    assert error.value.filename == str(lib) and error.value.lineno == LIB.count("\n") + 2

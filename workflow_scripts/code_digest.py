@@ -71,12 +71,13 @@ def _module(name: str, root: Path) -> tuple[str, frozenset]:
     """(the module's code as ``code_without_docstrings`` gives it, the package's modules it
     imports, its parent packages among them: their ``__init__`` runs first)."""
     path = module_path(name, root)
-    return _parsed(path.read_text(), name, path.name == "__init__.py", root)
+    return _parsed(path.read_text(), path, name, root)
 
 
 @cache  # by the text: a file edited between two calls is read again
-def _parsed(text: str, name: str, is_package: bool, root: Path) -> tuple[str, frozenset]:
-    tree = ast.parse(text)
+def _parsed(text: str, path: Path, name: str, root: Path) -> tuple[str, frozenset]:
+    tree = ast.parse(text, filename=str(path))  # a syntax error names the file and line
+    is_package = path.name == "__init__.py"
     imported = imported_names(tree, name, is_package)
     parents = {".".join(name.split(".")[:end]) for end in range(1, name.count(".") + 1)}
     found = frozenset(n for n in imported | parents if module_path(n, root) is not None)
